@@ -1,0 +1,1 @@
+"""The DNS side: wire parsing, the lookup algorithm, rendering, and listeners."""

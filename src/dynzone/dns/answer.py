@@ -1,0 +1,194 @@
+"""The authoritative lookup: RFC 1034 §4.3.2 with RFC 2308, 4592, 6672 and 8482.
+
+``resolve`` turns (query name, type) into an ``Answer``: rcode, AA, and the
+RRsets for each section. It never touches the wire; ``render.py`` does that.
+Where the RFCs leave a choice we do what NSD does (see
+tests/e2e/DISAGREEMENTS.md for where NSD and Knot differ):
+
+* positive answers carry the zone's NS RRset in authority and the addresses
+  of NS, MX and SRV targets in additional;
+* CNAME and DNAME chains are followed into any zone we serve, and stop at a
+  name already visited (a loop) or a name we do not serve;
+* ANY returns one RRset (RFC 8482 §4.1): the SOA at an apex, otherwise the
+  RRset with the lowest type code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import dns.name
+import dns.rcode
+import dns.rdata
+import dns.rdatatype
+import dns.rrset
+
+from dynzone.zones.catalog import Catalog
+from dynzone.zones.snapshot import Match, Node, ZoneSnapshot, rename
+
+# A chain longer than this is cut short, as NSD and Knot do; loops stop earlier.
+MAX_CHAIN = 16
+
+# Types whose target names get A/AAAA in the additional section.
+_ADDITIONAL_TARGET = {
+    dns.rdatatype.NS: "target",
+    dns.rdatatype.MX: "exchange",
+    dns.rdatatype.SRV: "target",
+    dns.rdatatype.KX: "exchanger",
+    dns.rdatatype.RT: "exchange",
+}
+
+
+@dataclass(slots=True)
+class Answer:
+    """What to say: rcode, authority flag and sections as lists of RRsets.
+
+    ``optional_authority`` marks an authority section that may be left out
+    when the message is too big (the NS RRset of a positive answer), as
+    opposed to one a resolver needs (SOA of a negative answer, referral NS).
+    """
+
+    rcode: int = dns.rcode.NOERROR
+    aa: bool = True
+    answer: list[dns.rrset.RRset] = field(default_factory=list)
+    authority: list[dns.rrset.RRset] = field(default_factory=list)
+    additional: list[dns.rrset.RRset] = field(default_factory=list)
+    optional_authority: bool = False
+
+
+REFUSED = Answer(rcode=dns.rcode.REFUSED, aa=False)
+
+
+def resolve(catalog: Catalog, qname: dns.name.Name, qtype: int) -> Answer:
+    """Answer ``qname``/``qtype`` (class IN) from the zones in ``catalog``."""
+    zone = catalog.find_zone(qname)
+    if zone is None:
+        return Answer(rcode=dns.rcode.REFUSED, aa=False)
+    if qtype == dns.rdatatype.DS and qname == zone.origin:
+        # DS belongs to the parent side of a cut (RFC 4035 §3.1.4.1).
+        parent = catalog.parent_zone(zone)
+        if parent is not None:
+            zone = parent
+
+    ans = Answer()
+    # RRsets in the answer, each with the zone it came from (for additional data).
+    found: list[tuple[dns.rrset.RRset, ZoneSnapshot]] = []
+    visited = {qname}
+    name = qname
+    positive = False
+    for _ in range(MAX_CHAIN):
+        look = zone.find(name, qtype)
+        if look.match is Match.REFERRAL:
+            if not found:
+                ans.aa = False
+            ans.authority.append(look.node[dns.rdatatype.NS])
+            ans.additional = _glue(zone, look.node[dns.rdatatype.NS])
+            break
+        if look.match is Match.DNAME:
+            dname = look.node[dns.rdatatype.DNAME]
+            found.append((dname, zone))
+            try:
+                target = name.relativize(look.owner).concatenate(dname[0].target)  # type: ignore[attr-defined]
+            except dns.name.NameTooLong:
+                ans.rcode = dns.rcode.YXDOMAIN  # RFC 6672 §2.2
+                break
+            cname = dns.rrset.RRset(name, dname.rdclass, dns.rdatatype.CNAME)
+            cname.add(dns.rdata.from_text(dname.rdclass, dns.rdatatype.CNAME, target.to_text()),
+                      dname.ttl)
+            found.append((cname, zone))
+            next_zone = _follow(catalog, target, visited)
+            if next_zone is None:
+                break
+            zone, name = next_zone, target
+            continue
+        if look.match is Match.NXDOMAIN:
+            ans.rcode = dns.rcode.NXDOMAIN
+            ans.authority.append(zone.negative_soa)
+            break
+        node: Node = look.node
+        rrset = _pick(node, qtype, name == zone.origin)
+        if rrset is not None:
+            if rrset.name != name:
+                rrset = rename(rrset, name)
+            found.append((rrset, zone))
+            positive = True
+            if not (rrset.rdtype == dns.rdatatype.NS and name == zone.origin):
+                ans.authority.append(zone.ns)
+                ans.optional_authority = True
+            break
+        cname = node.get(dns.rdatatype.CNAME)
+        if cname is not None and qtype != dns.rdatatype.CNAME:
+            if cname.name != name:
+                cname = rename(cname, name)
+            found.append((cname, zone))
+            target = cname[0].target  # type: ignore[attr-defined]
+            next_zone = _follow(catalog, target, visited)
+            if next_zone is None:
+                break
+            zone, name = next_zone, target
+            continue
+        # The name exists (or a wildcard covers it) but has no data of this type.
+        ans.authority.append(zone.negative_soa)
+        break
+
+    ans.answer = [rrset for rrset, _ in found]
+    if positive:
+        ans.additional = _additional(found, zone, ans.authority)
+    return ans
+
+
+def _follow(catalog: Catalog, target: dns.name.Name, visited: set[dns.name.Name]) -> ZoneSnapshot | None:
+    """The zone to continue a CNAME/DNAME chain in, or None to stop there."""
+    if target in visited:
+        return None
+    visited.add(target)
+    return catalog.find_zone(target)
+
+
+def _pick(node: Node, qtype: int, at_apex: bool) -> dns.rrset.RRset | None:
+    """The RRset that answers ``qtype`` at this node, if there is one."""
+    if qtype != dns.rdatatype.ANY:
+        return node.get(qtype)
+    if not node:
+        return None
+    if at_apex and dns.rdatatype.SOA in node:
+        return node[dns.rdatatype.SOA]
+    return node[min(node)]
+
+
+def _glue(zone: ZoneSnapshot, ns: dns.rrset.RRset) -> list[dns.rrset.RRset]:
+    """Addresses of a referral's name servers, glue included (A first, then AAAA)."""
+    out: list[dns.rrset.RRset] = []
+    for rdata in ns:
+        out.extend(zone.addresses_for(rdata.target, allow_glue=True))  # type: ignore[attr-defined]
+    return _a_then_aaaa(out)
+
+
+def _additional(
+    found: list[tuple[dns.rrset.RRset, ZoneSnapshot]],
+    last_zone: ZoneSnapshot,
+    authority: list[dns.rrset.RRset],
+) -> list[dns.rrset.RRset]:
+    """Addresses of targets named in the answer and authority, never glue."""
+    sources = [*found, *((rrset, last_zone) for rrset in authority)]
+    seen = {(r.name, r.rdtype) for r, _ in found}
+    out: list[dns.rrset.RRset] = []
+    for rrset, zone in sources:
+        attr = _ADDITIONAL_TARGET.get(rrset.rdtype)
+        if attr is None:
+            continue
+        for rdata in rrset:
+            for addr in zone.addresses_for(getattr(rdata, attr), allow_glue=False):
+                key = (addr.name, addr.rdtype)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(addr)
+    return _a_then_aaaa(out)
+
+
+def _a_then_aaaa(rrsets: list[dns.rrset.RRset]) -> list[dns.rrset.RRset]:
+    """Order additional data as NSD does: all A RRsets, then all AAAA."""
+    unique: dict[tuple[dns.name.Name, int], dns.rrset.RRset] = {}
+    for r in rrsets:
+        unique.setdefault((r.name, r.rdtype), r)
+    return sorted(unique.values(), key=lambda r: r.rdtype != dns.rdatatype.A)

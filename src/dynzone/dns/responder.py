@@ -1,0 +1,197 @@
+"""Turn one DNS message into the reply bytes: a fast path and a slow path.
+
+Fast path (DESIGN.md principle 3): a plain query (QUERY opcode, one question,
+nothing else but an optional bare OPT) is answered from a cache of
+pre-rendered replies kept on the current catalog. Only the header and the
+question are read; the reply is the cached flags and counts, the client's ID,
+the client's own question bytes (so its letter case is kept, and compression
+pointers into it stay valid) and the cached body.
+
+Everything else — EDNS options, odd flags, errors, malformed input — takes the
+slow path, which parses with dnspython and renders a reply from scratch.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.renderer
+
+from dynzone.dns.answer import Answer, resolve
+from dynzone.dns.render import EdnsReply, render
+from dynzone.zones.catalog import CACHE_LIMIT, Catalog
+
+DEFAULT_PAYLOAD = 1232  # RFC 9715 / DNS Flag Day 2020
+PLAIN_UDP_LIMIT = 512  # RFC 1035 §4.2.1, without EDNS
+TCP_LIMIT = 65535
+
+_RD_CD_MASK = dns.flags.RD | dns.flags.CD
+# Query types that are never asked as questions in a standard query.
+_NOT_A_QUESTION = {dns.rdatatype.OPT, dns.rdatatype.TSIG, dns.rdatatype.TKEY}
+_TRANSFER = {dns.rdatatype.AXFR, dns.rdatatype.IXFR}
+
+# Fast-path cache variants: plain, EDNS, EDNS with DO.
+_VARIANT = (b"\x00", b"\x01", b"\x02")
+
+
+class Responder:
+    """Answers queries from whatever catalog is current.
+
+    ``catalog`` is replaced (one reference swap) when zones change; a query
+    already being answered finishes against the catalog it started with.
+    """
+
+    def __init__(self, catalog: Catalog, payload: int = DEFAULT_PAYLOAD) -> None:
+        self.catalog = catalog
+        self.payload = payload
+
+    # -- fast path -------------------------------------------------------
+
+    def respond(self, data: bytes, tcp: bool = False) -> bytes | None:
+        """Return the reply to ``data``, or None when it must be dropped."""
+        n = len(data)
+        # Header: QR=0, opcode QUERY, then QDCOUNT=1, ANCOUNT=0, NSCOUNT=0.
+        if n < 17 or data[2] & 0xF8 or data[4:10] != b"\x00\x01\x00\x00\x00\x00":
+            return self._slow(data, tcp)
+        i = 12
+        try:
+            length = data[i]
+            while length:
+                if length > 63:
+                    return self._slow(data, tcp)
+                i += length + 1
+                length = data[i]
+        except IndexError:
+            return self._slow(data, tcp)
+        qend = i + 5
+        rest = n - qend
+        arcount = data[10:12]
+        if rest == 0 and arcount == b"\x00\x00":
+            variant = 0
+            limit = PLAIN_UDP_LIMIT
+        elif (
+            rest == 11
+            and arcount == b"\x00\x01"
+            and data[qend : qend + 3] == b"\x00\x00\x29"
+            and data[qend + 6] == 0  # EDNS version 0
+            and data[qend + 9 : qend + 11] == b"\x00\x00"  # no options
+        ):
+            variant = 2 if data[qend + 7] & 0x80 else 1
+            limit = max(PLAIN_UDP_LIMIT, min((data[qend + 3] << 8) | data[qend + 4], self.payload))
+        else:
+            return self._slow(data, tcp)
+        catalog = self.catalog
+        key = data[12 : i + 1].lower() + data[i + 1 : qend] + _VARIANT[variant]
+        hit = catalog.cache.get(key)
+        if hit is None:
+            hit = self._prepare(catalog, key, i - 11, variant)
+        flags0, flags1, counts, body, size = hit  # type: ignore[misc]
+        if size > limit and not tcp:
+            return self._slow(data, tcp)
+        return b"".join(
+            (
+                data[:2],
+                bytes((flags0 | (data[2] & 0x01), flags1 | (data[3] & 0x10))),
+                counts,
+                data[12:qend],
+                body,
+            )
+        )
+
+    def _prepare(
+        self, catalog: Catalog, key: bytes, name_len: int, variant: int
+    ) -> tuple[int, int, bytes, bytes, int]:
+        """Render and cache the reply for a fast-path cache key."""
+        qname = dns.name.from_wire(key, 0)[0]
+        qtype, qclass = struct.unpack_from("!HH", key, name_len)
+        ans = decide(catalog, qname, qtype, qclass)
+        edns = None if variant == 0 else EdnsReply(self.payload, do=variant == 2)
+        wire = render(qname, qtype, qclass, 0, 0, ans, edns, TCP_LIMIT)
+        qend = 12 + name_len + 4
+        entry = (wire[2], wire[3], wire[4:12], wire[qend:], len(wire))
+        cache = catalog.cache
+        if len(cache) >= CACHE_LIMIT:
+            cache.clear()
+        cache[key] = entry
+        return entry
+
+    # -- slow path -------------------------------------------------------
+
+    def _slow(self, data: bytes, tcp: bool) -> bytes | None:
+        if len(data) < 12:
+            return None  # not even a header to reply to
+        msg_id, flags, qdcount = struct.unpack_from("!HHH", data)
+        if flags & dns.flags.QR:
+            return None  # a response: answering could start a packet loop
+        opcode = dns.opcode.from_flags(flags)
+        echo = flags & _RD_CD_MASK
+        question = _question(data) if qdcount == 1 else None
+        if opcode != dns.opcode.QUERY:
+            return _error(msg_id, echo, opcode, dns.rcode.NOTIMP, question)
+        if question is None:
+            return _error(msg_id, echo, opcode, dns.rcode.FORMERR, None)
+        try:
+            msg = dns.message.from_wire(data, keyring=False, ignore_trailing=True)
+        except dns.message.BadEDNS:
+            return _error(msg_id, echo, opcode, dns.rcode.FORMERR, question)
+        except (dns.exception.DNSException, ValueError, struct.error):
+            return _error(msg_id, echo, opcode, dns.rcode.FORMERR, question)
+        qname, qtype, qclass = question
+        edns: EdnsReply | None = None
+        limit = TCP_LIMIT if tcp else PLAIN_UDP_LIMIT
+        if msg.edns >= 0:
+            edns = EdnsReply(self.payload, do=bool(msg.ednsflags & dns.flags.DO))
+            if not tcp:
+                limit = max(PLAIN_UDP_LIMIT, min(msg.payload, self.payload))
+            if msg.edns > 0:
+                # RFC 6891 §6.1.3: we speak version 0 only.
+                ans = Answer(rcode=dns.rcode.BADVERS, aa=False)
+                return render(qname, qtype, qclass, msg_id, echo, ans, edns, limit)
+        ans = decide(self.catalog, qname, qtype, qclass)
+        return render(qname, qtype, qclass, msg_id, echo, ans, edns, limit)
+
+
+def decide(catalog: Catalog, qname: dns.name.Name, qtype: int, qclass: int) -> Answer:
+    """What a standard query gets, before any wire concerns."""
+    if qtype in _NOT_A_QUESTION:
+        return Answer(rcode=dns.rcode.FORMERR, aa=False)
+    if qclass != dns.rdataclass.IN or qtype in _TRANSFER:
+        # Zone transfers come in a later release; other classes we do not serve.
+        return Answer(rcode=dns.rcode.REFUSED, aa=False)
+    return resolve(catalog, qname, qtype)
+
+
+def _question(data: bytes) -> tuple[dns.name.Name, int, int] | None:
+    """The single question of a message, or None if it cannot be read."""
+    try:
+        qname, used = dns.name.from_wire(data, 12)
+        qtype, qclass = struct.unpack_from("!HH", data, 12 + used)
+    except (dns.exception.DNSException, struct.error, IndexError):
+        return None
+    return qname, qtype, qclass
+
+
+def _error(
+    msg_id: int,
+    echo: int,
+    opcode: int,
+    rcode: int,
+    question: tuple[dns.name.Name, int, int] | None,
+) -> bytes:
+    """A reply that says only ``rcode`` (and echoes the question if readable)."""
+    flags = dns.flags.QR | echo | dns.opcode.to_flags(opcode) | (rcode & 0xF)
+    if question is None:
+        return struct.pack("!HHHHHH", msg_id, flags, 0, 0, 0, 0)
+    qname, qtype, qclass = question
+    r = dns.renderer.Renderer(msg_id, flags, TCP_LIMIT)
+    r.add_question(qname, qtype, qclass)
+    r.write_header()
+    return r.get_wire()

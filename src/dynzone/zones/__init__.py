@@ -1,0 +1,1 @@
+"""Zones: reading zone files, checking them, and the immutable snapshots queries read."""

@@ -1,0 +1,107 @@
+"""Semantic checks of a zone's records, reported as ``file:line: message``.
+
+These are the mistakes that load but answer wrongly: no SOA or several, no NS
+at the apex, a CNAME beside other data, records outside the zone, and name
+servers below a cut without glue.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import dns.name
+import dns.rdatatype
+
+from dynzone.zones.zonefile import Location, Record
+
+# Types that may sit beside a CNAME (RFC 2181 §10.1, RFC 4035 §2.5).
+_CNAME_COMPANIONS = {dns.rdatatype.RRSIG, dns.rdatatype.NSEC, dns.rdatatype.NSEC3}
+_ADDRESS = (dns.rdatatype.A, dns.rdatatype.AAAA)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a zone, and where."""
+
+    where: Location
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+def check_records(origin: dns.name.Name, records: list[Record], file: str) -> list[Problem]:
+    """Return every problem found in ``records`` for the zone at ``origin``."""
+    problems: list[Problem] = []
+    inside: list[Record] = []
+    for rec in records:
+        if rec.name.is_subdomain(origin):
+            inside.append(rec)
+        else:
+            problems.append(
+                Problem(rec.where, f"{rec.name} is outside the zone {origin} (record ignored)")
+            )
+
+    by_name: dict[dns.name.Name, dict[int, list[Record]]] = defaultdict(lambda: defaultdict(list))
+    for rec in inside:
+        by_name[rec.name][rec.rdata.rdtype].append(rec)
+
+    apex = by_name.get(origin, {})
+    soas = apex.get(dns.rdatatype.SOA, [])
+    if not soas:
+        problems.append(Problem(Location(file, 1), f"no SOA record at the zone apex {origin}"))
+    elif len({r.rdata for r in soas}) > 1:
+        problems.append(Problem(soas[1].where, "more than one SOA record at the zone apex"))
+    if not apex.get(dns.rdatatype.NS):
+        problems.append(Problem(Location(file, 1), f"no NS records at the zone apex {origin}"))
+
+    for name, types in by_name.items():
+        if name != origin and dns.rdatatype.SOA in types:
+            problems.append(
+                Problem(types[dns.rdatatype.SOA][0].where, f"SOA record for {name} is not at the apex")
+            )
+        cnames = types.get(dns.rdatatype.CNAME)
+        if cnames:
+            if len({r.rdata for r in cnames}) > 1:
+                problems.append(Problem(cnames[1].where, f"more than one CNAME record for {name}"))
+            for rdtype, recs in types.items():
+                if rdtype != dns.rdatatype.CNAME and rdtype not in _CNAME_COMPANIONS:
+                    other = dns.rdatatype.to_text(rdtype)
+                    first = min((r.where for r in [*cnames, *recs]), key=lambda w: w.line)
+                    later = max((r.where for r in [cnames[0], recs[0]]), key=lambda w: w.line)
+                    problems.append(
+                        Problem(
+                            later,
+                            f"CNAME beside other data at {name}: {other} (also line {first.line});"
+                            " a name with a CNAME may have no other records",
+                        )
+                    )
+        dnames = types.get(dns.rdatatype.DNAME)
+        if dnames and len({r.rdata for r in dnames}) > 1:
+            problems.append(Problem(dnames[1].where, f"more than one DNAME record for {name}"))
+
+    cuts = {n for n, t in by_name.items() if n != origin and dns.rdatatype.NS in t}
+
+    def below_cut(name: dns.name.Name) -> bool:
+        while name != origin and name.is_subdomain(origin):
+            if name in cuts:
+                return True
+            name = name.parent()
+        return False
+
+    for name, types in by_name.items():
+        for rec in types.get(dns.rdatatype.NS, []):
+            target = rec.rdata.target  # type: ignore[attr-defined]
+            if not target.is_subdomain(origin) or not below_cut(target):
+                continue
+            if not any(t in by_name.get(target, {}) for t in _ADDRESS):
+                problems.append(
+                    Problem(
+                        rec.where,
+                        f"name server {target} for {name} is below a zone cut but has no glue"
+                        " (add an A or AAAA record for it)",
+                    )
+                )
+    problems.sort(key=lambda p: (p.where.file, p.where.line))
+    return problems

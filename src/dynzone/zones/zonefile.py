@@ -1,0 +1,169 @@
+"""Read RFC 1035 master files with dnspython, keeping where each record came from.
+
+dnspython parses the syntax ($ORIGIN, $TTL, $INCLUDE, $GENERATE, parentheses,
+every record type it knows). Its zone object, however, silently resolves some
+conflicts (a CNAME added beside other data replaces that data) and forgets line
+numbers, so we feed its reader a collecting transaction instead: every record
+comes back with the file and line it was written on, and ``checks.py`` can
+report problems as ``file:line: message``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dns.exception
+import dns.name
+import dns.rdata
+import dns.rdataclass
+import dns.tokenizer
+import dns.zonefile
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a record was written: file and 1-based line."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One resource record as read from a zone file."""
+
+    name: dns.name.Name
+    ttl: int
+    rdata: dns.rdata.Rdata
+    where: Location
+
+
+class ZoneFileError(Exception):
+    """A zone file could not be parsed; ``where`` says where it broke."""
+
+    def __init__(self, where: Location, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
+
+
+class _Collector:
+    """The slice of dnspython's Transaction API that its zone-file Reader calls."""
+
+    def __init__(self, origin: dns.name.Name) -> None:
+        self.origin = origin
+        self.manager = self
+        self.records: list[Record] = []
+        self.where = Location("?", 0)
+
+    # TransactionManager
+    def origin_information(self) -> tuple[dns.name.Name, bool, dns.name.Name]:
+        return (self.origin, False, self.origin)
+
+    # Transaction
+    def check_put_rdataset(self, check: Callable[..., Any]) -> None:
+        """Conflict rules are ours (checks.py), not the reader's."""
+
+    def _set_origin(self, origin: dns.name.Name) -> None:
+        """$ORIGIN only changes how later names are read."""
+
+    def add_unicode(self, value: str) -> None:
+        """$UNICODE selects an IDNA codec; nothing to record."""
+
+    def add(self, name: dns.name.Name, ttl: int, rdata: dns.rdata.Rdata) -> None:
+        self.records.append(Record(name, ttl, rdata, self.where))
+
+
+_current = threading.local()
+
+
+class _Reader(dns.zonefile.Reader):
+    """dnspython's reader, remembering the line each record starts on."""
+
+    collector: _Collector
+
+    def _here(self) -> Location:
+        filename, line = self.tok.where()
+        return Location(str(filename), int(line))
+
+    def _rr_line(self) -> None:
+        self.collector.where = self._here()
+        super()._rr_line()
+
+    def _generate_line(self) -> None:
+        self.collector.where = self._here()
+        super()._generate_line()
+
+
+def _open_relative(file: Any, *args: Any, **kwargs: Any) -> Any:
+    """Open an $INCLUDE target relative to the file that includes it.
+
+    dnspython opens $INCLUDE paths relative to the process's working directory;
+    a user expects them relative to the zone file, as paths in our config are.
+    """
+    reader = getattr(_current, "reader", None)
+    if reader is not None and isinstance(file, str) and not os.path.isabs(file):
+        including = str(reader.tok.where()[0])
+        file = os.path.join(os.path.dirname(including), file)
+    return builtins.open(file, *args, **kwargs)
+
+
+# Only dnspython's zone-file module sees this name; see _open_relative.
+dns.zonefile.open = _open_relative  # type: ignore[attr-defined]
+
+
+def read_zone_file(path: str | Path, origin: dns.name.Name | str) -> list[Record]:
+    """Parse ``path`` as a master file for ``origin``; return its records.
+
+    Raises ZoneFileError (with file and line) for syntax errors and
+    OSError when the file cannot be read.
+    """
+    if isinstance(origin, str):
+        origin = dns.name.from_text(origin)
+    path = str(path)
+    with builtins.open(path, encoding="utf-8") as fh:
+        return _read(fh, path, origin)
+
+
+def read_zone_text(text: str, origin: dns.name.Name | str, filename: str = "<zone>") -> list[Record]:
+    """Parse zone-file text (used for the demo zone and tests)."""
+    if isinstance(origin, str):
+        origin = dns.name.from_text(origin)
+    return _read(text, filename, origin)
+
+
+def _read(source: Any, filename: str, origin: dns.name.Name) -> list[Record]:
+    collector = _Collector(origin)
+    tok = dns.tokenizer.Tokenizer(source, filename)
+    reader = _Reader(tok, dns.rdataclass.IN, collector, allow_include=True)  # type: ignore[arg-type]
+    reader.collector = collector
+    _current.reader = reader
+    try:
+        reader.read()
+    except dns.exception.SyntaxError as exc:
+        # dnspython formats these as "file:line: detail" already.
+        text = str(exc)
+        file, _, rest = text.partition(":")
+        line, _, detail = rest.partition(":")
+        if line.strip().isdigit():
+            raise ZoneFileError(Location(file, int(line)), detail.strip()) from None
+        raise ZoneFileError(reader._here(), text) from None
+    except dns.exception.DNSException as exc:
+        raise ZoneFileError(reader._here(), str(exc) or type(exc).__name__) from None
+    except UnicodeDecodeError as exc:
+        raise ZoneFileError(Location(filename, 0), f"not UTF-8 text: {exc.reason}") from None
+    except OSError as exc:
+        # An $INCLUDE that cannot be opened.
+        raise ZoneFileError(reader._here(), f"cannot read {exc.filename}: {exc.strerror}") from None
+    finally:
+        _current.reader = None
+    return collector.records

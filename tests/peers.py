@@ -1,0 +1,183 @@
+"""Start real DNS servers (NSD, Knot, dynzone) on free loopback ports.
+
+Shared by the end-to-end tests and by ``bench/``. Every server listens on
+127.0.0.1 only, on a port chosen free at run time, and is stopped by
+``Server.stop()`` (the fixtures and the bench call it in ``finally``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dns.message
+import dns.query
+import dns.rdatatype
+
+INSTALL_HINT = "install the real peers with: sudo scripts/install-peers.sh"
+
+
+def free_port() -> int:
+    """Return a port that is free on 127.0.0.1 for both UDP and TCP."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                try:
+                    t.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no free loopback port found")
+
+
+def find_binary(*names: str) -> str | None:
+    """Locate a peer binary in PATH or the usual sbin directories."""
+    for name in names:
+        path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+        if path:
+            return path
+    return None
+
+
+@dataclass
+class Server:
+    """A running DNS server process on 127.0.0.1:port."""
+
+    name: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    workdir: Path
+    log: Path
+    host: str = "127.0.0.1"
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def log_text(self) -> str:
+        try:
+            return self.log.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+def wait_for_soa(server: Server, zone: str, timeout: float = 30.0) -> None:
+    """Block until the server answers an SOA query for ``zone`` authoritatively."""
+    deadline = time.monotonic() + timeout
+    q = dns.message.make_query(zone, dns.rdatatype.SOA)
+    last: object = None
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise RuntimeError(
+                f"{server.name} exited with {server.proc.returncode}:\n{server.log_text()}"
+            )
+        try:
+            r = dns.query.udp(q, server.host, port=server.port, timeout=0.5)
+            if r.answer:
+                return
+            last = r
+        except Exception as exc:  # noqa: BLE001 - keep polling until the deadline
+            last = exc
+        time.sleep(0.1)
+    raise RuntimeError(f"{server.name} did not serve {zone}: {last}\n{server.log_text()}")
+
+
+def _spawn(name: str, argv: list[str], workdir: Path, port: int) -> Server:
+    log = workdir / f"{name}.log"
+    fh = open(log, "wb")  # noqa: SIM115 - owned by the child for its lifetime
+    proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, cwd=workdir)
+    fh.close()
+    return Server(name=name, port=port, proc=proc, workdir=workdir, log=log)
+
+
+def start_nsd(zones: dict[str, Path], workdir: Path, port: int | None = None) -> Server:
+    """Start NSD serving ``zones`` (name -> zone file) on 127.0.0.1."""
+    nsd = find_binary("nsd")
+    if nsd is None:
+        raise FileNotFoundError(f"nsd not found; {INSTALL_HINT}")
+    port = port or free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "server:",
+        f"  ip-address: 127.0.0.1@{port}",
+        "  server-count: 1",
+        '  username: ""',
+        '  chroot: ""',
+        f'  zonesdir: "{workdir}"',
+        f'  pidfile: "{workdir}/nsd.pid"',
+        '  database: ""',
+        f'  zonelistfile: "{workdir}/zone.list"',
+        f'  xfrdfile: "{workdir}/xfrd.state"',
+        f'  xfrdir: "{workdir}"',
+        "  verbosity: 1",
+        "  hide-version: yes",
+        "remote-control:",
+        "  control-enable: no",
+    ]
+    for name, path in zones.items():
+        lines += ["zone:", f"  name: {name}", f'  zonefile: "{path}"']
+    conf = workdir / "nsd.conf"
+    conf.write_text("\n".join(lines) + "\n")
+    server = _spawn("nsd", [nsd, "-d", "-c", str(conf)], workdir, port)
+    return server
+
+
+def start_knot(zones: dict[str, Path], workdir: Path, port: int | None = None) -> Server:
+    """Start Knot DNS serving ``zones`` on 127.0.0.1."""
+    knotd = find_binary("knotd")
+    if knotd is None:
+        raise FileNotFoundError(f"knotd not found; {INSTALL_HINT}")
+    port = port or free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "db").mkdir(exist_ok=True)
+    lines = [
+        "server:",
+        f"  listen: 127.0.0.1@{port}",
+        f'  rundir: "{workdir}"',
+        "  background-workers: 1",
+        "  udp-workers: 1",
+        "  tcp-workers: 1",
+        "log:",
+        "  - target: stdout",
+        "    any: info",
+        "database:",
+        f'  storage: "{workdir}/db"',
+        "template:",
+        "  - id: default",
+        f'    storage: "{workdir}"',
+        "    zonefile-sync: -1",
+        "    zonefile-load: whole",
+        "    journal-content: none",
+        "zone:",
+    ]
+    for name, path in zones.items():
+        lines += [f"  - domain: {name}", f'    file: "{path}"']
+    conf = workdir / "knot.conf"
+    conf.write_text("\n".join(lines) + "\n")
+    return _spawn("knot", [knotd, "-c", str(conf)], workdir, port)
+
+
+def start_dynzone(config: Path, workdir: Path, port: int) -> Server:
+    """Start ``dynzone serve --config`` as a child process."""
+    argv = [sys.executable, "-m", "dynzone", "serve", "--config", str(config)]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    log = workdir / "dynzone.log"
+    fh = open(log, "wb")  # noqa: SIM115 - owned by the child for its lifetime
+    proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, cwd=workdir, env=env)
+    fh.close()
+    return Server(name="dynzone", port=port, proc=proc, workdir=workdir, log=log)
