@@ -64,6 +64,7 @@ class _Collector:
         self.manager = self
         self.records: list[Record] = []
         self.where = Location("?", 0)
+        self.included: list[str] = []
 
     # TransactionManager
     def origin_information(self) -> tuple[dns.name.Name, bool, dns.name.Name]:
@@ -114,6 +115,8 @@ def _open_relative(file: Any, *args: Any, **kwargs: Any) -> Any:
     if reader is not None and isinstance(file, str) and not os.path.isabs(file):
         including = str(reader.tok.where()[0])
         file = os.path.join(os.path.dirname(including), file)
+    if reader is not None:
+        reader.collector.included.append(str(file))
     return builtins.open(file, *args, **kwargs)
 
 
@@ -127,6 +130,13 @@ def read_zone_file(path: str | Path, origin: dns.name.Name | str) -> list[Record
     Raises ZoneFileError (with file and line) for syntax errors and
     OSError when the file cannot be read.
     """
+    return read_zone_file_with_includes(path, origin)[0]
+
+
+def read_zone_file_with_includes(
+    path: str | Path, origin: dns.name.Name | str
+) -> tuple[list[Record], list[str]]:
+    """Like ``read_zone_file``, also returning every file $INCLUDEd."""
     if isinstance(origin, str):
         origin = dns.name.from_text(origin)
     path = str(path)
@@ -138,10 +148,12 @@ def read_zone_text(text: str, origin: dns.name.Name | str, filename: str = "<zon
     """Parse zone-file text (used for the demo zone and tests)."""
     if isinstance(origin, str):
         origin = dns.name.from_text(origin)
-    return _read(text, filename, origin)
+    return _read(text, filename, origin)[0]
 
 
-def _read(source: Any, filename: str, origin: dns.name.Name) -> list[Record]:
+def _read(
+    source: Any, filename: str, origin: dns.name.Name
+) -> tuple[list[Record], list[str]]:
     collector = _Collector(origin)
     tok = dns.tokenizer.Tokenizer(source, filename)
     reader = _Reader(tok, dns.rdataclass.IN, collector, allow_include=True)  # type: ignore[arg-type]
@@ -166,4 +178,4 @@ def _read(source: Any, filename: str, origin: dns.name.Name) -> list[Record]:
         raise ZoneFileError(reader._here(), f"cannot read {exc.filename}: {exc.strerror}") from None
     finally:
         _current.reader = None
-    return collector.records
+    return collector.records, collector.included

@@ -1,0 +1,33 @@
+"""The demo zone that ``dynzone serve`` writes and serves with no configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dynzone.config import DEMO_ZONE
+
+DEMO_ZONE_TEXT = f"""\
+; Demo zone written by `dynzone serve`. Edit it and send SIGHUP to reload.
+$ORIGIN {DEMO_ZONE}.
+$TTL 300
+@       IN SOA  ns1 hostmaster 1 3600 600 86400 60
+        IN NS   ns1
+        IN A    127.0.0.1
+        IN TXT  "dynzone demo zone"
+ns1     IN A    127.0.0.1
+www     IN A    127.0.0.1
+www     IN AAAA ::1
+home    IN CNAME www
+*.lab   IN A    127.0.0.2
+"""
+
+
+def ensure_demo_zone(path: Path) -> bool:
+    """Write the demo zone file if it does not exist yet; True if written."""
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(DEMO_ZONE_TEXT, encoding="utf-8")
+    tmp.replace(path)
+    return True
