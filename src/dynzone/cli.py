@@ -13,7 +13,14 @@ import dns.exception
 import dns.name
 
 from dynzone import __version__
-from dynzone.config import DEFAULT_DATA_DIR, DEMO_ZONE, Config, ConfigError, demo_config, load_config
+from dynzone.config import (
+    DEFAULT_DATA_DIR,
+    DEMO_ZONE,
+    Config,
+    ConfigError,
+    demo_config,
+    load_config,
+)
 from dynzone.demo import ensure_demo_zone
 from dynzone.server import Server, StartupError
 from dynzone.zones.loader import read_and_check

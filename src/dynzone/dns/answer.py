@@ -96,6 +96,8 @@ def resolve(catalog: Catalog, qname: dns.name.Name, qtype: int) -> Answer:
             cname.add(dns.rdata.from_text(dname.rdclass, dns.rdatatype.CNAME, target.to_text()),
                       dname.ttl)
             found.append((cname, zone))
+            if qtype == dns.rdatatype.CNAME:
+                break  # the synthesised CNAME is what was asked for
             next_zone = _follow(catalog, target, visited)
             if next_zone is None:
                 break
@@ -112,7 +114,12 @@ def resolve(catalog: Catalog, qname: dns.name.Name, qtype: int) -> Answer:
                 rrset = rename(rrset, name)
             found.append((rrset, zone))
             positive = True
-            if not (rrset.rdtype == dns.rdatatype.NS and name == zone.origin):
+            # NSD adds the zone's NS RRset to positive answers, except when it
+            # is the answer itself, for ANY (kept minimal, RFC 8482) and for DS
+            # at a cut.
+            if qtype != dns.rdatatype.ANY and not (
+                rrset.rdtype == dns.rdatatype.NS and name == zone.origin
+            ) and name not in zone.cuts:  # DS at a cut: parent-side data only
                 ans.authority.append(zone.ns)
                 ans.optional_authority = True
             break

@@ -33,7 +33,7 @@ class UdpProtocol(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         try:
             reply = self.responder.respond(data, False)
-        except Exception:  # noqa: BLE001 - one bad packet must not stop the server
+        except Exception:
             log.exception("error answering a UDP query from %s; dropped", addr[0])
             return
         if reply is not None and self.transport is not None:
@@ -95,7 +95,7 @@ class TcpProtocol(asyncio.Protocol):
             del buf[: 2 + size]
             try:
                 reply = self.responder.respond(msg, True)
-            except Exception:  # noqa: BLE001 - one bad message must not stop the server
+            except Exception:
                 log.exception("error answering a TCP query; connection closed")
                 transport.close()
                 return

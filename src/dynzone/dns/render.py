@@ -47,11 +47,11 @@ def render(
     r = _start(msg_id, flags, qname, qtype, qclass, max_size, edns)
     try:
         for rrset in ans.answer:
-            r.add_rrset(dns.renderer.ANSWER, rrset)
+            r.add_rrset(dns.renderer.ANSWER, rrset, want_shuffle=False)
         authority_fits = True
         for rrset in ans.authority:
             try:
-                r.add_rrset(dns.renderer.AUTHORITY, rrset)
+                r.add_rrset(dns.renderer.AUTHORITY, rrset, want_shuffle=False)
             except dns.exception.TooBig:
                 if not ans.optional_authority:
                     raise
@@ -63,7 +63,7 @@ def render(
         if authority_fits:
             for rrset in ans.additional:
                 try:
-                    r.add_rrset(dns.renderer.ADDITIONAL, rrset)
+                    r.add_rrset(dns.renderer.ADDITIONAL, rrset, want_shuffle=False)
                 except dns.exception.TooBig:
                     break
     if edns is not None:
