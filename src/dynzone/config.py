@@ -88,7 +88,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
     _no_unknown(dns_raw, _DNS_KEYS, where, "dns.")
     listen_raw = _typed(dns_raw, "listen", list, where, "dns.", ["127.0.0.1:5353"])
     if not listen_raw:
-        raise ConfigError(f"{where}: dns.listen: give at least one address, e.g. \"127.0.0.1:5353\"")
+        raise ConfigError(f'{where}: dns.listen: give at least one address, e.g. "127.0.0.1:5353"')
     listen = tuple(
         parse_listen(item, f"{where}: dns.listen[{i}]") for i, item in enumerate(listen_raw)
     )
@@ -112,11 +112,15 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         _no_unknown(z, _ZONE_KEYS, where, f"{key}.")
         name_text = z.get("name")
         if not isinstance(name_text, str) or not name_text.strip():
-            raise ConfigError(f"{where}: {key}.name: every [[zone]] needs a name, e.g. \"example.com\"")
+            raise ConfigError(
+                f'{where}: {key}.name: every [[zone]] needs a name, e.g. "example.com"'
+            )
         try:
             name = dns.name.from_text(name_text)
         except dns.exception.DNSException as exc:
-            raise ConfigError(f"{where}: {key}.name: {name_text!r} is not a domain name: {exc}") from None
+            raise ConfigError(
+                f"{where}: {key}.name: {name_text!r} is not a domain name: {exc}"
+            ) from None
         if name in seen:
             raise ConfigError(f"{where}: {key}.name: zone {name_text} is configured twice")
         seen.add(name)
@@ -129,8 +133,12 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         zones.append(ZoneConfig(name=name, file=file))
     return Config(
         data_dir=data_dir,
-        dns=DnsConfig(listen=listen, edns_payload=payload, tcp_idle_timeout=float(idle),
-                      tcp_max_connections=max_conn),
+        dns=DnsConfig(
+            listen=listen,
+            edns_payload=payload,
+            tcp_idle_timeout=float(idle),
+            tcp_max_connections=max_conn,
+        ),
         zones=tuple(zones),
         path=path,
     )
@@ -139,14 +147,14 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
 def parse_listen(item: object, where: str) -> ListenAddress:
     """Parse ``"127.0.0.1:5353"`` or ``"[::1]:5353"``."""
     if not isinstance(item, str):
-        raise ConfigError(f"{where}: expected a string like \"127.0.0.1:5353\"")
+        raise ConfigError(f'{where}: expected a string like "127.0.0.1:5353"')
     if item.startswith("["):
         host, sep, port_text = item[1:].partition("]:")
     else:
         host, sep, port_text = item.rpartition(":")
     if not sep or not host:
         raise ConfigError(
-            f"{where}: {item!r} is not HOST:PORT (use \"127.0.0.1:5353\" or \"[::1]:5353\")"
+            f'{where}: {item!r} is not HOST:PORT (use "127.0.0.1:5353" or "[::1]:5353")'
         )
     try:
         ip = ipaddress.ip_address(host)
@@ -173,7 +181,11 @@ def _no_unknown(table: dict[str, Any], known: set[str], where: str, prefix: str)
 
 
 def _typed(
-    table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str, prefix: str,
+    table: dict[str, Any],
+    key: str,
+    kind: type | tuple[type, ...],
+    where: str,
+    prefix: str,
     default: Any,
 ) -> Any:
     value = table.get(key, default)
@@ -186,6 +198,9 @@ def _typed(
 
 def _nice(type_names: str) -> str:
     return (
-        type_names.replace("str", "a string").replace("int", "an integer")
-        .replace("float", "a number").replace("list", "a list").replace("dict", "a table")
+        type_names.replace("str", "a string")
+        .replace("int", "an integer")
+        .replace("float", "a number")
+        .replace("list", "a list")
+        .replace("dict", "a table")
     )

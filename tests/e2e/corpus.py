@@ -23,8 +23,22 @@ ZONES = {
 }
 
 # Types asked at every name whether present or not.
-PROBE_TYPES = ["A", "AAAA", "MX", "TXT", "NS", "SOA", "CNAME", "DS", "SRV", "CAA", "PTR",
-               "DNAME", "HTTPS", "ANY"]
+PROBE_TYPES = [
+    "A",
+    "AAAA",
+    "MX",
+    "TXT",
+    "NS",
+    "SOA",
+    "CNAME",
+    "DS",
+    "SRV",
+    "CAA",
+    "PTR",
+    "DNAME",
+    "HTTPS",
+    "ANY",
+]
 EDNS_MODES = ("none", "edns", "do")
 
 

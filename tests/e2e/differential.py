@@ -19,16 +19,18 @@ import dns.rrset
 from tests.e2e.corpus import Query
 
 RRsetKey = tuple[str, int, int, frozenset[str]]
-Normal = tuple[int, bool, bool, int, bool, frozenset[RRsetKey], frozenset[RRsetKey],
-               frozenset[RRsetKey]]
+Normal = tuple[
+    int, bool, bool, int, bool, frozenset[RRsetKey], frozenset[RRsetKey], frozenset[RRsetKey]
+]
 
 
 def make_message(q: Query) -> dns.message.Message:
     if q.edns == "none":
         msg = dns.message.make_query(q.qname, q.qtype, use_edns=False)
     else:
-        msg = dns.message.make_query(q.qname, q.qtype, use_edns=0, payload=1232,
-                                     want_dnssec=q.edns == "do")
+        msg = dns.message.make_query(
+            q.qname, q.qtype, use_edns=0, payload=1232, want_dnssec=q.edns == "do"
+        )
     msg.flags = 0  # an authoritative server is asked without RD
     return msg
 
@@ -64,11 +66,20 @@ def describe(n: Normal) -> str:
     rcode, aa, tc, edns, do, an, ns, ar = n
 
     def sec(s: frozenset[RRsetKey]) -> str:
-        return "; ".join(sorted(f"{name} {dns.rdatatype.to_text(t)} {ttl} {sorted(rd)}"
-                                for name, t, ttl, rd in s)) or "-"
+        return (
+            "; ".join(
+                sorted(
+                    f"{name} {dns.rdatatype.to_text(t)} {ttl} {sorted(rd)}"
+                    for name, t, ttl, rd in s
+                )
+            )
+            or "-"
+        )
 
-    return (f"rcode={dns.rcode.to_text(rcode)} aa={aa} tc={tc} edns={edns} do={do}\n"
-            f"      answer: {sec(an)}\n      authority: {sec(ns)}\n      additional: {sec(ar)}")
+    return (
+        f"rcode={dns.rcode.to_text(rcode)} aa={aa} tc={tc} edns={edns} do={do}\n"
+        f"      answer: {sec(an)}\n      authority: {sec(ns)}\n      additional: {sec(ar)}"
+    )
 
 
 def classify_split(nsd: Normal, knot: Normal) -> str:
@@ -77,8 +88,8 @@ def classify_split(nsd: Normal, knot: Normal) -> str:
     Each reason returned here has a section in tests/e2e/DISAGREEMENTS.md;
     "unexplained" means a split nobody has documented yet.
     """
-    n_rcode, n_aa, n_tc, n_edns, n_do, n_an, n_ns, n_ar = nsd
-    k_rcode, k_aa, k_tc, k_edns, k_do, k_an, k_ns, k_ar = knot
+    n_rcode, n_aa, n_tc, _, _, n_an, n_ns, n_ar = nsd
+    k_rcode, k_aa, k_tc, _, _, k_an, k_ns, k_ar = knot
     n_types = {t for _, t, _, _ in n_an}
     k_types = {t for _, t, _, _ in k_an}
     if (n_rcode, n_aa, n_tc) == (k_rcode, k_aa, k_tc) and n_an == k_an:

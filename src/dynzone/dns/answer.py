@@ -93,8 +93,9 @@ def resolve(catalog: Catalog, qname: dns.name.Name, qtype: int) -> Answer:
                 ans.rcode = dns.rcode.YXDOMAIN  # RFC 6672 §2.2
                 break
             cname = dns.rrset.RRset(name, dname.rdclass, dns.rdatatype.CNAME)
-            cname.add(dns.rdata.from_text(dname.rdclass, dns.rdatatype.CNAME, target.to_text()),
-                      dname.ttl)
+            cname.add(
+                dns.rdata.from_text(dname.rdclass, dns.rdatatype.CNAME, target.to_text()), dname.ttl
+            )
             found.append((cname, zone))
             if qtype == dns.rdatatype.CNAME:
                 break  # the synthesised CNAME is what was asked for
@@ -117,9 +118,11 @@ def resolve(catalog: Catalog, qname: dns.name.Name, qtype: int) -> Answer:
             # NSD adds the zone's NS RRset to positive answers, except when it
             # is the answer itself, for ANY (kept minimal, RFC 8482) and for DS
             # at a cut.
-            if qtype != dns.rdatatype.ANY and not (
-                rrset.rdtype == dns.rdatatype.NS and name == zone.origin
-            ) and name not in zone.cuts:  # DS at a cut: parent-side data only
+            if (
+                qtype != dns.rdatatype.ANY
+                and not (rrset.rdtype == dns.rdatatype.NS and name == zone.origin)
+                and name not in zone.cuts
+            ):  # DS at a cut: parent-side data only
                 ans.authority.append(zone.ns)
                 ans.optional_authority = True
             break
@@ -144,7 +147,9 @@ def resolve(catalog: Catalog, qname: dns.name.Name, qtype: int) -> Answer:
     return ans
 
 
-def _follow(catalog: Catalog, target: dns.name.Name, visited: set[dns.name.Name]) -> ZoneSnapshot | None:
+def _follow(
+    catalog: Catalog, target: dns.name.Name, visited: set[dns.name.Name]
+) -> ZoneSnapshot | None:
     """The zone to continue a CNAME/DNAME chain in, or None to stop there."""
     if target in visited:
         return None

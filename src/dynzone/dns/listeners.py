@@ -143,8 +143,12 @@ async def open_listeners(
             closers.append(udp.close)
             try:
                 tcp = await loop.create_server(
-                    lambda: TcpProtocol(responder, limits), addr.host, addr.port,
-                    family=family, reuse_address=True, backlog=1024,
+                    lambda: TcpProtocol(responder, limits),
+                    addr.host,
+                    addr.port,
+                    family=family,
+                    reuse_address=True,
+                    backlog=1024,
                 )
             except OSError as exc:
                 raise ListenError(f"cannot listen on {addr} (TCP): {exc.strerror}") from None

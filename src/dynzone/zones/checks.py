@@ -59,7 +59,9 @@ def check_records(origin: dns.name.Name, records: list[Record], file: str) -> li
     for name, types in by_name.items():
         if name != origin and dns.rdatatype.SOA in types:
             problems.append(
-                Problem(types[dns.rdatatype.SOA][0].where, f"SOA record for {name} is not at the apex")
+                Problem(
+                    types[dns.rdatatype.SOA][0].where, f"SOA record for {name} is not at the apex"
+                )
             )
         cnames = types.get(dns.rdatatype.CNAME)
         if cnames:

@@ -47,8 +47,17 @@ class Lookup:
 class ZoneSnapshot:
     """Records of one zone indexed by owner name, plus its cuts and DNAMEs."""
 
-    __slots__ = ("cuts", "dnames", "negative_soa", "nodes", "ns", "origin", "record_count", "soa",
-                 "source")
+    __slots__ = (
+        "cuts",
+        "dnames",
+        "negative_soa",
+        "nodes",
+        "ns",
+        "origin",
+        "record_count",
+        "soa",
+        "source",
+    )
 
     def __init__(self, origin: dns.name.Name, records: list[Record], source: str = "") -> None:
         self.origin = origin
@@ -123,9 +132,7 @@ class ZoneSnapshot:
             return Lookup(Match.WILDCARD, qname, wildcard)
         return Lookup(Match.NXDOMAIN, encloser, _EMPTY)
 
-    def addresses_for(
-        self, target: dns.name.Name, allow_glue: bool
-    ) -> list[dns.rrset.RRset]:
+    def addresses_for(self, target: dns.name.Name, allow_glue: bool) -> list[dns.rrset.RRset]:
         """A and AAAA RRsets for ``target`` from this zone, for the additional section.
 
         Glue (data at or below a cut) is used only for referrals; a name that
@@ -158,4 +165,3 @@ def rename(rrset: dns.rrset.RRset, owner: dns.name.Name) -> dns.rrset.RRset:
     out.update(rrset)
     out.ttl = rrset.ttl
     return out
-

@@ -144,16 +144,16 @@ def read_zone_file_with_includes(
         return _read(fh, path, origin)
 
 
-def read_zone_text(text: str, origin: dns.name.Name | str, filename: str = "<zone>") -> list[Record]:
+def read_zone_text(
+    text: str, origin: dns.name.Name | str, filename: str = "<zone>"
+) -> list[Record]:
     """Parse zone-file text (used for the demo zone and tests)."""
     if isinstance(origin, str):
         origin = dns.name.from_text(origin)
     return _read(text, filename, origin)[0]
 
 
-def _read(
-    source: Any, filename: str, origin: dns.name.Name
-) -> tuple[list[Record], list[str]]:
+def _read(source: Any, filename: str, origin: dns.name.Name) -> tuple[list[Record], list[str]]:
     collector = _Collector(origin)
     tok = dns.tokenizer.Tokenizer(source, filename)
     reader = _Reader(tok, dns.rdataclass.IN, collector, allow_include=True)  # type: ignore[arg-type]
