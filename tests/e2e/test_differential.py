@@ -48,8 +48,10 @@ def udp_comparison(nsd_server: Server, knot_server: Server, dynzone_server: Serv
 def _report(failures: list[tuple[Query, Normal, Normal, Normal]]) -> str:
     out = []
     for q, nsd, knot, dz in failures[:15]:
-        out.append(f"{q}\n  NSD:     {describe(nsd)}\n  Knot:    {describe(knot)}\n"
-                   f"  dynzone: {describe(dz)}")
+        out.append(
+            f"{q}\n  NSD:     {describe(nsd)}\n  Knot:    {describe(knot)}\n"
+            f"  dynzone: {describe(dz)}"
+        )
     return "\n".join(out)
 
 
@@ -59,8 +61,10 @@ def test_corpus_has_at_least_2000_queries() -> None:
 
 def test_dynzone_agrees_with_nsd_or_knot_on_every_udp_query(udp_comparison: Comparison) -> None:
     c = udp_comparison
-    print(f"\ndifferential: {c.total} queries, {len(c.failures)} where dynzone agrees with"
-          f" neither NSD nor Knot; NSD/Knot splits: {dict(c.splits)}")
+    print(
+        f"\ndifferential: {c.total} queries, {len(c.failures)} where dynzone agrees with"
+        f" neither NSD nor Knot; NSD/Knot splits: {dict(c.splits)}"
+    )
     assert c.total >= 2000
     assert not c.failures, (
         f"{len(c.failures)} of {c.total} answers agree with neither NSD nor Knot:\n"
@@ -76,15 +80,21 @@ def test_corpus_exercises_truncation(udp_comparison: Comparison) -> None:
 def test_every_nsd_knot_split_is_documented(udp_comparison: Comparison) -> None:
     text = DISAGREEMENTS.read_text()
     documented = set(re.findall(r"^## `([a-z0-9-]+)`", text, re.MULTILINE))
-    assert not udp_comparison.unexplained, "NSD and Knot split on queries no rule explains:\n" + \
-        "\n".join(f"{q}\n  NSD:  {describe(n)}\n  Knot: {describe(k)}"
-                  for q, n, k in udp_comparison.unexplained[:10])
+    assert not udp_comparison.unexplained, (
+        "NSD and Knot split on queries no rule explains:\n"
+        + "\n".join(
+            f"{q}\n  NSD:  {describe(n)}\n  Knot: {describe(k)}"
+            for q, n, k in udp_comparison.unexplained[:10]
+        )
+    )
     missing = set(udp_comparison.splits) - documented
     assert not missing, f"splits seen but not explained in {DISAGREEMENTS.name}: {missing}"
 
 
 def test_dynzone_agrees_over_tcp(
-    nsd_server: Server, knot_server: Server, dynzone_server: Server,
+    nsd_server: Server,
+    knot_server: Server,
+    dynzone_server: Server,
     udp_comparison: Comparison,
 ) -> None:
     """TCP has no size limit: truncated UDP answers come back whole, the same way."""

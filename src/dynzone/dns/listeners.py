@@ -20,6 +20,9 @@ log = logging.getLogger("dynzone.dns")
 
 # Stop reading from a TCP client that does not read its answers.
 _TCP_HIGH_WATER = 256 * 1024
+# A deeper UDP receive queue absorbs bursts instead of dropping them; the
+# kernel caps the request at net.core.rmem_max.
+_UDP_RCVBUF = 4 * 1024 * 1024
 
 
 class UdpProtocol(asyncio.DatagramProtocol):
@@ -119,6 +122,15 @@ class TcpProtocol(asyncio.Protocol):
             self.counted = False
 
 
+def _grow_receive_buffer(sock: socket.socket | None) -> None:
+    if sock is None:
+        return
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _UDP_RCVBUF)
+    except OSError as exc:
+        log.debug("could not enlarge the UDP receive buffer: %s", exc)
+
+
 class ListenError(Exception):
     """An address we were told to listen on cannot be bound."""
 
@@ -140,6 +152,7 @@ async def open_listeners(
                 )
             except OSError as exc:
                 raise ListenError(f"cannot listen on {addr} (UDP): {exc.strerror}") from None
+            _grow_receive_buffer(udp.get_extra_info("socket"))
             closers.append(udp.close)
             try:
                 tcp = await loop.create_server(

@@ -34,8 +34,6 @@ PLAIN_UDP_LIMIT = 512  # RFC 1035 §4.2.1, without EDNS
 TCP_LIMIT = 65535
 
 _RD_CD_MASK = dns.flags.RD | dns.flags.CD
-# Query types that are never asked as questions in a standard query.
-_NOT_A_QUESTION = {dns.rdatatype.OPT, dns.rdatatype.TSIG, dns.rdatatype.TKEY}
 _TRANSFER = {dns.rdatatype.AXFR, dns.rdatatype.IXFR}
 
 # Fast-path cache variants: plain, EDNS, EDNS with DO.
@@ -70,6 +68,8 @@ class Responder:
                 i += length + 1
                 length = data[i]
         except IndexError:
+            return self._slow(data, tcp)
+        if i > 266:  # the name is longer than 255 octets: FORMERR on the slow path
             return self._slow(data, tcp)
         qend = i + 5
         rest = n - qend
@@ -161,12 +161,19 @@ class Responder:
 
 def decide(catalog: Catalog, qname: dns.name.Name, qtype: int, qclass: int) -> Answer:
     """What a standard query gets, before any wire concerns."""
-    if qtype in _NOT_A_QUESTION:
-        return Answer(rcode=dns.rcode.FORMERR, aa=False)
-    if qclass != dns.rdataclass.IN or qtype in _TRANSFER:
-        # Zone transfers come in a later release; other classes we do not serve.
-        return Answer(rcode=dns.rcode.REFUSED, aa=False)
-    return resolve(catalog, qname, qtype)
+    if qtype in _TRANSFER:
+        return Answer(rcode=dns.rcode.REFUSED, aa=False)  # transfers: a later release
+    if qclass == dns.rdataclass.IN:
+        return resolve(catalog, qname, qtype)
+    if qclass == dns.rdataclass.ANY:
+        # QCLASS * (RFC 1035 §3.2.5): we hold class IN only, so answer that, but
+        # without AA, as NSD does: we cannot vouch for classes we do not hold.
+        ans = resolve(catalog, qname, qtype)
+        ans.aa = False
+        if ans.optional_authority:
+            ans.authority, ans.additional = [], []
+        return ans
+    return Answer(rcode=dns.rcode.REFUSED, aa=False)  # CH, HS, ...: not served
 
 
 def _question(data: bytes) -> tuple[dns.name.Name, int, int] | None:
