@@ -39,9 +39,7 @@ def check_records(origin: dns.name.Name, records: list[Record], file: str) -> li
         if rec.name.is_subdomain(origin):
             inside.append(rec)
         else:
-            problems.append(
-                Problem(rec.where, f"{rec.name} is outside the zone {origin} (record ignored)")
-            )
+            problems.append(Problem(rec.where, f"{rec.name} is outside the zone {origin}"))
 
     by_name: dict[dns.name.Name, dict[int, list[Record]]] = defaultdict(lambda: defaultdict(list))
     for rec in inside:

@@ -10,7 +10,7 @@ import dns.name
 
 from dynzone.zones.checks import Problem, check_records
 from dynzone.zones.snapshot import ZoneSnapshot
-from dynzone.zones.zonefile import Location, Record, ZoneFileError, read_zone_file_with_includes
+from dynzone.zones.zonefile import Location, Record, ZoneFileError, parse_zone_file
 
 Fingerprint = tuple[tuple[str, int, int], ...]
 
@@ -48,7 +48,7 @@ def read_and_check(
 ) -> tuple[list[Record], list[Problem], list[str]]:
     """Parse and check a zone file; syntax errors become problems too."""
     try:
-        records, included = read_zone_file_with_includes(path, origin)
+        parsed = parse_zone_file(path, origin)
     except ZoneFileError as exc:
         return [], [Problem(exc.where, exc.message)], []
     except FileNotFoundError:
@@ -57,7 +57,12 @@ def read_and_check(
         return [], [Problem(Location(str(path), 0), f"cannot read zone file: {exc.strerror}")], []
     except UnicodeDecodeError as exc:
         return [], [Problem(Location(str(path), 0), f"not UTF-8 text: {exc.reason}")], []
-    return records, check_records(origin, records, str(path)), [str(path), *included]
+    problems = [
+        Problem(where, f"{name} is outside the zone {origin}") for name, where in parsed.outside
+    ]
+    problems += check_records(origin, parsed.records, str(path))
+    problems.sort(key=lambda p: (p.where.file, p.where.line))
+    return parsed.records, problems, [str(path), *parsed.included]
 
 
 def load_zone(origin: dns.name.Name, path: Path) -> LoadedZone:

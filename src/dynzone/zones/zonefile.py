@@ -56,6 +56,15 @@ class ZoneFileError(Exception):
         self.message = message
 
 
+@dataclass
+class ParsedZone:
+    """Everything read from a zone file."""
+
+    records: list[Record]
+    included: list[str]  # files pulled in with $INCLUDE
+    outside: list[tuple[dns.name.Name, Location]]  # names not in the zone (skipped)
+
+
 class _Collector:
     """The slice of dnspython's Transaction API that its zone-file Reader calls."""
 
@@ -65,6 +74,9 @@ class _Collector:
         self.records: list[Record] = []
         self.where = Location("?", 0)
         self.included: list[str] = []
+        self.outside: list[tuple[dns.name.Name, Location]] = []
+        # $INCLUDE name as written -> the path opened (relative to the includer).
+        self.resolved: dict[str, str] = {}
 
     # TransactionManager
     def origin_information(self) -> tuple[dns.name.Name, bool, dns.name.Name]:
@@ -94,15 +106,32 @@ class _Reader(dns.zonefile.Reader):
 
     def _here(self) -> Location:
         filename, line = self.tok.where()
-        return Location(str(filename), int(line))
+        return Location(self.collector.resolved.get(str(filename), str(filename)), int(line))
+
+    # Where the record being read started; dnspython reports errors only after
+    # it has read past the line's end, one line too late.
+    error_where: Location | None = None
 
     def _rr_line(self) -> None:
         self.collector.where = self._here()
-        super()._rr_line()
+        try:
+            super()._rr_line()
+        except dns.exception.SyntaxError:
+            self.error_where = self.collector.where
+            raise
 
     def _generate_line(self) -> None:
         self.collector.where = self._here()
-        super()._generate_line()
+        try:
+            super()._generate_line()
+        except dns.exception.SyntaxError:
+            self.error_where = self.collector.where
+            raise
+
+    def _eat_line(self) -> None:
+        # dnspython calls this only to skip a name outside the zone; we report it.
+        self.collector.outside.append((self.last_name, self.collector.where))
+        super()._eat_line()
 
 
 def _open_relative(file: Any, *args: Any, **kwargs: Any) -> Any:
@@ -112,11 +141,12 @@ def _open_relative(file: Any, *args: Any, **kwargs: Any) -> Any:
     a user expects them relative to the zone file, as paths in our config are.
     """
     reader = getattr(_current, "reader", None)
-    if reader is not None and isinstance(file, str) and not os.path.isabs(file):
-        including = str(reader.tok.where()[0])
-        file = os.path.join(os.path.dirname(including), file)
-    if reader is not None:
-        reader.collector.included.append(str(file))
+    if reader is not None and isinstance(file, str):
+        written = file
+        if not os.path.isabs(file):
+            file = os.path.join(os.path.dirname(reader._here().file), file)
+        reader.collector.resolved[written] = file
+        reader.collector.included.append(file)
     return builtins.open(file, *args, **kwargs)
 
 
@@ -130,13 +160,11 @@ def read_zone_file(path: str | Path, origin: dns.name.Name | str) -> list[Record
     Raises ZoneFileError (with file and line) for syntax errors and
     OSError when the file cannot be read.
     """
-    return read_zone_file_with_includes(path, origin)[0]
+    return parse_zone_file(path, origin).records
 
 
-def read_zone_file_with_includes(
-    path: str | Path, origin: dns.name.Name | str
-) -> tuple[list[Record], list[str]]:
-    """Like ``read_zone_file``, also returning every file $INCLUDEd."""
+def parse_zone_file(path: str | Path, origin: dns.name.Name | str) -> ParsedZone:
+    """Like ``read_zone_file``, also returning $INCLUDEd files and skipped names."""
     if isinstance(origin, str):
         origin = dns.name.from_text(origin)
     path = str(path)
@@ -150,10 +178,10 @@ def read_zone_text(
     """Parse zone-file text (used for the demo zone and tests)."""
     if isinstance(origin, str):
         origin = dns.name.from_text(origin)
-    return _read(text, filename, origin)[0]
+    return _read(text, filename, origin).records
 
 
-def _read(source: Any, filename: str, origin: dns.name.Name) -> tuple[list[Record], list[str]]:
+def _read(source: Any, filename: str, origin: dns.name.Name) -> ParsedZone:
     collector = _Collector(origin)
     tok = dns.tokenizer.Tokenizer(source, filename)
     reader = _Reader(tok, dns.rdataclass.IN, collector, allow_include=True)  # type: ignore[arg-type]
@@ -162,15 +190,16 @@ def _read(source: Any, filename: str, origin: dns.name.Name) -> tuple[list[Recor
     try:
         reader.read()
     except dns.exception.SyntaxError as exc:
-        # dnspython formats these as "file:line: detail" already.
-        text = str(exc)
-        file, _, rest = text.partition(":")
+        # dnspython formats these as "file:line: detail".
+        file, _, rest = str(exc).partition(":")
         line, _, detail = rest.partition(":")
-        if line.strip().isdigit():
-            raise ZoneFileError(Location(file, int(line)), detail.strip()) from None
-        raise ZoneFileError(reader._here(), text) from None
+        where = reader.error_where
+        if where is None and line.strip().isdigit():
+            where = Location(collector.resolved.get(file, file), int(line))
+        raise _located(where or reader._here(), detail.strip() or str(exc)) from None
     except dns.exception.DNSException as exc:
-        raise ZoneFileError(reader._here(), str(exc) or type(exc).__name__) from None
+        where = reader.error_where or reader._here()
+        raise _located(where, str(exc) or type(exc).__name__) from None
     except UnicodeDecodeError as exc:
         raise ZoneFileError(Location(filename, 0), f"not UTF-8 text: {exc.reason}") from None
     except OSError as exc:
@@ -178,4 +207,19 @@ def _read(source: Any, filename: str, origin: dns.name.Name) -> tuple[list[Recor
         raise ZoneFileError(reader._here(), f"cannot read {exc.filename}: {exc.strerror}") from None
     finally:
         _current.reader = None
-    return collector.records, collector.included
+    return ParsedZone(collector.records, collector.included, collector.outside)
+
+
+def _located(where: Location, detail: str) -> ZoneFileError:
+    """An error at ``where``, quoting the offending line when it can be read."""
+    try:
+        with builtins.open(where.file, encoding="utf-8", errors="replace") as fh:
+            for number, text in enumerate(fh, 1):
+                if number == where.line:
+                    text = text.strip()
+                    if text:
+                        detail = f"{detail.rstrip('.')}: {text}"
+                    break
+    except OSError:
+        pass
+    return ZoneFileError(where, detail)
