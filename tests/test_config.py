@@ -1,0 +1,128 @@
+"""Configuration errors name the key (or file:line) and exit non-zero."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dynzone.config import ConfigError, ListenAddress, load_config
+
+ZONE = "$TTL 300\n@ SOA ns1 host 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n"
+
+
+def write(tmp_path: Path, text: str, zone: str = ZONE) -> Path:
+    (tmp_path / "zones").mkdir(exist_ok=True)
+    (tmp_path / "zones" / "example.com.zone").write_text(zone)
+    cfg = tmp_path / "dynzone.toml"
+    cfg.write_text(text)
+    return cfg
+
+
+GOOD = """
+data_dir = "dynzone-data"
+
+[dns]
+listen = ["127.0.0.1:5353", "[::1]:5353"]
+
+[[zone]]
+name = "example.com"
+file = "zones/example.com.zone"
+"""
+
+
+def test_the_documented_example_loads_with_paths_relative_to_the_file(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, GOOD))
+    assert cfg.data_dir == tmp_path / "dynzone-data"
+    assert cfg.dns.listen == (ListenAddress("127.0.0.1", 5353), ListenAddress("::1", 5353))
+    assert cfg.zones[0].file == tmp_path / "zones" / "example.com.zone"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (GOOD.replace("[dns]", "[dns]\nlisten_on = []"), "unknown key dns.listen_on"),
+        (GOOD + "\nport = 53\n", "unknown key zone[0].port"),
+        ("colour = 'blue'\n" + GOOD, "unknown key colour"),
+        (
+            GOOD.replace('"[::1]:5353"', '"localhost:5353"'),
+            "dns.listen[1]: 'localhost' is not an IP",
+        ),
+        (GOOD.replace('"[::1]:5353"', '"127.0.0.1:99999"'), "dns.listen[1]: '99999' is not a port"),
+        (
+            GOOD.replace('"[::1]:5353"', '"127.0.0.1"'),
+            "dns.listen[1]: '127.0.0.1' is not HOST:PORT",
+        ),
+        (GOOD.replace("zones/example.com.zone", "zones/missing.zone"), "zone[0].file: zone file"),
+        (GOOD.replace('name = "example.com"', 'name = "bad..name"'), "zone[0].name: 'bad..name'"),
+        (
+            GOOD + '[[zone]]\nname = "example.com."\nfile = "zones/example.com.zone"\n',
+            "zone[1].name: zone example.com. is configured twice",
+        ),
+        (GOOD.replace("[dns]", "[dns]\nedns_payload = 100"), "dns.edns_payload: 100 is outside"),
+        (GOOD.replace("[dns]", "[dns]\ntcp_idle_timeout = true"), "dns.tcp_idle_timeout: expected"),
+        ("data_dir = [\n", "not valid TOML"),
+    ],
+)
+def test_config_error_names_the_key(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=None) as err:
+        load_config(write(tmp_path, text))
+    assert message in str(err.value)
+    assert str(err.value).startswith(str(tmp_path / "dynzone.toml"))
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dynzone", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_serve_with_a_bad_config_prints_one_clear_line_and_exits_nonzero(tmp_path: Path) -> None:
+    cfg = write(tmp_path, GOOD.replace("[dns]", "[dns]\nlisten_on = []"))
+    result = run_cli("serve", "--config", str(cfg), cwd=tmp_path)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"dynzone: error: {cfg}: unknown key dns.listen_on (known keys: dns.edns_payload,"
+        " dns.listen, dns.tcp_idle_timeout, dns.tcp_max_connections)"
+    ]
+
+
+def test_serve_with_a_bad_zone_names_file_and_line(tmp_path: Path) -> None:
+    cfg = write(tmp_path, GOOD, zone=ZONE + "www A 192.0.2.300\n")
+    result = run_cli("serve", "--config", str(cfg), cwd=tmp_path)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert f"{tmp_path}/zones/example.com.zone:5:" in result.stderr
+
+
+def test_serve_with_a_missing_config_file_says_so(tmp_path: Path) -> None:
+    result = run_cli("serve", "--config", "nope.toml", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "nope.toml: config file not found" in result.stderr
+
+
+def test_check_reports_each_problem_as_file_line_message(tmp_path: Path) -> None:
+    zone = tmp_path / "example.com.zone"
+    zone.write_text(ZONE + "www.example.net. A 192.0.2.1\nmail CNAME www\nmail MX 10 mail\n")
+    result = run_cli("check", str(zone), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"{zone}:5: www.example.net. is outside the zone example.com.",
+        f"{zone}:7: CNAME beside other data at mail.example.com.: MX (also line 6);"
+        " a name with a CNAME may have no other records",
+    ]
+
+
+def test_check_passes_a_good_zone_and_takes_the_origin_from_the_option(tmp_path: Path) -> None:
+    zone = tmp_path / "anything.txt"
+    zone.write_text(ZONE)
+    assert run_cli("check", str(zone), cwd=tmp_path).returncode == 1  # origin unknown
+    result = run_cli("check", str(zone), "--origin", "example.com", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "zone example.com. is OK (3 records)" in result.stdout
