@@ -91,7 +91,7 @@ def wait_for_soa(server: Server, zone: str, timeout: float = 30.0) -> None:
             if r.answer:
                 return
             last = r
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - keep polling until the deadline
             last = exc
         time.sleep(0.1)
     raise RuntimeError(f"{server.name} did not serve {zone}: {last}\n{server.log_text()}")
