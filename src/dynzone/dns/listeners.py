@@ -14,6 +14,7 @@ import socket
 from collections.abc import Callable
 
 from dynzone.config import ListenAddress
+from dynzone.dns import udp_batch
 from dynzone.dns.responder import Responder
 
 log = logging.getLogger("dynzone.dns")
@@ -131,6 +132,33 @@ def _grow_receive_buffer(sock: socket.socket | None) -> None:
         log.debug("could not enlarge the UDP receive buffer: %s", exc)
 
 
+async def _open_udp(
+    loop: asyncio.AbstractEventLoop, addr: ListenAddress, family: int, responder: Responder
+) -> Callable[[], None]:
+    """Bind UDP: a batching thread where the system allows, else the event loop."""
+    if udp_batch.available():
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind((addr.host, addr.port))
+        except OSError as exc:
+            sock.close()
+            raise ListenError(f"cannot listen on {addr} (UDP): {exc.strerror}") from None
+        _grow_receive_buffer(sock)
+        listener = udp_batch.BatchUdpListener(sock, responder)
+        listener.start()
+        return listener.stop
+    try:
+        udp, _ = await loop.create_datagram_endpoint(
+            lambda: UdpProtocol(responder), local_addr=(addr.host, addr.port), family=family
+        )
+    except OSError as exc:
+        raise ListenError(f"cannot listen on {addr} (UDP): {exc.strerror}") from None
+    _grow_receive_buffer(udp.get_extra_info("socket"))
+    return udp.close
+
+
 class ListenError(Exception):
     """An address we were told to listen on cannot be bound."""
 
@@ -146,14 +174,7 @@ async def open_listeners(
     try:
         for addr in addresses:
             family = socket.AF_INET6 if ":" in addr.host else socket.AF_INET
-            try:
-                udp, _ = await loop.create_datagram_endpoint(
-                    lambda: UdpProtocol(responder), local_addr=(addr.host, addr.port), family=family
-                )
-            except OSError as exc:
-                raise ListenError(f"cannot listen on {addr} (UDP): {exc.strerror}") from None
-            _grow_receive_buffer(udp.get_extra_info("socket"))
-            closers.append(udp.close)
+            closers.append(await _open_udp(loop, addr, family, responder))
             try:
                 tcp = await loop.create_server(
                     lambda: TcpProtocol(responder, limits),

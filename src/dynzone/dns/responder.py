@@ -55,6 +55,11 @@ class Responder:
 
     def respond(self, data: bytes, tcp: bool = False) -> bytes | None:
         """Return the reply to ``data``, or None when it must be dropped."""
+        catalog = self.catalog
+        if not tcp:
+            hit = catalog.exact.get(data[2:])
+            if hit is not None:
+                return data[:2] + hit
         n = len(data)
         # Header: QR=0, opcode QUERY, then QDCOUNT=1, ANCOUNT=0, NSCOUNT=0.
         if n < 17 or data[2] & 0xF8 or data[4:10] != b"\x00\x01\x00\x00\x00\x00":
@@ -88,23 +93,36 @@ class Responder:
             limit = max(PLAIN_UDP_LIMIT, min((data[qend + 3] << 8) | data[qend + 4], self.payload))
         else:
             return self._slow(data, tcp)
-        catalog = self.catalog
         key = data[12 : i + 1].lower() + data[i + 1 : qend] + _VARIANT[variant]
         hit = catalog.cache.get(key)
         if hit is None:
             hit = self._prepare(catalog, key, i - 11, variant)
         flags0, flags1, counts, body, size = hit  # type: ignore[misc]
-        if size > limit and not tcp:
+        if tcp:
+            return b"".join(
+                (
+                    data[:2],
+                    bytes((flags0 | (data[2] & 0x01), flags1 | (data[3] & 0x10))),
+                    counts,
+                    data[12:qend],
+                    body,
+                )
+            )
+        if size > limit:
             return self._slow(data, tcp)
-        return b"".join(
+        tail = b"".join(
             (
-                data[:2],
                 bytes((flags0 | (data[2] & 0x01), flags1 | (data[3] & 0x10))),
                 counts,
                 data[12:qend],
                 body,
             )
         )
+        exact = catalog.exact
+        if len(exact) >= CACHE_LIMIT:
+            exact.clear()
+        exact[data[2:]] = tail
+        return data[:2] + tail
 
     def _prepare(
         self, catalog: Catalog, key: bytes, name_len: int, variant: int

@@ -22,12 +22,17 @@ CACHE_LIMIT = 250_000
 class Catalog:
     """Zones by origin; the most specific zone answers a name."""
 
-    __slots__ = ("cache", "max_depth", "zones")
+    __slots__ = ("cache", "exact", "max_depth", "zones")
 
     def __init__(self, zones: Iterable[ZoneSnapshot] = ()) -> None:
         self.zones: dict[dns.name.Name, ZoneSnapshot] = {z.origin: z for z in zones}
         self.max_depth = max((len(o) for o in self.zones), default=0)
+        # Pre-rendered answers by canonical question (lower-cased name, type,
+        # class, EDNS variant) ...
         self.cache: dict[bytes, object] = {}
+        # ... and whole UDP replies (less the ID) by the exact query bytes after
+        # the ID, so a repeated query is one dictionary lookup.
+        self.exact: dict[bytes, bytes] = {}
 
     def find_zone(self, qname: dns.name.Name) -> ZoneSnapshot | None:
         """The served zone closest to ``qname`` (longest matching origin), if any."""
