@@ -24,7 +24,9 @@ import dns.rdatatype
 import dns.rrset
 
 from dynzone.zones.catalog import Catalog
-from dynzone.zones.snapshot import Match, Node, ZoneSnapshot, rename
+from dynzone.zones.snapshot import Match, Node, ZoneSnapshot, key_of, rename
+
+_ADDRESS = (dns.rdatatype.A, dns.rdatatype.AAAA)
 
 # A chain longer than this is cut short, as NSD and Knot do; loops stop earlier.
 MAX_CHAIN = 16
@@ -59,12 +61,17 @@ class Answer:
 REFUSED = Answer(rcode=dns.rcode.REFUSED, aa=False)
 
 
-def resolve(catalog: Catalog, qname: dns.name.Name, qtype: int) -> Answer:
-    """Answer ``qname``/``qtype`` (class IN) from the zones in ``catalog``."""
-    zone = catalog.find_zone(qname)
+def resolve(catalog: Catalog, qname: dns.name.Name, qtype: int, key: bytes | None = None) -> Answer:
+    """Answer ``qname``/``qtype`` (class IN) from the zones in ``catalog``.
+
+    ``key`` is ``qname``'s index key when the caller already has it.
+    """
+    if key is None:
+        key = key_of(qname)
+    zone = catalog.find_zone(key)
     if zone is None:
         return Answer(rcode=dns.rcode.REFUSED, aa=False)
-    if qtype == dns.rdatatype.DS and qname == zone.origin:
+    if qtype == dns.rdatatype.DS and key == zone.key:
         # DS belongs to the parent side of a cut (RFC 4035 §3.1.4.1).
         parent = catalog.parent_zone(zone)
         if parent is not None:
@@ -73,11 +80,11 @@ def resolve(catalog: Catalog, qname: dns.name.Name, qtype: int) -> Answer:
     ans = Answer()
     # RRsets in the answer, each with the zone it came from (for additional data).
     found: list[tuple[dns.rrset.RRset, ZoneSnapshot]] = []
-    visited = {qname}
+    visited = {key}
     name = qname
     positive = False
     for _ in range(MAX_CHAIN):
-        look = zone.find(name, qtype)
+        look = zone.find(key, qtype)
         if look.match is Match.REFERRAL:
             if not found:
                 ans.aa = False
@@ -88,30 +95,32 @@ def resolve(catalog: Catalog, qname: dns.name.Name, qtype: int) -> Answer:
             dname = look.node[dns.rdatatype.DNAME]
             found.append((dname, zone))
             try:
-                target = name.relativize(look.owner).concatenate(dname[0].target)  # type: ignore[attr-defined]
+                target = name.relativize(dname.name).concatenate(dname[0].target)  # type: ignore[attr-defined]
             except dns.name.NameTooLong:
                 ans.rcode = dns.rcode.YXDOMAIN  # RFC 6672 §2.2
                 break
             cname = dns.rrset.RRset(name, dname.rdclass, dns.rdatatype.CNAME)
             cname.add(
-                dns.rdata.from_text(dname.rdclass, dns.rdatatype.CNAME, target.to_text()), dname.ttl
+                dns.rdata.from_text(dname.rdclass, dns.rdatatype.CNAME, target.to_text()),
+                dname.ttl,
             )
             found.append((cname, zone))
             if qtype == dns.rdatatype.CNAME:
                 break  # the synthesised CNAME is what was asked for
-            next_zone = _follow(catalog, target, visited)
-            if next_zone is None:
+            step = _follow(catalog, target, visited)
+            if step is None:
                 break
-            zone, name = next_zone, target
+            zone, key = step
+            name = target
             continue
         if look.match is Match.NXDOMAIN:
             ans.rcode = dns.rcode.NXDOMAIN
             ans.authority.append(zone.negative_soa)
             break
         node: Node = look.node
-        rrset = _pick(node, qtype, name == zone.origin)
+        rrset = _pick(node, qtype, key == zone.key)
         if rrset is not None:
-            if rrset.name != name:
+            if look.match is Match.WILDCARD:
                 rrset = rename(rrset, name)
             found.append((rrset, zone))
             positive = True
@@ -120,22 +129,23 @@ def resolve(catalog: Catalog, qname: dns.name.Name, qtype: int) -> Answer:
             # at a cut.
             if (
                 qtype != dns.rdatatype.ANY
-                and not (rrset.rdtype == dns.rdatatype.NS and name == zone.origin)
-                and name not in zone.cuts
-            ):  # DS at a cut: parent-side data only
+                and not (rrset.rdtype == dns.rdatatype.NS and key == zone.key)
+                and key not in zone.cuts
+            ):
                 ans.authority.append(zone.ns)
                 ans.optional_authority = True
             break
         cname = node.get(dns.rdatatype.CNAME)
         if cname is not None and qtype != dns.rdatatype.CNAME:
-            if cname.name != name:
+            if look.match is Match.WILDCARD:
                 cname = rename(cname, name)
             found.append((cname, zone))
             target = cname[0].target  # type: ignore[attr-defined]
-            next_zone = _follow(catalog, target, visited)
-            if next_zone is None:
+            step = _follow(catalog, target, visited)
+            if step is None:
                 break
-            zone, name = next_zone, target
+            zone, key = step
+            name = target
             continue
         # The name exists (or a wildcard covers it) but has no data of this type.
         ans.authority.append(zone.negative_soa)
@@ -148,13 +158,15 @@ def resolve(catalog: Catalog, qname: dns.name.Name, qtype: int) -> Answer:
 
 
 def _follow(
-    catalog: Catalog, target: dns.name.Name, visited: set[dns.name.Name]
-) -> ZoneSnapshot | None:
-    """The zone to continue a CNAME/DNAME chain in, or None to stop there."""
-    if target in visited:
+    catalog: Catalog, target: dns.name.Name, visited: set[bytes]
+) -> tuple[ZoneSnapshot, bytes] | None:
+    """The zone and key to continue a CNAME/DNAME chain with, or None to stop."""
+    key = key_of(target)
+    if key in visited:
         return None
-    visited.add(target)
-    return catalog.find_zone(target)
+    visited.add(key)
+    zone = catalog.find_zone(key)
+    return None if zone is None else (zone, key)
 
 
 def _pick(node: Node, qtype: int, at_apex: bool) -> dns.rrset.RRset | None:
@@ -170,10 +182,7 @@ def _pick(node: Node, qtype: int, at_apex: bool) -> dns.rrset.RRset | None:
 
 def _glue(zone: ZoneSnapshot, ns: dns.rrset.RRset) -> list[dns.rrset.RRset]:
     """Addresses of a referral's name servers, glue included (A first, then AAAA)."""
-    out: list[dns.rrset.RRset] = []
-    for rdata in ns:
-        out.extend(zone.addresses_for(rdata.target, allow_glue=True))  # type: ignore[attr-defined]
-    return _a_then_aaaa(out)
+    return _addresses([(ns, zone)], set(), allow_glue=True)
 
 
 def _additional(
@@ -183,24 +192,31 @@ def _additional(
 ) -> list[dns.rrset.RRset]:
     """Addresses of targets named in the answer and authority, never glue."""
     sources = [*found, *((rrset, last_zone) for rrset in authority)]
-    seen = {(r.name, r.rdtype) for r, _ in found}
-    out: list[dns.rrset.RRset] = []
+    in_answer = {(key_of(r.name), r.rdtype) for r, _ in found if r.rdtype in _ADDRESS}
+    return _addresses(sources, in_answer, allow_glue=False)
+
+
+def _addresses(
+    sources: list[tuple[dns.rrset.RRset, ZoneSnapshot]],
+    skip: set[tuple[bytes, int]],
+    allow_glue: bool,
+) -> list[dns.rrset.RRset]:
+    """A and AAAA RRsets of the NS/MX/SRV targets in ``sources``: all A, then all AAAA
+    (NSD's order), each target once, none already in ``skip``."""
+    seen: set[bytes] = set()
+    a: list[dns.rrset.RRset] = []
+    aaaa: list[dns.rrset.RRset] = []
     for rrset, zone in sources:
         attr = _ADDITIONAL_TARGET.get(rrset.rdtype)
         if attr is None:
             continue
         for rdata in rrset:
-            for addr in zone.addresses_for(getattr(rdata, attr), allow_glue=False):
-                key = (addr.name, addr.rdtype)
-                if key not in seen:
-                    seen.add(key)
-                    out.append(addr)
-    return _a_then_aaaa(out)
-
-
-def _a_then_aaaa(rrsets: list[dns.rrset.RRset]) -> list[dns.rrset.RRset]:
-    """Order additional data as NSD does: all A RRsets, then all AAAA."""
-    unique: dict[tuple[dns.name.Name, int], dns.rrset.RRset] = {}
-    for r in rrsets:
-        unique.setdefault((r.name, r.rdtype), r)
-    return sorted(unique.values(), key=lambda r: r.rdtype != dns.rdatatype.A)
+            target = getattr(rdata, attr)
+            key = key_of(target)
+            if key in seen:
+                continue
+            seen.add(key)
+            for addr in zone.addresses_for(target, allow_glue, key):
+                if (key, addr.rdtype) not in skip:
+                    (a if addr.rdtype == dns.rdatatype.A else aaaa).append(addr)
+    return a + aaaa

@@ -4,21 +4,50 @@ The answer section and a required authority section must fit whole, or the
 reply carries TC and no records at all (the client retries over TCP). The NS
 RRset of a positive answer and additional data are optional: what does not fit
 is left out without TC (RFC 2181 §9).
+
+Rendering is written here rather than with dnspython's renderer because it is
+what an uncached query pays for: dnspython keys its compression table by Name
+objects, whose hashing walks every character in Python. We key it by the
+lower-cased wire form of each suffix, and ask dnspython only for the rdata of
+types whose rdata is never compressed.
 """
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
-import dns.exception
 import dns.flags
 import dns.name
 import dns.rcode
-import dns.renderer
+import dns.rdatatype
+import dns.rrset
 
 from dynzone.dns.answer import Answer
 
 OPT_SIZE = 11  # an OPT RR without options
+_POINTER_LIMIT = 0x4000  # compression pointers reach only the first 16 KiB
+
+# RFC 3597 §4: names inside rdata may be compressed only for the RFC 1035
+# types. Single-name types first, then the ones with other fields.
+_ONE_NAME = {
+    dns.rdatatype.NS: "target",
+    dns.rdatatype.MD: "target",
+    dns.rdatatype.MF: "target",
+    dns.rdatatype.CNAME: "target",
+    dns.rdatatype.MB: "target",
+    dns.rdatatype.MG: "target",
+    dns.rdatatype.MR: "target",
+    dns.rdatatype.PTR: "target",
+}
+_MX = dns.rdatatype.MX
+_SOA = dns.rdatatype.SOA
+_MINFO = dns.rdatatype.MINFO
+_RR_HEADER = struct.Struct("!HHIH")
+
+
+class TooBig(Exception):
+    """The RRset does not fit in the space left."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +56,97 @@ class EdnsReply:
 
     payload: int
     do: bool = False
+
+
+class WireWriter:
+    """A DNS message body with RFC 1035 §4.1.4 name compression."""
+
+    __slots__ = ("added", "buf", "limit", "table")
+
+    def __init__(self, limit: int) -> None:
+        self.buf = bytearray(12)  # the header is written last
+        self.table: dict[bytes, int] = {}
+        self.added: list[bytes] = []
+        self.limit = limit
+
+    def name(self, name: dns.name.Name, compress: bool = True) -> None:
+        labels = name.labels
+        buf = self.buf
+        count = len(labels) - 1  # the root label is the final zero byte
+        if count <= 0:
+            buf.append(0)
+            return
+        # Keys of the suffixes, longest first.
+        keys: list[bytes] = [b""] * count
+        acc = b"\x00"
+        for i in range(count - 1, -1, -1):
+            label = labels[i]
+            acc = bytes((len(label),)) + label.lower() + acc
+            keys[i] = acc
+        table = self.table
+        for i in range(count):
+            if compress:
+                pointer = table.get(keys[i])
+                if pointer is not None:
+                    buf += (0xC000 | pointer).to_bytes(2, "big")
+                    return
+                pos = len(buf)
+                if pos < _POINTER_LIMIT:
+                    table[keys[i]] = pos
+                    self.added.append(keys[i])
+            label = labels[i]
+            buf.append(len(label))
+            buf += label
+        buf.append(0)
+
+    def question(self, qname: dns.name.Name, qtype: int, qclass: int) -> None:
+        self.name(qname)
+        self.buf += struct.pack("!HH", qtype, qclass)
+
+    def rrset(self, rrset: dns.rrset.RRset, room: int) -> int:
+        """Append every RR of ``rrset``; raise TooBig (changing nothing) past ``room``."""
+        buf = self.buf
+        start = len(buf)
+        mark = len(self.added)
+        rdtype = rrset.rdtype
+        head = _RR_HEADER.pack(rdtype, rrset.rdclass, rrset.ttl, 0)
+        one_name = _ONE_NAME.get(rdtype)
+        for rd in rrset:
+            self.name(rrset.name)
+            buf += head
+            at = len(buf)
+            if one_name is not None:
+                self.name(getattr(rd, one_name))
+            elif rdtype == _MX:
+                buf += rd.preference.to_bytes(2, "big")  # type: ignore[attr-defined]
+                self.name(rd.exchange)  # type: ignore[attr-defined]
+            elif rdtype == _SOA:
+                self.name(rd.mname)  # type: ignore[attr-defined]
+                self.name(rd.rname)  # type: ignore[attr-defined]
+                buf += struct.pack(
+                    "!IIIII",
+                    rd.serial,
+                    rd.refresh,
+                    rd.retry,  # type: ignore[attr-defined]
+                    rd.expire,
+                    rd.minimum,
+                )  # type: ignore[attr-defined]
+            elif rdtype == _MINFO:
+                self.name(rd.rmailbx)  # type: ignore[attr-defined]
+                self.name(rd.emailbx)  # type: ignore[attr-defined]
+            else:
+                buf += rd.to_wire()  # type: ignore[operator]
+            buf[at - 2 : at] = (len(buf) - at).to_bytes(2, "big")
+        if len(buf) > room:
+            self.rollback(start, mark)
+            raise TooBig
+        return len(rrset)
+
+    def rollback(self, size: int, mark: int) -> None:
+        del self.buf[size:]
+        for key in self.added[mark:]:
+            del self.table[key]
+        del self.added[mark:]
 
 
 def render(
@@ -44,47 +164,37 @@ def render(
     flags |= dns.flags.QR | rflags
     if ans.aa:
         flags |= dns.flags.AA
-    r = _start(msg_id, flags, qname, qtype, qclass, max_size, edns)
+    room = max_size - (OPT_SIZE if edns is not None else 0)
+    w = WireWriter(max_size)
+    w.question(qname, qtype, qclass)
+    after_question = len(w.buf)
+    counts = [0, 0, 0]
     try:
         for rrset in ans.answer:
-            r.add_rrset(dns.renderer.ANSWER, rrset, want_shuffle=False)
+            counts[0] += w.rrset(rrset, room)
         authority_fits = True
         for rrset in ans.authority:
             try:
-                r.add_rrset(dns.renderer.AUTHORITY, rrset, want_shuffle=False)
-            except dns.exception.TooBig:
+                counts[1] += w.rrset(rrset, room)
+            except TooBig:
                 if not ans.optional_authority:
                     raise
                 authority_fits = False
                 break
-    except dns.exception.TooBig:
-        r = _start(msg_id, flags | dns.flags.TC, qname, qtype, qclass, max_size, edns)
+    except TooBig:
+        flags |= dns.flags.TC
+        w.rollback(after_question, 0)
+        counts = [0, 0, 0]
     else:
         if authority_fits:
             for rrset in ans.additional:
                 try:
-                    r.add_rrset(dns.renderer.ADDITIONAL, rrset, want_shuffle=False)
-                except dns.exception.TooBig:
+                    counts[2] += w.rrset(rrset, room)
+                except TooBig:
                     break
     if edns is not None:
-        r.release_reserved()
         ednsflags = ext | (dns.flags.DO if edns.do else 0)
-        r.add_edns(0, ednsflags, edns.payload)
-    r.write_header()
-    return r.get_wire()
-
-
-def _start(
-    msg_id: int,
-    flags: int,
-    qname: dns.name.Name,
-    qtype: int,
-    qclass: int,
-    max_size: int,
-    edns: EdnsReply | None,
-) -> dns.renderer.Renderer:
-    r = dns.renderer.Renderer(msg_id, flags, max_size)
-    r.add_question(qname, qtype, qclass)
-    if edns is not None:
-        r.reserve(OPT_SIZE)
-    return r
+        w.buf += struct.pack("!BHHIH", 0, dns.rdatatype.OPT, edns.payload, ednsflags, 0)
+        counts[2] += 1
+    struct.pack_into("!HHHHHH", w.buf, 0, msg_id, flags, 1, *counts)
+    return bytes(w.buf)

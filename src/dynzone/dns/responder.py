@@ -128,9 +128,9 @@ class Responder:
         self, catalog: Catalog, key: bytes, name_len: int, variant: int
     ) -> tuple[int, int, bytes, bytes, int]:
         """Render and cache the reply for a fast-path cache key."""
-        qname = dns.name.from_wire(key, 0)[0]
+        qname = name_from_key(key)
         qtype, qclass = struct.unpack_from("!HH", key, name_len)
-        ans = decide(catalog, qname, qtype, qclass)
+        ans = decide(catalog, qname, qtype, qclass, key[:name_len])
         edns = None if variant == 0 else EdnsReply(self.payload, do=variant == 2)
         wire = render(qname, qtype, qclass, 0, 0, ans, edns, TCP_LIMIT)
         qend = 12 + name_len + 4
@@ -177,12 +177,25 @@ class Responder:
         return render(qname, qtype, qclass, msg_id, echo, ans, edns, limit)
 
 
-def decide(catalog: Catalog, qname: dns.name.Name, qtype: int, qclass: int) -> Answer:
+def name_from_key(wire: bytes) -> dns.name.Name:
+    """The name whose uncompressed wire form starts ``wire`` (already checked)."""
+    labels = []
+    i = 0
+    while wire[i]:
+        labels.append(wire[i + 1 : i + 1 + wire[i]])
+        i += wire[i] + 1
+    labels.append(b"")
+    return dns.name.Name(labels)
+
+
+def decide(
+    catalog: Catalog, qname: dns.name.Name, qtype: int, qclass: int, key: bytes | None = None
+) -> Answer:
     """What a standard query gets, before any wire concerns."""
     if qtype in _TRANSFER:
         return Answer(rcode=dns.rcode.REFUSED, aa=False)  # transfers: a later release
     if qclass == dns.rdataclass.IN:
-        return resolve(catalog, qname, qtype)
+        return resolve(catalog, qname, qtype, key)
     if qclass == dns.rdataclass.ANY:
         # QCLASS * (RFC 1035 §3.2.5): we hold class IN only, so answer that, but
         # without AA, as NSD does: we cannot vouch for classes we do not hold.

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import dns.name
-
-from dynzone.zones.snapshot import ZoneSnapshot
+from dynzone.zones.snapshot import ZoneSnapshot, parent_key
 
 # Bound on cached pre-rendered answers; random-name floods must not grow memory
 # without limit. When full, the cache starts over.
@@ -25,8 +23,8 @@ class Catalog:
     __slots__ = ("cache", "exact", "max_depth", "zones")
 
     def __init__(self, zones: Iterable[ZoneSnapshot] = ()) -> None:
-        self.zones: dict[dns.name.Name, ZoneSnapshot] = {z.origin: z for z in zones}
-        self.max_depth = max((len(o) for o in self.zones), default=0)
+        self.zones: dict[bytes, ZoneSnapshot] = {z.key: z for z in zones}
+        self.max_depth = max((len(k) for k in self.zones), default=0)
         # Pre-rendered answers by canonical question (lower-cased name, type,
         # class, EDNS variant) ...
         self.cache: dict[bytes, object] = {}
@@ -34,30 +32,31 @@ class Catalog:
         # the ID, so a repeated query is one dictionary lookup.
         self.exact: dict[bytes, bytes] = {}
 
-    def find_zone(self, qname: dns.name.Name) -> ZoneSnapshot | None:
-        """The served zone closest to ``qname`` (longest matching origin), if any."""
-        name = qname
+    def find_zone(self, key: bytes) -> ZoneSnapshot | None:
+        """The served zone closest to the name with ``key`` (longest origin), if any."""
         zones = self.zones
-        while len(name) > self.max_depth:
-            name = name.parent()
+        i = 0
+        # Skip labels that make the name longer than any origin we serve.
+        while len(key) - i > self.max_depth:
+            i += key[i] + 1
         while True:
-            zone = zones.get(name)
+            zone = zones.get(key[i:] if i else key)
             if zone is not None:
                 return zone
-            if len(name) <= 1:
+            if key[i] == 0:
                 return None
-            name = name.parent()
+            i += key[i] + 1
 
     def parent_zone(self, zone: ZoneSnapshot) -> ZoneSnapshot | None:
         """The served zone that contains ``zone``'s apex from above, if any."""
-        if zone.origin == dns.name.root:
+        if zone.key == b"\x00":
             return None
-        return self.find_zone(zone.origin.parent())
+        return self.find_zone(parent_key(zone.key))
 
     def replaced(self, zone: ZoneSnapshot) -> Catalog:
         """A new catalog with ``zone`` added or replacing the one at its origin."""
-        zones = dict(self.zones)
-        zones[zone.origin] = zone
+        zones = dict(self.zones)  # bytes -> snapshot
+        zones[zone.key] = zone
         return Catalog(zones.values())
 
     def __len__(self) -> int:

@@ -3,6 +3,11 @@
 A snapshot never changes after it is built; a reload or (later) an update
 builds the next one and the catalog swaps a single reference, so queries never
 wait on writes (DESIGN.md principle 3).
+
+Names are indexed by their *key*: the wire form, lower-cased. Lower-casing
+wire bytes is exact DNS case folding (only ASCII letters fold, and label
+lengths are at most 63, below 'A'), hashing bytes is fast, and the suffixes of
+a key at label boundaries are the keys of its ancestors.
 """
 
 from __future__ import annotations
@@ -18,7 +23,17 @@ from dynzone.zones.zonefile import Record
 
 Node = dict[int, dns.rrset.RRset]
 _EMPTY: Node = {}
-WILDCARD_LABEL = b"*"
+_WILDCARD = b"\x01*"
+
+
+def key_of(name: dns.name.Name) -> bytes:
+    """The index key of an absolute name: its wire form, lower-cased."""
+    return name.to_wire().lower()  # type: ignore[union-attr]
+
+
+def parent_key(key: bytes) -> bytes:
+    """The key of the parent name (the root is its own parent)."""
+    return key[key[0] + 1 :] if key[0] else key
 
 
 class Match(Enum):
@@ -35,21 +50,23 @@ class Match(Enum):
 class Lookup:
     """The result of ``ZoneSnapshot.find``.
 
-    ``owner`` is the name whose data applies: the query name (exact/wildcard),
-    the cut (referral), the DNAME owner, or the closest encloser (nxdomain).
+    ``owner`` is the key whose node applies: the query name (exact), the
+    wildcard (wildcard), the cut (referral), the DNAME owner, or the closest
+    encloser (nxdomain).
     """
 
     match: Match
-    owner: dns.name.Name
+    owner: bytes
     node: Node
 
 
 class ZoneSnapshot:
-    """Records of one zone indexed by owner name, plus its cuts and DNAMEs."""
+    """Records of one zone indexed by owner key, plus its cuts and DNAMEs."""
 
     __slots__ = (
         "cuts",
         "dnames",
+        "key",
         "negative_soa",
         "nodes",
         "ns",
@@ -61,13 +78,14 @@ class ZoneSnapshot:
 
     def __init__(self, origin: dns.name.Name, records: list[Record], source: str = "") -> None:
         self.origin = origin
+        self.key = origin_key = key_of(origin)
         self.source = source
-        nodes: dict[dns.name.Name, Node] = {}
+        nodes: dict[bytes, Node] = {}
         count = 0
         for rec in records:
             if not rec.name.is_subdomain(origin):
                 continue
-            node = nodes.setdefault(rec.name, {})
+            node = nodes.setdefault(key_of(rec.name), {})
             rdtype = rec.rdata.rdtype
             rrset = node.get(rdtype)
             if rrset is None:
@@ -76,16 +94,15 @@ class ZoneSnapshot:
             rrset.add(rec.rdata, rec.ttl)
             count += len(rrset) - before
         # Empty non-terminals exist (RFC 4592 §2.2.2): give them empty nodes.
-        for name in list(nodes):
-            parent = name
-            while parent != origin:
-                parent = parent.parent()
-                if parent in nodes:
+        for key in list(nodes):
+            while key != origin_key:
+                key = parent_key(key)
+                if key in nodes:
                     break
-                nodes[parent] = {}
+                nodes[key] = {}
         self.nodes = nodes
         self.record_count = count
-        apex = nodes.get(origin, _EMPTY)
+        apex = nodes.get(origin_key, _EMPTY)
         if dns.rdatatype.SOA not in apex or dns.rdatatype.NS not in apex:
             raise ValueError(f"zone {origin} needs an SOA and NS records at its apex")
         self.soa = apex[dns.rdatatype.SOA]
@@ -95,56 +112,67 @@ class ZoneSnapshot:
         neg.add(self.soa[0], min(self.soa.ttl, self.soa[0].minimum))  # type: ignore[attr-defined]
         self.negative_soa = neg
         self.cuts = frozenset(
-            n for n, node in nodes.items() if n != origin and dns.rdatatype.NS in node
+            k for k, node in nodes.items() if k != origin_key and dns.rdatatype.NS in node
         )
-        self.dnames = frozenset(n for n, node in nodes.items() if dns.rdatatype.DNAME in node)
+        self.dnames = frozenset(k for k, node in nodes.items() if dns.rdatatype.DNAME in node)
 
     @property
     def serial(self) -> int:
         return int(self.soa[0].serial)  # type: ignore[attr-defined]
 
-    def find(self, qname: dns.name.Name, qtype: int) -> Lookup:
-        """Find what answers ``qname`` in this zone (RFC 1034 §4.3.2 step 3).
+    def find(self, key: bytes, qtype: int) -> Lookup:
+        """Find what answers ``key`` in this zone (RFC 1034 §4.3.2 step 3).
 
         The walk goes down from the apex so that a cut or DNAME above the name
         wins over anything stored below it (occluded data is never answered).
         """
         nodes = self.nodes
-        depth = len(qname) - len(self.origin)
-        ancestors = [qname]
-        for _ in range(depth):
-            ancestors.append(ancestors[-1].parent())
-        ancestors.reverse()  # origin first, qname last
-        encloser = self.origin
-        for name in ancestors:
+        origin_key = self.key
+        # Offsets of the labels between the apex and the query name, top last.
+        depth_end = len(key) - len(origin_key)
+        offsets = []
+        i = 0
+        while i < depth_end:
+            offsets.append(i)
+            i += key[i] + 1
+        if offsets and origin_key in self.dnames:
+            return Lookup(Match.DNAME, origin_key, nodes[origin_key])
+        encloser = origin_key
+        for j in range(len(offsets) - 1, -1, -1):
+            name = key[offsets[j] :] if j else key
             node = nodes.get(name)
             if node is None:
                 break
             encloser = name
-            if name in self.cuts and not (name == qname and qtype == dns.rdatatype.DS):
+            if name in self.cuts and not (j == 0 and qtype == dns.rdatatype.DS):
                 return Lookup(Match.REFERRAL, name, node)
-            if name != qname and name in self.dnames:
+            if j and name in self.dnames:
                 return Lookup(Match.DNAME, name, node)
         else:
-            return Lookup(Match.EXACT, qname, nodes[qname])
-        wildcard = nodes.get(dns.name.Name((WILDCARD_LABEL, *encloser.labels)))
+            return Lookup(Match.EXACT, key, nodes[key])
+        wildcard_key = _WILDCARD + encloser
+        wildcard = nodes.get(wildcard_key)
         if wildcard is not None:
-            return Lookup(Match.WILDCARD, qname, wildcard)
+            return Lookup(Match.WILDCARD, wildcard_key, wildcard)
         return Lookup(Match.NXDOMAIN, encloser, _EMPTY)
 
-    def addresses_for(self, target: dns.name.Name, allow_glue: bool) -> list[dns.rrset.RRset]:
+    def addresses_for(
+        self, target: dns.name.Name, allow_glue: bool, key: bytes | None = None
+    ) -> list[dns.rrset.RRset]:
         """A and AAAA RRsets for ``target`` from this zone, for the additional section.
 
         Glue (data at or below a cut) is used only for referrals; a name that
         does not exist may be covered by a wildcard.
         """
-        if not target.is_subdomain(self.origin):
+        if key is None:
+            key = key_of(target)
+        if not key.endswith(self.key):
             return []
-        look = self.find(target, dns.rdatatype.A)
+        look = self.find(key, dns.rdatatype.A)
         if look.match is Match.REFERRAL:
             if not allow_glue:
                 return []
-            node = self.nodes.get(target)
+            node = self.nodes.get(key)
             if node is None:
                 return []
         elif look.match is Match.EXACT or look.match is Match.WILDCARD:
@@ -155,7 +183,7 @@ class ZoneSnapshot:
         for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
             rrset = node.get(rdtype)
             if rrset is not None:
-                out.append(rrset if rrset.name == target else rename(rrset, target))
+                out.append(rrset if look.match is Match.EXACT else rename(rrset, target))
         return out
 
 
