@@ -230,7 +230,7 @@ def write_big_zone(path: Path, records: int) -> None:
             if kind < 2:
                 fh.write(f"h{i} A 10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}\n")
             elif kind == 2:
-                fh.write(f"h{i} AAAA 2001:db8::{i:x}\n")
+                fh.write(f"h{i} AAAA 2001:db8::{i >> 16:x}:{i & 0xFFFF:x}\n")
             else:
                 fh.write(f'h{i} TXT "record {i}"\n')
 
