@@ -158,15 +158,29 @@ def render(
     ans: Answer,
     edns: EdnsReply | None,
     max_size: int,
+    anchors: tuple[bytes, ...] = (),
 ) -> bytes:
-    """Return the reply's wire bytes, at most ``max_size`` long."""
+    """Return the reply's wire bytes, at most ``max_size`` long.
+
+    With ``anchors`` (keys of suffixes of ``qname``), names in the answer are
+    compressed against the question only at those suffixes. The body then
+    depends on the question only through its length, and may be reused for
+    other names of that length (see ``Responder._prepare``).
+    """
     rflags, ext = dns.rcode.to_flags(ans.rcode)
     flags |= dns.flags.QR | rflags
     if ans.aa:
         flags |= dns.flags.AA
     room = max_size - (OPT_SIZE if edns is not None else 0)
     w = WireWriter(max_size)
-    w.question(qname, qtype, qclass)
+    if anchors:
+        wire = qname.to_wire()
+        assert wire is not None
+        w.buf += wire + struct.pack("!HH", qtype, qclass)
+        for anchor in anchors:
+            w.table[anchor] = 12 + len(wire) - len(anchor)
+    else:
+        w.question(qname, qtype, qclass)
     after_question = len(w.buf)
     counts = [0, 0, 0]
     try:

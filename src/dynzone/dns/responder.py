@@ -28,6 +28,7 @@ import dns.renderer
 from dynzone.dns.answer import Answer, resolve
 from dynzone.dns.render import EdnsReply, render
 from dynzone.zones.catalog import CACHE_LIMIT, Catalog
+from dynzone.zones.snapshot import Match
 
 DEFAULT_PAYLOAD = 1232  # RFC 9715 / DNS Flag Day 2020
 PLAIN_UDP_LIMIT = 512  # RFC 1035 §4.2.1, without EDNS
@@ -118,27 +119,28 @@ class Responder:
                 body,
             )
         )
-        exact = catalog.exact
-        if len(exact) >= CACHE_LIMIT:
-            exact.clear()
-        exact[data[2:]] = tail
+        _bounded(catalog.exact)[data[2:]] = tail
         return data[:2] + tail
 
     def _prepare(
         self, catalog: Catalog, key: bytes, name_len: int, variant: int
     ) -> tuple[int, int, bytes, bytes, int]:
         """Render and cache the reply for a fast-path cache key."""
+        name_key = key[:name_len]
         qname = name_from_key(key)
         qtype, qclass = struct.unpack_from("!HH", key, name_len)
-        ans = decide(catalog, qname, qtype, qclass, key[:name_len])
         edns = None if variant == 0 else EdnsReply(self.payload, do=variant == 2)
-        wire = render(qname, qtype, qclass, 0, 0, ans, edns, TCP_LIMIT)
-        qend = 12 + name_len + 4
-        entry = (wire[2], wire[3], wire[4:12], wire[qend:], len(wire))
-        cache = catalog.cache
-        if len(cache) >= CACHE_LIMIT:
-            cache.clear()
-        cache[key] = entry
+        shape = _shape(catalog, name_key, qtype, qclass)
+        entry = None if shape is None else catalog.shapes.get((*shape, key[name_len:]))
+        if entry is None:
+            ans = decide(catalog, qname, qtype, qclass, name_key)
+            anchors = () if shape is None else (name_key, shape[0])
+            wire = render(qname, qtype, qclass, 0, 0, ans, edns, TCP_LIMIT, anchors)
+            qend = 12 + name_len + 4
+            entry = (wire[2], wire[3], wire[4:12], wire[qend:], len(wire))
+            if shape is not None:
+                _bounded(catalog.shapes)[(*shape, key[name_len:])] = entry
+        _bounded(catalog.cache)[key] = entry
         return entry
 
     # -- slow path -------------------------------------------------------
@@ -175,6 +177,38 @@ class Responder:
                 return render(qname, qtype, qclass, msg_id, echo, ans, edns, limit)
         ans = decide(self.catalog, qname, qtype, qclass)
         return render(qname, qtype, qclass, msg_id, echo, ans, edns, limit)
+
+
+def _shape(
+    catalog: Catalog, name_key: bytes, qtype: int, qclass: int
+) -> tuple[bytes, bytes, int] | None:
+    """What an NXDOMAIN or wildcard answer depends on besides the name's length.
+
+    Such an answer is the same for every name that ends at the same wildcard
+    (or anywhere in the zone, for NXDOMAIN): the query name appears only as
+    the owner of the synthesised records. Rendered with compression anchored
+    at the name and the zone apex alone, its body can be shared by all names
+    of one length, so a flood of random names costs a lookup, not a render.
+    Returns (zone key, wildcard or zone key, name length), or None.
+    """
+    if qclass != dns.rdataclass.IN or qtype in _TRANSFER:
+        return None
+    zone = catalog.find_zone(name_key)
+    if zone is None or (qtype == dns.rdatatype.DS and name_key == zone.key):
+        return None
+    look = zone.find(name_key, qtype)
+    if look.match is Match.NXDOMAIN:
+        return zone.key, zone.key, len(name_key)
+    if look.match is Match.WILDCARD:
+        return zone.key, look.owner, len(name_key)
+    return None
+
+
+def _bounded(cache: dict) -> dict:  # type: ignore[type-arg]
+    """The cache itself, emptied first when it is full."""
+    if len(cache) >= CACHE_LIMIT:
+        cache.clear()
+    return cache
 
 
 def name_from_key(wire: bytes) -> dns.name.Name:

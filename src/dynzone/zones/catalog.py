@@ -20,7 +20,7 @@ CACHE_LIMIT = 250_000
 class Catalog:
     """Zones by origin; the most specific zone answers a name."""
 
-    __slots__ = ("cache", "exact", "max_depth", "zones")
+    __slots__ = ("cache", "exact", "max_depth", "shapes", "zones")
 
     def __init__(self, zones: Iterable[ZoneSnapshot] = ()) -> None:
         self.zones: dict[bytes, ZoneSnapshot] = {z.key: z for z in zones}
@@ -31,6 +31,8 @@ class Catalog:
         # ... and whole UDP replies (less the ID) by the exact query bytes after
         # the ID, so a repeated query is one dictionary lookup.
         self.exact: dict[bytes, bytes] = {}
+        # ... and NXDOMAIN/wildcard answer bodies shared by names of one length.
+        self.shapes: dict[tuple[bytes, bytes, int, bytes], object] = {}
 
     def find_zone(self, key: bytes) -> ZoneSnapshot | None:
         """The served zone closest to the name with ``key`` (longest origin), if any."""
