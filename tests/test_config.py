@@ -126,3 +126,16 @@ def test_check_passes_a_good_zone_and_takes_the_origin_from_the_option(tmp_path:
     result = run_cli("check", str(zone), "--origin", "example.com", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "zone example.com. is OK (3 records)" in result.stdout
+
+
+def test_serve_on_an_address_in_use_says_so_without_a_traceback(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        port = busy.getsockname()[1]
+        cfg = write(tmp_path, GOOD.replace('"127.0.0.1:5353", "[::1]:5353"', f'"127.0.0.1:{port}"'))
+        result = run_cli("serve", "--config", str(cfg), cwd=tmp_path)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert f"cannot listen on 127.0.0.1:{port} (UDP): Address already in use" in result.stderr
+    assert "Change dns.listen in the config." in result.stderr

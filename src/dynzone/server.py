@@ -54,9 +54,7 @@ class Server:
         try:
             self._closers = await open_listeners(self.config.dns.listen, self.responder, limits)
         except ListenError as exc:
-            raise StartupError(
-                f"{exc}; is another DNS server using it? Change dns.listen in the config."
-            ) from None
+            raise StartupError(f"{exc}. Change dns.listen in the config.") from None
 
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
         """Serve until SIGTERM or SIGINT; SIGHUP reloads."""

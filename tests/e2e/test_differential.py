@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dns.rdatatype
 import pytest
 
 from tests.e2e.corpus import Query, build_corpus
@@ -22,6 +23,7 @@ class Comparison:
     failures: list[tuple[Query, Normal, Normal, Normal]] = field(default_factory=list)
     splits: Counter[str] = field(default_factory=Counter)
     unexplained: list[tuple[Query, Normal, Normal]] = field(default_factory=list)
+    split_cases: set[tuple[str, str, str]] = field(default_factory=set)  # reason, name, type
     truncated: list[Query] = field(default_factory=list)
 
 
@@ -36,6 +38,8 @@ def udp_comparison(nsd_server: Server, knot_server: Server, dynzone_server: Serv
         if nsd != knot:
             reason = classify_split(nsd, knot)
             result.splits[reason] += 1
+            qtype = dns.rdatatype.to_text(dns.rdatatype.from_text(q.qtype))
+            result.split_cases.add((reason, q.qname.lower(), qtype))
             if reason == "unexplained":
                 result.unexplained.append((q, nsd, knot))
         if dz not in (nsd, knot):
@@ -89,6 +93,27 @@ def test_every_nsd_knot_split_is_documented(udp_comparison: Comparison) -> None:
     )
     missing = set(udp_comparison.splits) - documented
     assert not missing, f"splits seen but not explained in {DISAGREEMENTS.name}: {missing}"
+    listed = _listed_cases(text)
+    unlisted = sorted(udp_comparison.split_cases - listed)
+    assert not unlisted, (
+        f"{len(unlisted)} NSD/Knot splits are not listed in {DISAGREEMENTS.name} (regenerate"
+        f" with python -m tests.e2e.list_splits): {unlisted[:10]}"
+    )
+
+
+def _listed_cases(text: str) -> set[tuple[str, str, str]]:
+    """(reason, name, type) for every case listed under "The cases"."""
+    listed: set[tuple[str, str, str]] = set()
+    reason = None
+    for line in text.splitlines():
+        heading = re.match(r"^### `([a-z0-9-]+)`", line)
+        if heading:
+            reason = heading.group(1)
+            continue
+        case = re.match(r"^- `(\S+) (\S+)`$", line)
+        if case and reason:
+            listed.add((reason, case.group(1), case.group(2)))
+    return listed
 
 
 def test_dynzone_agrees_over_tcp(

@@ -93,3 +93,37 @@ def test_sighup_reloads_a_changed_zone_and_keeps_the_old_one_when_broken(tmp_pat
     finally:
         server.stop()
     assert server.proc.returncode == 0, "SIGTERM must stop dynzone cleanly"
+
+
+def test_sighup_rereads_the_config_adding_zones_and_ignoring_a_broken_config(
+    tmp_path: Path,
+) -> None:
+    first = tmp_path / "example.com.zone"
+    first.write_text(ZONE.format(serial=1, www="192.0.2.80"))
+    second = tmp_path / "example.org.zone"
+    second.write_text(ZONE.format(serial=1, www="203.0.113.80"))
+    server = run_dynzone(tmp_path / "srv", {"example.com": first})
+    try:
+        assert a_record(server.port, "www.example.org")[0] == dns.rcode.REFUSED
+        config = tmp_path / "srv" / "dynzone.toml"
+        good = config.read_text()
+        config.write_text(good + f'[[zone]]\nname = "example.org"\nfile = "{second}"\n')
+        server.proc.send_signal(signal.SIGHUP)
+        assert wait_until(
+            lambda: a_record(server.port, "www.example.org")[1] == ["203.0.113.80"]
+        ), server.log_text()
+
+        config.write_text(good + "[dns\n")  # not TOML any more
+        server.proc.send_signal(signal.SIGHUP)
+        assert wait_until(lambda: "keeping the running configuration" in server.log_text())
+        assert "not valid TOML" in server.log_text()
+        assert a_record(server.port, "www.example.org")[1] == ["203.0.113.80"]
+
+        config.write_text(good)  # example.org removed from the config
+        server.proc.send_signal(signal.SIGHUP)
+        assert wait_until(
+            lambda: a_record(server.port, "www.example.org")[0] == dns.rcode.REFUSED
+        ), server.log_text()
+        assert a_record(server.port, "www.example.com")[1] == ["192.0.2.80"]
+    finally:
+        server.stop()

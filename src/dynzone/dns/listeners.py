@@ -9,6 +9,7 @@ dropped; the listener keeps serving.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import socket
 from collections.abc import Callable
@@ -144,7 +145,7 @@ async def _open_udp(
             sock.bind((addr.host, addr.port))
         except OSError as exc:
             sock.close()
-            raise ListenError(f"cannot listen on {addr} (UDP): {exc.strerror}") from None
+            raise ListenError(_bind_failure(addr, "UDP", exc)) from None
         _grow_receive_buffer(sock)
         listener = udp_batch.BatchUdpListener(sock, responder)
         listener.start()
@@ -154,9 +155,20 @@ async def _open_udp(
             lambda: UdpProtocol(responder), local_addr=(addr.host, addr.port), family=family
         )
     except OSError as exc:
-        raise ListenError(f"cannot listen on {addr} (UDP): {exc.strerror}") from None
+        raise ListenError(_bind_failure(addr, "UDP", exc)) from None
     _grow_receive_buffer(udp.get_extra_info("socket"))
     return udp.close
+
+
+def _bind_failure(addr: ListenAddress, proto: str, exc: OSError) -> str:
+    """Why binding failed, with what the user can do about it."""
+    hint = {
+        errno.EADDRINUSE: "another program (another DNS server?) is using it",
+        errno.EADDRNOTAVAIL: "this machine has no such address",
+        errno.EACCES: "ports below 1024 need root or CAP_NET_BIND_SERVICE",
+    }.get(exc.errno or 0, "")
+    reason = f"{exc.strerror}: {hint}" if hint else str(exc.strerror)
+    return f"cannot listen on {addr} ({proto}): {reason}"
 
 
 class ListenError(Exception):
@@ -185,7 +197,7 @@ async def open_listeners(
                     backlog=1024,
                 )
             except OSError as exc:
-                raise ListenError(f"cannot listen on {addr} (TCP): {exc.strerror}") from None
+                raise ListenError(_bind_failure(addr, "TCP", exc)) from None
             closers.append(tcp.close)
     except ListenError:
         for close in closers:
