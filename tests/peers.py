@@ -97,6 +97,25 @@ def wait_for_soa(server: Server, zone: str, timeout: float = 30.0) -> None:
     raise RuntimeError(f"{server.name} did not serve {zone}: {last}\n{server.log_text()}")
 
 
+def serving(server: Server, zones: object) -> Server:
+    """Wait until ``server`` answers for every zone; stop it if it never does."""
+    try:
+        for zone in zones:  # type: ignore[attr-defined]
+            wait_for_soa(server, str(zone))
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _prepare(binary: str, workdir: Path, port: int | None) -> tuple[str, int]:
+    exe = find_binary(binary)
+    if exe is None:
+        raise FileNotFoundError(f"{binary} not found; {INSTALL_HINT}")
+    workdir.mkdir(parents=True, exist_ok=True)
+    return exe, port or free_port()
+
+
 def _spawn(name: str, argv: list[str], workdir: Path, port: int) -> Server:
     log = workdir / f"{name}.log"
     fh = open(log, "wb")  # noqa: SIM115 - owned by the child for its lifetime
@@ -107,11 +126,7 @@ def _spawn(name: str, argv: list[str], workdir: Path, port: int) -> Server:
 
 def start_nsd(zones: dict[str, Path], workdir: Path, port: int | None = None) -> Server:
     """Start NSD serving ``zones`` (name -> zone file) on 127.0.0.1."""
-    nsd = find_binary("nsd")
-    if nsd is None:
-        raise FileNotFoundError(f"nsd not found; {INSTALL_HINT}")
-    port = port or free_port()
-    workdir.mkdir(parents=True, exist_ok=True)
+    nsd, port = _prepare("nsd", workdir, port)
     lines = [
         "server:",
         f"  ip-address: 127.0.0.1@{port}",
@@ -137,17 +152,12 @@ def start_nsd(zones: dict[str, Path], workdir: Path, port: int | None = None) ->
         lines += ["zone:", f"  name: {name}", f'  zonefile: "{path}"']
     conf = workdir / "nsd.conf"
     conf.write_text("\n".join(lines) + "\n")
-    server = _spawn("nsd", [nsd, "-d", "-c", str(conf)], workdir, port)
-    return server
+    return _spawn("nsd", [nsd, "-d", "-c", str(conf)], workdir, port)
 
 
 def start_knot(zones: dict[str, Path], workdir: Path, port: int | None = None) -> Server:
     """Start Knot DNS serving ``zones`` on 127.0.0.1."""
-    knotd = find_binary("knotd")
-    if knotd is None:
-        raise FileNotFoundError(f"knotd not found; {INSTALL_HINT}")
-    port = port or free_port()
-    workdir.mkdir(parents=True, exist_ok=True)
+    knotd, port = _prepare("knotd", workdir, port)
     (workdir / "db").mkdir(exist_ok=True)
     lines = [
         "server:",

@@ -9,13 +9,17 @@ import pytest
 
 from tests.conftest import need_peer
 from tests.e2e.corpus import ZONES
-from tests.peers import Server, free_port, start_dynzone, start_knot, start_nsd, wait_for_soa
+from tests.peers import Server, free_port, serving, start_dynzone, start_knot, start_nsd
 
 
-def write_dynzone_config(workdir: Path, zones: dict[str, Path], port: int) -> Path:
-    """A dynzone config serving ``zones`` on 127.0.0.1:port."""
+def write_dynzone_config(
+    workdir: Path, zones: dict[str, Path], port: int, ipv6: bool = False, **dns: object
+) -> Path:
+    """A dynzone config serving ``zones`` on 127.0.0.1:port (and [::1]:port)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    lines = ['data_dir = "data"', "[dns]", f'listen = ["127.0.0.1:{port}"]']
+    listen = [f'"127.0.0.1:{port}"'] + ([f'"[::1]:{port}"'] if ipv6 else [])
+    lines = ['data_dir = "data"', "[dns]", f"listen = [{', '.join(listen)}]"]
+    lines += [f"{key} = {value}" for key, value in dns.items()]
     for name, path in zones.items():
         lines += ["[[zone]]", f'name = "{name}"', f'file = "{path}"']
     config = workdir / "dynzone.toml"
@@ -23,17 +27,11 @@ def write_dynzone_config(workdir: Path, zones: dict[str, Path], port: int) -> Pa
     return config
 
 
-def run_dynzone(workdir: Path, zones: dict[str, Path]) -> Server:
+def run_dynzone(workdir: Path, zones: dict[str, Path], ipv6: bool = False, **dns: object) -> Server:
+    """Start dynzone on a free port serving ``zones``; wait until it answers."""
     port = free_port()
-    config = write_dynzone_config(workdir, zones, port)
-    server = start_dynzone(config, workdir, port)
-    try:
-        for zone in zones:
-            wait_for_soa(server, zone)
-    except Exception:
-        server.stop()
-        raise
-    return server
+    config = write_dynzone_config(workdir, zones, port, ipv6, **dns)
+    return serving(start_dynzone(config, workdir, port), zones)
 
 
 @pytest.fixture(scope="session")
@@ -46,22 +44,14 @@ def dynzone_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
 @pytest.fixture(scope="session")
 def nsd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     need_peer("nsd")
-    server = start_nsd(ZONES, tmp_path_factory.mktemp("nsd"))
-    try:
-        for zone in ZONES:
-            wait_for_soa(server, zone)
-        yield server
-    finally:
-        server.stop()
+    server = serving(start_nsd(ZONES, tmp_path_factory.mktemp("nsd")), ZONES)
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")
 def knot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     need_peer("knotd")
-    server = start_knot(ZONES, tmp_path_factory.mktemp("knot"))
-    try:
-        for zone in ZONES:
-            wait_for_soa(server, zone)
-        yield server
-    finally:
-        server.stop()
+    server = serving(start_knot(ZONES, tmp_path_factory.mktemp("knot")), ZONES)
+    yield server
+    server.stop()

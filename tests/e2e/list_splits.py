@@ -19,18 +19,16 @@ import dns.rdatatype
 
 from tests.e2e.corpus import ZONES, build_corpus
 from tests.e2e.differential import ask, classify_split, normalise
-from tests.peers import start_knot, start_nsd, wait_for_soa
+from tests.peers import serving, start_knot, start_nsd
 
 
 def main() -> None:
     cases: dict[str, set[tuple[str, str]]] = defaultdict(set)
     with tempfile.TemporaryDirectory() as tmp:
-        nsd = start_nsd(ZONES, Path(tmp) / "nsd")
+        nsd = serving(start_nsd(ZONES, Path(tmp) / "nsd"), ZONES)
         knot = start_knot(ZONES, Path(tmp) / "knot")
         try:
-            for zone in ZONES:
-                wait_for_soa(nsd, zone)
-                wait_for_soa(knot, zone)
+            serving(knot, ZONES)
             for q in build_corpus():
                 n, k = normalise(ask(q, nsd.port)), normalise(ask(q, knot.port))
                 if n != k:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import dns.message
 import dns.query
 import pytest
 
+from tests.e2e.conftest import run_dynzone
 from tests.e2e.corpus import ZONES
-from tests.peers import Server, free_port, start_dynzone, wait_for_soa
+from tests.peers import Server
 
 
 def ipv6_loopback_works() -> bool:
@@ -26,26 +26,15 @@ def ipv6_loopback_works() -> bool:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    workdir: Path = tmp_path_factory.mktemp("tcp")
-    port = free_port()
-    listen = [f'"127.0.0.1:{port}"'] + ([f'"[::1]:{port}"'] if ipv6_loopback_works() else [])
-    lines = [
-        'data_dir = "data"',
-        "[dns]",
-        f"listen = [{', '.join(listen)}]",
-        "tcp_idle_timeout = 1",
-        "tcp_max_connections = 3",
-    ]
-    for name, path in ZONES.items():
-        lines += ["[[zone]]", f'name = "{name}"', f'file = "{path}"']
-    config = workdir / "dynzone.toml"
-    config.write_text("\n".join(lines) + "\n")
-    srv = start_dynzone(config, workdir, port)
-    try:
-        wait_for_soa(srv, "example.com")
-        yield srv
-    finally:
-        srv.stop()
+    srv = run_dynzone(
+        tmp_path_factory.mktemp("tcp"),
+        ZONES,
+        ipv6=ipv6_loopback_works(),
+        tcp_idle_timeout=1,
+        tcp_max_connections=3,
+    )
+    yield srv
+    srv.stop()
 
 
 def framed(msg: dns.message.Message) -> bytes:

@@ -85,13 +85,18 @@ def resolve(catalog: Catalog, qname: dns.name.Name, qtype: int, key: bytes | Non
     positive = False
     for _ in range(MAX_CHAIN):
         look = zone.find(key, qtype)
-        if look.match is Match.REFERRAL:
+        match = look.match
+        if match is Match.REFERRAL:
             if not found:
                 ans.aa = False
             ans.authority.append(look.node[dns.rdatatype.NS])
             ans.additional = _glue(zone, look.node[dns.rdatatype.NS])
             break
-        if look.match is Match.DNAME:
+        if match is Match.NXDOMAIN:
+            ans.rcode = dns.rcode.NXDOMAIN
+            ans.authority.append(zone.negative_soa)
+            break
+        if match is Match.DNAME:
             dname = look.node[dns.rdatatype.DNAME]
             found.append((dname, zone))
             try:
@@ -107,49 +112,40 @@ def resolve(catalog: Catalog, qname: dns.name.Name, qtype: int, key: bytes | Non
             found.append((cname, zone))
             if qtype == dns.rdatatype.CNAME:
                 break  # the synthesised CNAME is what was asked for
-            step = _follow(catalog, target, visited)
-            if step is None:
+        else:  # EXACT or WILDCARD
+            node: Node = look.node
+            rrset = _pick(node, qtype, key == zone.key)
+            if rrset is not None:
+                if match is Match.WILDCARD:
+                    rrset = rename(rrset, name)
+                found.append((rrset, zone))
+                positive = True
+                # NSD adds the zone's NS RRset to positive answers, except when
+                # it is the answer itself, for ANY (kept minimal, RFC 8482) and
+                # for DS at a cut.
+                if (
+                    qtype != dns.rdatatype.ANY
+                    and not (rrset.rdtype == dns.rdatatype.NS and key == zone.key)
+                    and key not in zone.cuts
+                ):
+                    ans.authority.append(zone.ns)
+                    ans.optional_authority = True
                 break
-            zone, key = step
-            name = target
-            continue
-        if look.match is Match.NXDOMAIN:
-            ans.rcode = dns.rcode.NXDOMAIN
-            ans.authority.append(zone.negative_soa)
-            break
-        node: Node = look.node
-        rrset = _pick(node, qtype, key == zone.key)
-        if rrset is not None:
-            if look.match is Match.WILDCARD:
-                rrset = rename(rrset, name)
-            found.append((rrset, zone))
-            positive = True
-            # NSD adds the zone's NS RRset to positive answers, except when it
-            # is the answer itself, for ANY (kept minimal, RFC 8482) and for DS
-            # at a cut.
-            if (
-                qtype != dns.rdatatype.ANY
-                and not (rrset.rdtype == dns.rdatatype.NS and key == zone.key)
-                and key not in zone.cuts
-            ):
-                ans.authority.append(zone.ns)
-                ans.optional_authority = True
-            break
-        cname = node.get(dns.rdatatype.CNAME)
-        if cname is not None and qtype != dns.rdatatype.CNAME:
-            if look.match is Match.WILDCARD:
+            cname = node.get(dns.rdatatype.CNAME)
+            if cname is None or qtype == dns.rdatatype.CNAME:
+                # The name exists (or a wildcard covers it) without this type.
+                ans.authority.append(zone.negative_soa)
+                break
+            if match is Match.WILDCARD:
                 cname = rename(cname, name)
             found.append((cname, zone))
             target = cname[0].target  # type: ignore[attr-defined]
-            step = _follow(catalog, target, visited)
-            if step is None:
-                break
-            zone, key = step
-            name = target
-            continue
-        # The name exists (or a wildcard covers it) but has no data of this type.
-        ans.authority.append(zone.negative_soa)
-        break
+        # Restart at the CNAME's target (RFC 1034 §4.3.2 step 3a), in any zone we serve.
+        step = _follow(catalog, target, visited)
+        if step is None:
+            break
+        zone, key = step
+        name = target
 
     ans.answer = [rrset for rrset, _ in found]
     if positive:
