@@ -28,7 +28,7 @@ import dns.renderer
 from dynzone.dns.answer import Answer, resolve
 from dynzone.dns.render import EdnsReply, render
 from dynzone.zones.catalog import CACHE_LIMIT, Catalog
-from dynzone.zones.snapshot import Match
+from dynzone.zones.snapshot import Match, key_of
 
 DEFAULT_PAYLOAD = 1232  # RFC 9715 / DNS Flag Day 2020
 PLAIN_UDP_LIMIT = 512  # RFC 1035 §4.2.1, without EDNS
@@ -131,15 +131,24 @@ class Responder:
         qtype, qclass = struct.unpack_from("!HH", key, name_len)
         edns = None if variant == 0 else EdnsReply(self.payload, do=variant == 2)
         shape = _shape(catalog, name_key, qtype, qclass)
-        entry = None if shape is None else catalog.shapes.get((*shape, key[name_len:]))
-        if entry is None:
+        shape_key = None if shape is None else (*shape, key[name_len:])
+        shared = None if shape_key is None else catalog.shapes.get(shape_key)
+        if shared is not None and not _mentions(shared[1], name_key):
+            entry = shared[0]
+        else:
             ans = decide(catalog, qname, qtype, qclass, name_key)
-            anchors = () if shape is None else (name_key, shape[0])
+            anchors: tuple[bytes, ...] = ()
+            if shape_key is not None:
+                names = _names_besides(ans, name_key)
+                if _mentions(names, name_key):
+                    shape_key = None  # this name takes part in its own answer
+                else:
+                    anchors = (name_key, shape_key[0])
             wire = render(qname, qtype, qclass, 0, 0, ans, edns, TCP_LIMIT, anchors)
             qend = 12 + name_len + 4
             entry = (wire[2], wire[3], wire[4:12], wire[qend:], len(wire))
-            if shape is not None:
-                _bounded(catalog.shapes)[(*shape, key[name_len:])] = entry
+            if shape_key is not None:
+                _bounded(catalog.shapes)[shape_key] = (entry, names)
         _bounded(catalog.cache)[key] = entry
         return entry
 
@@ -190,6 +199,10 @@ def _shape(
     at the name and the zone apex alone, its body can be shared by all names
     of one length, so a flood of random names costs a lookup, not a render.
     Returns (zone key, wildcard or zone key, name length), or None.
+
+    The sharing holds only while the query name plays no other part in the
+    answer: ``_names_besides`` and ``_mentions`` check that for both the name
+    that rendered the body and every name that reuses it.
     """
     if qclass != dns.rdataclass.IN or qtype in _TRANSFER:
         return None
@@ -202,6 +215,40 @@ def _shape(
     if look.match is Match.WILDCARD:
         return zone.key, look.owner, len(name_key)
     return None
+
+
+_NAME_FIELDS = (
+    "target",
+    "exchange",
+    "exchanger",
+    "mname",
+    "rname",
+    "rmailbx",
+    "emailbx",
+    "replacement",
+    "mbox",
+    "txt",
+)
+
+
+def _names_besides(ans: Answer, owner: bytes) -> frozenset[bytes]:
+    """Keys of every name in ``ans`` except the synthesised owner ``owner``."""
+    names = set()
+    for rrset in (*ans.answer, *ans.authority, *ans.additional):
+        key = key_of(rrset.name)
+        if key != owner:
+            names.add(key)
+        for rd in rrset:
+            for field in _NAME_FIELDS:
+                value = getattr(rd, field, None)
+                if isinstance(value, dns.name.Name):
+                    names.add(key_of(value))
+    return frozenset(names)
+
+
+def _mentions(names: frozenset[bytes], name_key: bytes) -> bool:
+    """Whether any of ``names`` is ``name_key`` or below it (conservatively)."""
+    return any(n.endswith(name_key) for n in names)
 
 
 def _bounded(cache: dict) -> dict:  # type: ignore[type-arg]

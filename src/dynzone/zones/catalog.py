@@ -31,8 +31,9 @@ class Catalog:
         # ... and whole UDP replies (less the ID) by the exact query bytes after
         # the ID, so a repeated query is one dictionary lookup.
         self.exact: dict[bytes, bytes] = {}
-        # ... and NXDOMAIN/wildcard answer bodies shared by names of one length.
-        self.shapes: dict[tuple[bytes, bytes, int, bytes], object] = {}
+        # ... and NXDOMAIN/wildcard answer bodies shared by names of one length,
+        # each with the names its answer mentions (see responder._shape).
+        self.shapes: dict[tuple[bytes, bytes, int, bytes], tuple[object, frozenset[bytes]]] = {}
 
     def find_zone(self, key: bytes) -> ZoneSnapshot | None:
         """The served zone closest to the name with ``key`` (longest origin), if any."""
