@@ -217,6 +217,10 @@ def _shape(
     return None
 
 
+# Rdata fields that hold names. An answer depends on the query name through
+# compression (RFC 1035 types), chains (CNAME/DNAME targets) and additional
+# data (NS/MX/SRV/KX/RT targets), all covered here; RP's "mbox" and "txt" and
+# NAPTR's "replacement" are names too, listed to be thorough.
 _NAME_FIELDS = (
     "target",
     "exchange",
