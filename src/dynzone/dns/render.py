@@ -61,13 +61,12 @@ class EdnsReply:
 class WireWriter:
     """A DNS message body with RFC 1035 §4.1.4 name compression."""
 
-    __slots__ = ("added", "buf", "limit", "table")
+    __slots__ = ("added", "buf", "table")
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self) -> None:
         self.buf = bytearray(12)  # the header is written last
         self.table: dict[bytes, int] = {}
         self.added: list[bytes] = []
-        self.limit = limit
 
     def name(self, name: dns.name.Name, compress: bool = True) -> None:
         labels = name.labels
@@ -172,7 +171,7 @@ def render(
     if ans.aa:
         flags |= dns.flags.AA
     room = max_size - (OPT_SIZE if edns is not None else 0)
-    w = WireWriter(max_size)
+    w = WireWriter()
     if anchors:
         wire = qname.to_wire()
         assert wire is not None
