@@ -1,6 +1,8 @@
-"""UDP and TCP listeners on the asyncio loop, feeding one Responder.
+"""UDP and TCP listeners feeding one Responder.
 
-TCP follows RFC 7766: two-byte length framing, several queries per connection
+UDP is served by a batching thread (udp_batch.py) where the system has
+recvmmsg/sendmmsg, and on the asyncio loop otherwise. TCP runs on the loop and
+follows RFC 7766: two-byte length framing, several queries per connection
 answered in order as they arrive (pipelining), an idle timeout, and a cap on
 open connections. A query that makes the responder fail is logged and
 dropped; the listener keeps serving.
