@@ -113,17 +113,16 @@ class _Reader(dns.zonefile.Reader):
     error_where: Location | None = None
 
     def _rr_line(self) -> None:
-        self.collector.where = self._here()
-        try:
-            super()._rr_line()
-        except dns.exception.SyntaxError:
-            self.error_where = self.collector.where
-            raise
+        self._read_located(super()._rr_line)
 
     def _generate_line(self) -> None:
+        self._read_located(super()._generate_line)
+
+    def _read_located(self, read: Callable[[], None]) -> None:
+        """Read one record line, remembering where it starts (for it and its errors)."""
         self.collector.where = self._here()
         try:
-            super()._generate_line()
+            read()
         except dns.exception.SyntaxError:
             self.error_where = self.collector.where
             raise
