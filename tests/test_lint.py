@@ -1,4 +1,4 @@
-"""The code base stays ruff-clean (lint and format), checked in CI."""
+"""The code base stays ruff-clean (lint and format) and type-checks with mypy, in CI."""
 
 from __future__ import annotations
 
@@ -23,4 +23,15 @@ def _ruff(*args: str) -> subprocess.CompletedProcess[str]:
 )
 def test_ruff_is_clean(args: tuple[str, ...]) -> None:
     result = _ruff(*args)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_finds_no_type_errors() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "src/dynzone"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr

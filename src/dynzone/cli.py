@@ -7,7 +7,9 @@ import asyncio
 import logging
 import re
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import dns.exception
 import dns.name
@@ -76,8 +78,9 @@ def cmd_serve(config_path: str | None, log_level: str) -> int:
     except OSError as exc:
         return _fail(f"{exc.filename}: {exc.strerror}")
 
+    runner: Callable[[Coroutine[Any, Any, None]], None]
     try:
-        import uvloop  # type: ignore[import-not-found]
+        import uvloop  # type: ignore[import-not-found, unused-ignore]
 
         runner = uvloop.run
     except ImportError:

@@ -100,16 +100,16 @@ def resolve(catalog: Catalog, qname: dns.name.Name, qtype: int, key: bytes | Non
             dname = look.node[dns.rdatatype.DNAME]
             found.append((dname, zone))
             try:
-                target = name.relativize(dname.name).concatenate(dname[0].target)  # type: ignore[attr-defined]
+                target = name.relativize(dname.name).concatenate(dname[0].target)
             except dns.name.NameTooLong:
                 ans.rcode = dns.rcode.YXDOMAIN  # RFC 6672 §2.2
                 break
-            cname = dns.rrset.RRset(name, dname.rdclass, dns.rdatatype.CNAME)
-            cname.add(
+            synthesised = dns.rrset.RRset(name, dname.rdclass, dns.rdatatype.CNAME)
+            synthesised.add(
                 dns.rdata.from_text(dname.rdclass, dns.rdatatype.CNAME, target.to_text()),
                 dname.ttl,
             )
-            found.append((cname, zone))
+            found.append((synthesised, zone))
             if qtype == dns.rdatatype.CNAME:
                 break  # the synthesised CNAME is what was asked for
         else:  # EXACT or WILDCARD
@@ -139,7 +139,7 @@ def resolve(catalog: Catalog, qname: dns.name.Name, qtype: int, key: bytes | Non
             if match is Match.WILDCARD:
                 cname = rename(cname, name)
             found.append((cname, zone))
-            target = cname[0].target  # type: ignore[attr-defined]
+            target = cname[0].target
         # Restart at the CNAME's target (RFC 1034 §4.3.2 step 3a), in any zone we serve.
         step = _follow(catalog, target, visited)
         if step is None:
@@ -188,7 +188,9 @@ def _additional(
 ) -> list[dns.rrset.RRset]:
     """Addresses of targets named in the answer and authority, never glue."""
     sources = [*found, *((rrset, last_zone) for rrset in authority)]
-    in_answer = {(key_of(r.name), r.rdtype) for r, _ in found if r.rdtype in _ADDRESS}
+    in_answer: set[tuple[bytes, int]] = {
+        (key_of(r.name), r.rdtype) for r, _ in found if r.rdtype in _ADDRESS
+    }
     return _addresses(sources, in_answer, allow_glue=False)
 
 

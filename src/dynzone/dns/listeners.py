@@ -15,6 +15,7 @@ import errno
 import logging
 import socket
 from collections.abc import Callable
+from typing import cast
 
 from dynzone.config import ListenAddress
 from dynzone.dns import udp_batch
@@ -70,7 +71,8 @@ class TcpProtocol(asyncio.Protocol):
         self.counted = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        # uvloop's transports are not asyncio.Transport subclasses; same interface.
+        self.transport = cast(asyncio.Transport, transport)
         if self.limits.open >= self.limits.max_connections:
             transport.close()
             return

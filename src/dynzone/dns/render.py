@@ -117,24 +117,24 @@ class WireWriter:
             if one_name is not None:
                 self.name(getattr(rd, one_name))
             elif rdtype == _MX:
-                buf += rd.preference.to_bytes(2, "big")  # type: ignore[attr-defined]
-                self.name(rd.exchange)  # type: ignore[attr-defined]
+                buf += rd.preference.to_bytes(2, "big")
+                self.name(rd.exchange)
             elif rdtype == _SOA:
-                self.name(rd.mname)  # type: ignore[attr-defined]
-                self.name(rd.rname)  # type: ignore[attr-defined]
+                self.name(rd.mname)
+                self.name(rd.rname)
                 buf += struct.pack(
                     "!IIIII",
                     rd.serial,
                     rd.refresh,
-                    rd.retry,  # type: ignore[attr-defined]
+                    rd.retry,
                     rd.expire,
                     rd.minimum,
-                )  # type: ignore[attr-defined]
+                )
             elif rdtype == _MINFO:
-                self.name(rd.rmailbx)  # type: ignore[attr-defined]
-                self.name(rd.emailbx)  # type: ignore[attr-defined]
+                self.name(rd.rmailbx)
+                self.name(rd.emailbx)
             else:
-                buf += rd.to_wire()  # type: ignore[operator]
+                buf += rd.to_wire()
             buf[at - 2 : at] = (len(buf) - at).to_bytes(2, "big")
         if len(buf) > room:
             self.rollback(start, mark)
@@ -166,7 +166,7 @@ def render(
     depends on the question only through its length, and may be reused for
     other names of that length (see ``Responder._prepare``).
     """
-    rflags, ext = dns.rcode.to_flags(ans.rcode)
+    rflags, ext = dns.rcode.to_flags(dns.rcode.Rcode.make(ans.rcode))
     flags |= dns.flags.QR | rflags
     if ans.aa:
         flags |= dns.flags.AA

@@ -14,6 +14,7 @@ slow path, which parses with dnspython and renders a reply from scratch.
 from __future__ import annotations
 
 import struct
+from typing import TypeVar
 
 import dns.exception
 import dns.flags
@@ -27,7 +28,7 @@ import dns.renderer
 
 from dynzone.dns.answer import Answer, resolve
 from dynzone.dns.render import EdnsReply, render
-from dynzone.zones.catalog import CACHE_LIMIT, Catalog
+from dynzone.zones.catalog import CACHE_LIMIT, CachedAnswer, Catalog
 from dynzone.zones.snapshot import Match, key_of
 
 DEFAULT_PAYLOAD = 1232  # RFC 9715 / DNS Flag Day 2020
@@ -35,6 +36,8 @@ PLAIN_UDP_LIMIT = 512  # RFC 1035 §4.2.1, without EDNS
 TCP_LIMIT = 65535
 
 _RD_CD_MASK = dns.flags.RD | dns.flags.CD
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 _TRANSFER = {dns.rdatatype.AXFR, dns.rdatatype.IXFR}
 
 # Fast-path cache variants: plain, EDNS, EDNS with DO.
@@ -58,9 +61,9 @@ class Responder:
         """Return the reply to ``data``, or None when it must be dropped."""
         catalog = self.catalog
         if not tcp:
-            hit = catalog.exact.get(data[2:])
-            if hit is not None:
-                return data[:2] + hit
+            whole = catalog.exact.get(data[2:])
+            if whole is not None:
+                return data[:2] + whole
         n = len(data)
         # Header: QR=0, opcode QUERY, then QDCOUNT=1, ANCOUNT=0, NSCOUNT=0.
         if n < 17 or data[2] & 0xF8 or data[4:10] != b"\x00\x01\x00\x00\x00\x00":
@@ -98,7 +101,7 @@ class Responder:
         hit = catalog.cache.get(key)
         if hit is None:
             hit = self._prepare(catalog, key, i - 11, variant)
-        flags0, flags1, counts, body, size = hit  # type: ignore[misc]
+        flags0, flags1, counts, body, size = hit
         if tcp:
             return b"".join(
                 (
@@ -122,9 +125,7 @@ class Responder:
         _bounded(catalog.exact)[data[2:]] = tail
         return data[:2] + tail
 
-    def _prepare(
-        self, catalog: Catalog, key: bytes, name_len: int, variant: int
-    ) -> tuple[int, int, bytes, bytes, int]:
+    def _prepare(self, catalog: Catalog, key: bytes, name_len: int, variant: int) -> CachedAnswer:
         """Render and cache the reply for a fast-path cache key."""
         name_key = key[:name_len]
         qname = name_from_key(key)
@@ -255,7 +256,7 @@ def _mentions(names: frozenset[bytes], name_key: bytes) -> bool:
     return any(n.endswith(name_key) for n in names)
 
 
-def _bounded(cache: dict) -> dict:  # type: ignore[type-arg]
+def _bounded(cache: dict[_K, _V]) -> dict[_K, _V]:
     """The cache itself, emptied first when it is full."""
     if len(cache) >= CACHE_LIMIT:
         cache.clear()
@@ -310,7 +311,9 @@ def _error(
     question: tuple[dns.name.Name, int, int] | None,
 ) -> bytes:
     """A reply that says only ``rcode`` (and echoes the question if readable)."""
-    flags = dns.flags.QR | echo | dns.opcode.to_flags(opcode) | (rcode & 0xF)
+    flags = (
+        dns.flags.QR | echo | dns.opcode.to_flags(dns.opcode.Opcode.make(opcode)) | (rcode & 0xF)
+    )
     if question is None:
         return struct.pack("!HHHHHH", msg_id, flags, 0, 0, 0, 0)
     qname, qtype, qclass = question

@@ -12,6 +12,10 @@ from collections.abc import Iterable
 
 from dynzone.zones.snapshot import ZoneSnapshot, parent_key
 
+# A pre-rendered answer: header flag bytes 2 and 3, the counts (QD, AN, NS,
+# AR), the body after the question, and the whole reply's length.
+CachedAnswer = tuple[int, int, bytes, bytes, int]
+
 # Bound on cached pre-rendered answers; random-name floods must not grow memory
 # without limit. When full, the cache starts over.
 CACHE_LIMIT = 250_000
@@ -27,13 +31,14 @@ class Catalog:
         self.max_depth = max((len(k) for k in self.zones), default=0)
         # Pre-rendered answers by canonical question (lower-cased name, type,
         # class, EDNS variant) ...
-        self.cache: dict[bytes, object] = {}
+        self.cache: dict[bytes, CachedAnswer] = {}
         # ... and whole UDP replies (less the ID) by the exact query bytes after
         # the ID, so a repeated query is one dictionary lookup.
         self.exact: dict[bytes, bytes] = {}
         # ... and NXDOMAIN/wildcard answer bodies shared by names of one length,
         # each with the names its answer mentions (see responder._shape).
-        self.shapes: dict[tuple[bytes, bytes, int, bytes], tuple[object, frozenset[bytes]]] = {}
+        self.shapes: dict[tuple[bytes, bytes, int, bytes], tuple[CachedAnswer, frozenset[bytes]]]
+        self.shapes = {}
 
     def find_zone(self, key: bytes) -> ZoneSnapshot | None:
         """The served zone closest to the name with ``key`` (longest origin), if any."""

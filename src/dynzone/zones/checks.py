@@ -67,7 +67,7 @@ def check_records(origin: dns.name.Name, records: list[Record], file: str) -> li
                 problems.append(Problem(cnames[1].where, f"more than one CNAME record for {name}"))
             for rdtype, recs in types.items():
                 if rdtype != dns.rdatatype.CNAME and rdtype not in _CNAME_COMPANIONS:
-                    other = dns.rdatatype.to_text(rdtype)
+                    other = dns.rdatatype.to_text(dns.rdatatype.RdataType.make(rdtype))
                     first = min((r.where for r in [*cnames, *recs]), key=lambda w: w.line)
                     later = max((r.where for r in [cnames[0], recs[0]]), key=lambda w: w.line)
                     problems.append(

@@ -109,7 +109,7 @@ class ZoneSnapshot:
         self.ns = apex[dns.rdatatype.NS]
         # RFC 2308 §3: the negative TTL is the lesser of the SOA's TTL and MINIMUM.
         neg = dns.rrset.RRset(origin, self.soa.rdclass, dns.rdatatype.SOA)
-        neg.add(self.soa[0], min(self.soa.ttl, self.soa[0].minimum))  # type: ignore[attr-defined]
+        neg.add(self.soa[0], min(self.soa.ttl, self.soa[0].minimum))
         self.negative_soa = neg
         self.cuts = frozenset(
             k for k, node in nodes.items() if k != origin_key and dns.rdatatype.NS in node
@@ -118,7 +118,7 @@ class ZoneSnapshot:
 
     @property
     def serial(self) -> int:
-        return int(self.soa[0].serial)  # type: ignore[attr-defined]
+        return int(self.soa[0].serial)
 
     def find(self, key: bytes, qtype: int) -> Lookup:
         """Find what answers ``key`` in this zone (RFC 1034 §4.3.2 step 3).

@@ -129,7 +129,8 @@ class _Reader(dns.zonefile.Reader):
 
     def _eat_line(self) -> None:
         # dnspython calls this only to skip a name outside the zone; we report it.
-        self.collector.outside.append((self.last_name, self.collector.where))
+        if self.last_name is not None:
+            self.collector.outside.append((self.last_name, self.collector.where))
         super()._eat_line()
 
 
