@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dns.edns
 import dns.flags
 import dns.message
 import dns.name
@@ -94,3 +95,26 @@ def test_udp_and_tcp_share_the_cache_but_only_udp_truncates() -> None:
     tcp = ask(r, "big.example.com", "TXT", tcp=True)
     assert not tcp.flags & dns.flags.TC and len(tcp.answer[0]) == 8
     assert ask(r, "big.example.com", "TXT").flags & dns.flags.TC  # still truncated on UDP
+
+
+def test_edns_options_are_ignored_alike_on_the_fast_and_the_slow_path() -> None:
+    r = fresh()
+    cookie = dns.edns.GenericOption(dns.edns.OptionType.COOKIE, b"\x01" * 8)
+    nsid = dns.edns.GenericOption(dns.edns.OptionType.NSID, b"")
+    for options in ([cookie], [nsid], [cookie, nsid]):
+        q = dns.message.make_query("www.example.com", "A", use_edns=0, options=options)
+        q.flags = 0
+        fast = dns.message.from_wire(r.respond(q.to_wire()) or b"")
+        slow = dns.message.from_wire(r._slow(q.to_wire(), False) or b"")
+        assert same(fast, slow) and fast.answer
+        assert fast.edns == 0 and not fast.options  # nothing echoed: we support none
+
+
+def test_an_option_overrunning_the_opt_record_is_formerr_on_both_paths() -> None:
+    q = dns.message.make_query("www.example.com", "A", use_edns=0)
+    wire = bytearray(q.to_wire())
+    # rdlength 5: option code 10, option length 9, one byte of data.
+    wire[-2:] = b"\x00\x05"
+    wire += b"\x00\x0a\x00\x09\x01"
+    reply = dns.message.from_wire(fresh().respond(bytes(wire)) or b"")
+    assert reply.rcode() == dns.rcode.FORMERR

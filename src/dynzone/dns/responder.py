@@ -1,14 +1,14 @@
 """Turn one DNS message into the reply bytes: a fast path and a slow path.
 
 Fast path (DESIGN.md principle 3): a plain query (QUERY opcode, one question,
-nothing else but an optional bare OPT) is answered from a cache of
+nothing else but an optional OPT, whose options we ignore) is answered from a cache of
 pre-rendered replies kept on the current catalog. Only the header and the
 question are read; the reply is the cached flags and counts, the client's ID,
 the client's own question bytes (so its letter case is kept, and compression
 pointers into it stay valid) and the cached body.
 
-Everything else — EDNS options, odd flags, errors, malformed input — takes the
-slow path, which parses with dnspython and renders a reply from scratch.
+Everything else — EDNS versions above 0, odd flags, errors, malformed input —
+takes the slow path, which parses with dnspython and renders a reply from scratch.
 """
 
 from __future__ import annotations
@@ -87,12 +87,16 @@ class Responder:
             variant = 0
             limit = PLAIN_UDP_LIMIT
         elif (
-            rest == 11
+            rest >= 11
             and arcount == b"\x00\x01"
             and data[qend : qend + 3] == b"\x00\x00\x29"
             and data[qend + 6] == 0  # EDNS version 0
-            and data[qend + 9 : qend + 11] == b"\x00\x00"  # no options
+            # Options (a client's COOKIE, NSID requests...) are all ignored, as
+            # on the slow path; they only need to fill the OPT's rdata exactly.
+            and (data[qend + 9] << 8 | data[qend + 10]) == rest - 11
         ):
+            if rest > 11 and not _options_well_framed(data, qend + 11):
+                return self._slow(data, tcp)  # FORMERR there, as for any bad OPT
             variant = 2 if data[qend + 7] & 0x80 else 1
             limit = max(PLAIN_UDP_LIMIT, min((data[qend + 3] << 8) | data[qend + 4], self.payload))
         else:
@@ -187,6 +191,16 @@ class Responder:
                 return render(qname, qtype, qclass, msg_id, echo, ans, edns, limit)
         ans = decide(self.catalog, qname, qtype, qclass)
         return render(qname, qtype, qclass, msg_id, echo, ans, edns, limit)
+
+
+def _options_well_framed(data: bytes, at: int) -> bool:
+    """Whether the EDNS options from ``at`` to the end are whole (code, length, data)."""
+    end = len(data)
+    while at < end:
+        if at + 4 > end:
+            return False
+        at += 4 + (data[at + 2] << 8 | data[at + 3])
+    return at == end
 
 
 def _shape(
