@@ -58,9 +58,6 @@ class Answer:
     optional_authority: bool = False
 
 
-REFUSED = Answer(rcode=dns.rcode.REFUSED, aa=False)
-
-
 def resolve(catalog: Catalog, qname: dns.name.Name, qtype: int, key: bytes | None = None) -> Answer:
     """Answer ``qname``/``qtype`` (class IN) from the zones in ``catalog``.
 

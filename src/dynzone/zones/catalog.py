@@ -60,12 +60,3 @@ class Catalog:
         if zone.key == b"\x00":
             return None
         return self.find_zone(parent_key(zone.key))
-
-    def replaced(self, zone: ZoneSnapshot) -> Catalog:
-        """A new catalog with ``zone`` added or replacing the one at its origin."""
-        zones = dict(self.zones)  # bytes -> snapshot
-        zones[zone.key] = zone
-        return Catalog(zones.values())
-
-    def __len__(self) -> int:
-        return len(self.zones)

@@ -154,17 +154,12 @@ def _open_relative(file: Any, *args: Any, **kwargs: Any) -> Any:
 dns.zonefile.open = _open_relative  # type: ignore[attr-defined]
 
 
-def read_zone_file(path: str | Path, origin: dns.name.Name | str) -> list[Record]:
-    """Parse ``path`` as a master file for ``origin``; return its records.
-
-    Raises ZoneFileError (with file and line) for syntax errors and
-    OSError when the file cannot be read.
-    """
-    return parse_zone_file(path, origin).records
-
-
 def parse_zone_file(path: str | Path, origin: dns.name.Name | str) -> ParsedZone:
-    """Like ``read_zone_file``, also returning $INCLUDEd files and skipped names."""
+    """Parse ``path`` as a master file for ``origin``.
+
+    Raises ZoneFileError (with file and line) for syntax errors and OSError
+    when the file cannot be read.
+    """
     if isinstance(origin, str):
         origin = dns.name.from_text(origin)
     path = str(path)
