@@ -86,19 +86,24 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
 
     dns_raw = _typed(raw, "dns", dict, where, "", {})
     _no_unknown(dns_raw, _DNS_KEYS, where, "dns.")
-    listen_raw = _typed(dns_raw, "listen", list, where, "dns.", ["127.0.0.1:5353"])
+    default = DnsConfig()
+    listen_raw = _typed(dns_raw, "listen", list, where, "dns.", [str(a) for a in default.listen])
     if not listen_raw:
         raise ConfigError(f'{where}: dns.listen: give at least one address, e.g. "127.0.0.1:5353"')
     listen = tuple(
         parse_listen(item, f"{where}: dns.listen[{i}]") for i, item in enumerate(listen_raw)
     )
-    payload = _typed(dns_raw, "edns_payload", int, where, "dns.", 1232)
+    payload = _typed(dns_raw, "edns_payload", int, where, "dns.", default.edns_payload)
     if not 512 <= payload <= 4096:
         raise ConfigError(f"{where}: dns.edns_payload: {payload} is outside 512..4096")
-    idle = _typed(dns_raw, "tcp_idle_timeout", (int, float), where, "dns.", 10.0)
+    idle = _typed(
+        dns_raw, "tcp_idle_timeout", (int, float), where, "dns.", default.tcp_idle_timeout
+    )
     if idle <= 0:
         raise ConfigError(f"{where}: dns.tcp_idle_timeout: must be more than 0 seconds")
-    max_conn = _typed(dns_raw, "tcp_max_connections", int, where, "dns.", 1000)
+    max_conn = _typed(
+        dns_raw, "tcp_max_connections", int, where, "dns.", default.tcp_max_connections
+    )
     if max_conn < 1:
         raise ConfigError(f"{where}: dns.tcp_max_connections: must be at least 1")
 
