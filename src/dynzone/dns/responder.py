@@ -106,18 +106,9 @@ class Responder:
         if hit is None:
             hit = self._prepare(catalog, key, i - 11, variant)
         flags0, flags1, counts, body, size = hit
-        if tcp:
-            return b"".join(
-                (
-                    data[:2],
-                    bytes((flags0 | (data[2] & 0x01), flags1 | (data[3] & 0x10))),
-                    counts,
-                    data[12:qend],
-                    body,
-                )
-            )
-        if size > limit:
-            return self._slow(data, tcp)
+        if size > limit and not tcp:
+            return self._slow(data, tcp)  # renders the truncated reply for this limit
+        # The client's RD and CD bits, then our counts and body behind its question.
         tail = b"".join(
             (
                 bytes((flags0 | (data[2] & 0x01), flags1 | (data[3] & 0x10))),
@@ -126,7 +117,8 @@ class Responder:
                 body,
             )
         )
-        _bounded(catalog.exact)[data[2:]] = tail
+        if not tcp:
+            _bounded(catalog.exact)[data[2:]] = tail
         return data[:2] + tail
 
     def _prepare(self, catalog: Catalog, key: bytes, name_len: int, variant: int) -> CachedAnswer:
