@@ -15,6 +15,7 @@ import dns.exception
 import dns.name
 
 from dynzone import __version__
+from dynzone.commands import import_dyndnsd, user, zone
 from dynzone.config import (
     DEFAULT_DATA_DIR,
     DEMO_ZONE,
@@ -23,8 +24,9 @@ from dynzone.config import (
     demo_config,
     load_config,
 )
-from dynzone.demo import ensure_demo_zone
+from dynzone.demo import DEMO_USER, ensure_demo_user, ensure_demo_zone
 from dynzone.server import Server, StartupError
+from dynzone.store.sqlite import StoreError
 from dynzone.zones.loader import read_and_check
 
 
@@ -43,11 +45,21 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("zonefile", metavar="ZONEFILE")
     check.add_argument("--origin", metavar="NAME", help="the zone's name (default: from the file)")
 
+    user.add_parser(sub)
+    zone.add_parser(sub)
+    import_dyndnsd.add_parser(sub)
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         return cmd_serve(args.config, args.log_level)
     if args.command == "check":
         return cmd_check(args.zonefile, args.origin)
+    runners = {"user": user.run, "zone": zone.run, "import-dyndnsd": import_dyndnsd.run}
+    if args.command in runners:
+        try:
+            return runners[args.command](args)
+        except (ConfigError, StoreError) as exc:
+            return _fail(str(exc))
     parser.print_help()
     return 2
 
@@ -63,16 +75,21 @@ def cmd_serve(config_path: str | None, log_level: str) -> int:
         format="dynzone: %(levelname)s: %(message)s",
         stream=sys.stderr,
     )
+    demo_password = None
     try:
         if config_path is None:
             data_dir = Path(DEFAULT_DATA_DIR)
             config = demo_config(data_dir)
+            assert config.zones[0].file is not None
             ensure_demo_zone(config.zones[0].file)
         else:
             config = load_config(config_path)
         config.data_dir.mkdir(parents=True, exist_ok=True)
         server = Server(config)
         server.load_zones()
+        if config.path is None:
+            assert server.conn is not None
+            demo_password = ensure_demo_user(server.conn)
     except (ConfigError, StartupError) as exc:
         return _fail(str(exc))
     except OSError as exc:
@@ -86,7 +103,7 @@ def cmd_serve(config_path: str | None, log_level: str) -> int:
     except ImportError:
         runner = asyncio.run
     try:
-        runner(server.run(on_ready=lambda: _banner(config, server)))
+        runner(server.run(on_ready=lambda: _banner(config, server, demo_password)))
     except StartupError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
@@ -94,26 +111,35 @@ def cmd_serve(config_path: str | None, log_level: str) -> int:
     return 0
 
 
-def _banner(config: Config, server: Server) -> None:
+def _banner(config: Config, server: Server, demo_password: str | None) -> None:
     lines = [f"dynzone {__version__} is serving"]
     for zc in config.zones:
-        z = server.loaded[zc.name].snapshot
+        z = server.snapshots[zc.name]
+        origin = f"from {zc.file}" if zc.file else "from the store"
         lines.append(
             f"  zone {zc.name.to_text(omit_final_dot=True)}: {z.record_count} records,"
-            f" serial {z.serial}, from {zc.file}"
+            f" serial {z.serial}, {origin}"
         )
     addrs = ", ".join(str(a) for a in config.dns.listen)
-    lines.append(f"  DNS on {addrs} (UDP and TCP)")
+    lines.append(f"  DNS on {addrs} (UDP and TCP); store in {config.data_dir}")
+    if config.http.listen:
+        http = ", ".join(str(a) for a in config.http.listen)
+        lines.append(f"  HTTP dyndns2 API on {http} (/nic/update, /nic/checkip)")
     first = config.dns.listen[0]
     host, port = first.host, first.port
-    zone = config.zones[0].name.to_text(omit_final_dot=True) if config.zones else DEMO_ZONE
-    www = f"www.{zone}" if config.path is None else zone
-    lines += [
-        "Try:",
-        f"  dig @{host} -p {port} {zone} SOA",
-        f"  dig @{host} -p {port} {www} A",
-        "Edit a zone file and send SIGHUP to reload; Ctrl-C stops.",
-    ]
+    zone_name = config.zones[0].name.to_text(omit_final_dot=True) if config.zones else DEMO_ZONE
+    lines += ["Try:", f"  dig @{host} -p {port} {zone_name} SOA"]
+    if demo_password is not None and config.http.listen:
+        web = config.http.listen[0]
+        hostname = f"myhost.{DEMO_ZONE}"
+        lines += [
+            f"Demo user {DEMO_USER!r}, password {demo_password} (new at every demo start)."
+            " Update a record, then read it back:",
+            f"  curl -u {DEMO_USER}:{demo_password}"
+            f" 'http://{web}/nic/update?hostname={hostname}&myip=192.0.2.10'",
+            f"  dig @{host} -p {port} {hostname} A +short",
+        ]
+    lines.append("Edit a zone file and send SIGHUP to apply the edit; Ctrl-C stops.")
     print("\n".join(lines), flush=True)
 
 

@@ -16,7 +16,10 @@ from typing import Any
 import dns.exception
 import dns.name
 
+from dynzone.zones.serial import POLICIES as SERIAL_POLICIES
+
 DEFAULT_DNS_PORT = 5353
+DEFAULT_HTTP_PORT = 8053
 DEMO_ZONE = "dyn.example.test"
 DEFAULT_DATA_DIR = "dynzone-data"
 
@@ -37,7 +40,22 @@ class ListenAddress:
 @dataclass(frozen=True)
 class ZoneConfig:
     name: dns.name.Name
-    file: Path
+    file: Path | None = None
+    ns: tuple[dns.name.Name, ...] = ()
+    email: str | None = None
+    serial_policy: str = "increment"
+    dynamic_ttl: int = 60
+    journal_limit: int = 1000
+    export_file: Path | None = None
+    export_command: str | None = None
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    listen: tuple[ListenAddress, ...] = ()
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    updates_per_host_per_minute: int = 10
+    failed_logins_per_minute: int = 5
 
 
 @dataclass(frozen=True)
@@ -52,13 +70,30 @@ class DnsConfig:
 class Config:
     data_dir: Path
     dns: DnsConfig = field(default_factory=DnsConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
     zones: tuple[ZoneConfig, ...] = ()
     path: Path | None = None  # None for the built-in demo configuration
 
 
-_TOP_KEYS = {"data_dir", "dns", "zone"}
+_TOP_KEYS = {"data_dir", "dns", "http", "zone"}
 _DNS_KEYS = {"listen", "edns_payload", "tcp_idle_timeout", "tcp_max_connections"}
-_ZONE_KEYS = {"name", "file"}
+_HTTP_KEYS = {
+    "listen",
+    "trusted_proxies",
+    "updates_per_host_per_minute",
+    "failed_logins_per_minute",
+}
+_ZONE_KEYS = {
+    "name",
+    "file",
+    "ns",
+    "email",
+    "serial_policy",
+    "dynamic_ttl",
+    "journal_limit",
+    "export_file",
+    "export_command",
+}
 
 
 def load_config(path: str | Path) -> Config:
@@ -129,13 +164,8 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         if name in seen:
             raise ConfigError(f"{where}: {key}.name: zone {name_text} is configured twice")
         seen.add(name)
-        file_text = z.get("file")
-        if not isinstance(file_text, str) or not file_text:
-            raise ConfigError(f"{where}: {key}.file: zone {name_text} needs a zone file path")
-        file = base / file_text
-        if not file.is_file():
-            raise ConfigError(f"{where}: {key}.file: zone file {file} not found")
-        zones.append(ZoneConfig(name=name, file=file))
+        zones.append(_parse_zone_settings(z, name, base, where, key))
+    http = _parse_http(_typed(raw, "http", dict, where, "", {}), where)
     return Config(
         data_dir=data_dir,
         dns=DnsConfig(
@@ -144,9 +174,106 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
             tcp_idle_timeout=float(idle),
             tcp_max_connections=max_conn,
         ),
+        http=http,
         zones=tuple(zones),
         path=path,
     )
+
+
+def _parse_zone_settings(
+    z: dict[str, Any], name: dns.name.Name, base: Path, where: str, key: str
+) -> ZoneConfig:
+    p = f"{key}."
+    file: Path | None = None
+    file_text = _typed(z, "file", str, where, p, "")
+    if file_text:
+        file = base / file_text
+        if not file.is_file():
+            raise ConfigError(f"{where}: {key}.file: zone file {file} not found")
+    ns_raw = _typed(z, "ns", list, where, p, [])
+    ns = []
+    for i, item in enumerate(ns_raw):
+        try:
+            if not isinstance(item, str):
+                raise ValueError
+            ns.append(dns.name.from_text(item))
+        except (ValueError, dns.exception.DNSException):
+            raise ConfigError(
+                f"{where}: {key}.ns[{i}]: {item!r} is not a name server name,"
+                ' e.g. "ns1.example.com."'
+            ) from None
+    email = _typed(z, "email", str, where, p, "") or None
+    if email is not None and not _email_ok(email):
+        raise ConfigError(
+            f'{where}: {key}.email: {email!r} is not an address like "hostmaster@example.com"'
+        )
+    if file is None and (not ns or email is None):
+        raise ConfigError(
+            f"{where}: {key}: zone {name} has no file, so it needs ns and email to build its"
+            ' SOA and NS records, e.g. ns = ["ns1.example.com."] and'
+            ' email = "hostmaster@example.com"'
+        )
+    policy = _typed(z, "serial_policy", str, where, p, "increment")
+    if policy not in SERIAL_POLICIES:
+        raise ConfigError(
+            f"{where}: {key}.serial_policy: {policy!r} is not one of {', '.join(SERIAL_POLICIES)}"
+        )
+    dynamic_ttl = _typed(z, "dynamic_ttl", int, where, p, 60)
+    if not 0 <= dynamic_ttl <= 2**31 - 1:
+        raise ConfigError(f"{where}: {key}.dynamic_ttl: {dynamic_ttl} is not a TTL in seconds")
+    journal_limit = _typed(z, "journal_limit", int, where, p, 1000)
+    if journal_limit < 1:
+        raise ConfigError(f"{where}: {key}.journal_limit: keep at least 1 journal entry")
+    export_text = _typed(z, "export_file", str, where, p, "")
+    command = _typed(z, "export_command", str, where, p, "") or None
+    if command is not None and not export_text:
+        raise ConfigError(f"{where}: {key}.export_command: needs export_file to be set too")
+    return ZoneConfig(
+        name=name,
+        file=file,
+        ns=tuple(ns),
+        email=email,
+        serial_policy=policy,
+        dynamic_ttl=dynamic_ttl,
+        journal_limit=journal_limit,
+        export_file=base / export_text if export_text else None,
+        export_command=command,
+    )
+
+
+def _email_ok(email: str) -> bool:
+    local, at, domain = email.rpartition("@")
+    return bool(at and local and "." in domain and " " not in email)
+
+
+def email_to_rname(email: str) -> dns.name.Name:
+    """hostmaster@example.com -> hostmaster.example.com. (dots in the local part escaped)."""
+    local, _, domain = email.rpartition("@")
+    return dns.name.from_text(local.replace(".", "\\.") + "." + domain.rstrip(".") + ".")
+
+
+def _parse_http(raw: dict[str, Any], where: str) -> HttpConfig:
+    _no_unknown(raw, _HTTP_KEYS, where, "http.")
+    listen_raw = _typed(raw, "listen", list, where, "http.", [])
+    listen = tuple(
+        parse_listen(item, f"{where}: http.listen[{i}]") for i, item in enumerate(listen_raw)
+    )
+    proxies = []
+    for i, item in enumerate(_typed(raw, "trusted_proxies", list, where, "http.", [])):
+        try:
+            proxies.append(ipaddress.ip_network(item, strict=False))
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"{where}: http.trusted_proxies[{i}]: {item!r} is not an address or network"
+                ' like "127.0.0.1/32"'
+            ) from None
+    limits = {}
+    for name in ("updates_per_host_per_minute", "failed_logins_per_minute"):
+        value = _typed(raw, name, int, where, "http.", getattr(HttpConfig, name))
+        if value < 1:
+            raise ConfigError(f"{where}: http.{name}: must be at least 1")
+        limits[name] = value
+    return HttpConfig(listen=listen, trusted_proxies=tuple(proxies), **limits)
 
 
 def parse_listen(item: object, where: str) -> ListenAddress:
@@ -171,9 +298,10 @@ def parse_listen(item: object, where: str) -> ListenAddress:
 
 
 def demo_config(data_dir: Path) -> Config:
-    """The embedded default: the demo zone in ``data_dir``, DNS on 127.0.0.1:5353."""
+    """The embedded default: the demo zone in ``data_dir``, DNS on 127.0.0.1:5353, HTTP on 8053."""
     return Config(
         data_dir=data_dir,
+        http=HttpConfig(listen=(ListenAddress("127.0.0.1", DEFAULT_HTTP_PORT),)),
         zones=(ZoneConfig(dns.name.from_text(DEMO_ZONE), data_dir / f"{DEMO_ZONE}.zone"),),
     )
 

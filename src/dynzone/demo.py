@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from dynzone.config import DEMO_ZONE
+from dynzone.policy import Grant
+from dynzone.store import identities
+from dynzone.store.sqlite import transaction
+from dynzone.users import PREFIX, hash_password, new_password
+
+DEMO_USER = "demo"
 
 DEMO_ZONE_TEXT = f"""\
 ; Demo zone written by `dynzone serve`. Edit it and send SIGHUP to reload.
@@ -31,3 +38,18 @@ def ensure_demo_zone(path: Path) -> bool:
     tmp.write_text(DEMO_ZONE_TEXT, encoding="utf-8")
     tmp.replace(path)
     return True
+
+
+def ensure_demo_user(conn: sqlite3.Connection) -> str:
+    """(Re)create the demo user with a fresh password, and return that password.
+
+    The password is stored only as a hash, so a new one is made at every demo
+    start to be able to print working ``curl`` lines.
+    """
+    password = new_password()
+    with transaction(conn):
+        identities.remove(conn, PREFIX + DEMO_USER)
+        identities.add(
+            conn, PREFIX + DEMO_USER, hash_password(password), [Grant(f"*.{DEMO_ZONE}.")], "demo"
+        )
+    return password

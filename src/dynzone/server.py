@@ -1,19 +1,35 @@
-"""Process wiring: load zones, open listeners, handle signals, reload on SIGHUP."""
+"""Process wiring: the store, the writer thread, listeners, signals, reload on SIGHUP.
+
+Writes (HTTP updates, zone-file edits) run one at a time in a writer thread
+that owns the store connection; each commit publishes a new catalog with one
+reference swap, so the UDP thread and the event loop never wait on a write.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import dns.name
+import dns.rdatatype
 
-from dynzone.config import Config, ConfigError, load_config
+from dynzone.changes import ChangeRejected, ChangeSet, Outcome, Writer, ZonePolicy
+from dynzone.config import Config, ConfigError, ZoneConfig, load_config
 from dynzone.dns.listeners import ListenError, TcpLimits, open_listeners
 from dynzone.dns.responder import Responder
+from dynzone.http.app import start_http
+from dynzone.store import records
+from dynzone.store import zones as zone_rows
+from dynzone.store.sqlite import StoreError, connect
 from dynzone.zones.catalog import Catalog
-from dynzone.zones.loader import LoadedZone, ZoneLoadError, fingerprint, load_zone
+from dynzone.zones.export import export_zone
+from dynzone.zones.loader import ZoneLoadError
+from dynzone.zones.snapshot import ZoneSnapshot
+from dynzone.zones.sync import sync_zone
 
 log = logging.getLogger("dynzone")
 
@@ -22,32 +38,83 @@ class StartupError(Exception):
     """The server cannot start; the message says why and what to do."""
 
 
+def _policies(config: Config) -> dict[dns.name.Name, ZonePolicy]:
+    return {z.name: ZonePolicy(z.serial_policy, z.journal_limit) for z in config.zones}
+
+
+def load_snapshot(conn: sqlite3.Connection, zc: ZoneConfig) -> ZoneSnapshot:
+    """The zone's records as stored, indexed for queries."""
+    zid = zone_rows.zone_id(conn, zc.name)
+    assert zid is not None
+    return ZoneSnapshot(zc.name, records.load(conn, zid), source=str(zc.file or "store"))
+
+
+def _stored_serial(conn: sqlite3.Connection, zc: ZoneConfig) -> int | None:
+    zid = zone_rows.zone_id(conn, zc.name)
+    if zid is None:
+        return None
+    soa = records.rrset(conn, zid, zc.name, dns.rdatatype.SOA)
+    return int(soa[0].rdata.serial) if soa else None  # type: ignore[attr-defined]
+
+
 class Server:
-    """One dynzone process: the catalog, the responder and the listeners."""
+    """One dynzone process: store, writer, catalog, responder and listeners."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.loaded: dict[dns.name.Name, LoadedZone] = {}
         self.responder = Responder(Catalog(), payload=config.dns.edns_payload)
+        self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix="dynzone-writer")
+        self._export_pool = ThreadPoolExecutor(1, thread_name_prefix="dynzone-export")
+        self.conn: sqlite3.Connection | None = None
+        self.writer: Writer | None = None
         self._closers: list[Callable[[], None]] = []
+        self._async_closers: list[Callable[[], Awaitable[None]]] = []
         self._stop: asyncio.Event | None = None
         self._reload_lock = asyncio.Lock()
         self._reload_again = False
 
+    @property
+    def snapshots(self) -> dict[dns.name.Name, ZoneSnapshot]:
+        return self.writer.snapshots if self.writer is not None else {}
+
     # -- start-up ----------------------------------------------------------
 
     def load_zones(self) -> None:
-        """Load every configured zone; any failure stops start-up."""
+        """Open the store, bring every configured zone in line, and publish them."""
+        try:
+            self.conn = connect(self.config.data_dir)
+        except StoreError as exc:
+            raise StartupError(str(exc)) from None
+        self.writer = Writer(self.conn, {}, _policies(self.config), self._publish)
         for zc in self.config.zones:
             try:
-                self.loaded[zc.name] = load_zone(zc.name, zc.file)
+                done = sync_zone(self.conn, self.writer, zc)
             except ZoneLoadError as exc:
                 raise StartupError(f"zone {zc.name}: {exc}") from None
-        self._publish()
+            except ChangeRejected as exc:
+                raise StartupError(f"zone {zc.name}: {zc.file}: {exc}") from None
+            if done:
+                log.info("zone %s: %s", zc.name, done)
+        snapshots = {zc.name: load_snapshot(self.conn, zc) for zc in self.config.zones}
+        self.writer.snapshots = snapshots
+        self._publish(snapshots, set(snapshots))
 
-    def _publish(self) -> None:
+    def _publish(
+        self, snapshots: dict[dns.name.Name, ZoneSnapshot], changed: set[dns.name.Name]
+    ) -> None:
         # One reference swap: queries in flight finish on the old catalog.
-        self.responder.catalog = Catalog(z.snapshot for z in self.loaded.values())
+        self.responder.catalog = Catalog(snapshots.values())
+        for zc in self.config.zones:
+            if zc.name in changed and zc.export_file is not None and zc.name in snapshots:
+                self._export_pool.submit(
+                    export_zone, snapshots[zc.name], zc.export_file, zc.export_command
+                )
+
+    async def commit(self, changeset: ChangeSet) -> list[Outcome]:
+        """Commit in the writer thread; returns once durable and published."""
+        assert self.writer is not None
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer_pool, self.writer.commit, changeset)
 
     async def start(self) -> None:
         limits = TcpLimits(self.config.dns.tcp_idle_timeout, self.config.dns.tcp_max_connections)
@@ -55,6 +122,12 @@ class Server:
             self._closers = await open_listeners(self.config.dns.listen, self.responder, limits)
         except ListenError as exc:
             raise StartupError(f"{exc}. Change dns.listen in the config.") from None
+        if self.config.http.listen:
+            try:
+                self._async_closers.append(await start_http(self))
+            except ListenError as exc:
+                self.close()
+                raise StartupError(f"{exc}. Change http.listen in the config.") from None
 
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
         """Serve until SIGTERM or SIGINT; SIGHUP reloads."""
@@ -71,6 +144,8 @@ class Server:
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
+            for aclose in self._async_closers:
+                await aclose()
             self.close()
         log.info("stopped")
 
@@ -78,15 +153,21 @@ class Server:
         for close in self._closers:
             close()
         self._closers = []
+        # Let a commit in progress finish: its client may already wait for the reply.
+        self._writer_pool.shutdown(wait=True)
+        self._export_pool.shutdown(wait=True)
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
 
     # -- reload ------------------------------------------------------------
 
     async def reload(self) -> None:
         """Re-read the config and every changed zone file, keeping what fails.
 
-        A zone file that no longer loads keeps its previous version serving;
-        the log says why. Queries are answered throughout: files are parsed in
-        a worker thread and the new catalog replaces the old in one step.
+        A zone file that no longer loads, or whose edit conflicts with dynamic
+        records, keeps the zone as it was; the log says why. Queries are
+        answered throughout: the work runs in the writer thread.
         """
         if self._reload_lock.locked():
             self._reload_again = True
@@ -109,28 +190,36 @@ class Server:
                 return
             if config.dns.listen != self.config.dns.listen:
                 log.warning("reload: dns.listen changed; restart dynzone to listen elsewhere")
+            if config.http.listen != self.config.http.listen:
+                log.warning("reload: http.listen changed; restart dynzone to listen elsewhere")
         loop = asyncio.get_running_loop()
-        loaded: dict[dns.name.Name, LoadedZone] = {}
+        await loop.run_in_executor(self._writer_pool, self._reload_zones, config)
+
+    def _reload_zones(self, config: Config) -> None:
+        assert self.writer is not None and self.conn is not None
+        self.config = config
+        self.writer.policies = _policies(config)
+        old = self.writer.snapshots
+        snapshots: dict[dns.name.Name, ZoneSnapshot] = {}
         for zc in config.zones:
-            old = self.loaded.get(zc.name)
-            if (
-                old is not None
-                and old.snapshot.source == str(zc.file)
-                and fingerprint([p for p, _, _ in old.fingerprint]) == old.fingerprint
-            ):
-                loaded[zc.name] = old
-                continue
             try:
-                loaded[zc.name] = await loop.run_in_executor(None, load_zone, zc.name, zc.file)
-                log.info("zone %s: loaded serial %d", zc.name, loaded[zc.name].snapshot.serial)
-            except ZoneLoadError as exc:
-                if old is not None:
-                    log.error("zone %s: %s; keeping serial %d", zc.name, exc, old.snapshot.serial)
-                    loaded[zc.name] = old
+                done = sync_zone(self.conn, self.writer, zc)
+                if done:
+                    log.info("zone %s: %s", zc.name, done)
+                current = self.writer.snapshots.get(zc.name)
+                if current is None or _stored_serial(self.conn, zc) != current.serial:
+                    # New here, or changed by another process (import-dyndnsd).
+                    current = load_snapshot(self.conn, zc)
+                snapshots[zc.name] = current
+            except (ZoneLoadError, ChangeRejected) as exc:
+                previous = old.get(zc.name)
+                if previous is not None:
+                    log.error("zone %s: %s; keeping serial %d", zc.name, exc, previous.serial)
+                    snapshots[zc.name] = previous
                 else:
                     log.error("zone %s: %s; not served", zc.name, exc)
-        for name in self.loaded.keys() - loaded.keys():
+        for name in old.keys() - snapshots.keys():
             log.info("zone %s: removed from the configuration; no longer served", name)
-        self.config = config
-        self.loaded = loaded
-        self._publish()
+        changed = {n for n, s in snapshots.items() if old.get(n) is not s}
+        self.writer.snapshots = snapshots
+        self._publish(snapshots, changed)

@@ -39,7 +39,7 @@ def check_records(origin: dns.name.Name, records: list[Record], file: str) -> li
         if rec.name.is_subdomain(origin):
             inside.append(rec)
         else:
-            problems.append(Problem(rec.where, f"{rec.name} is outside the zone {origin}"))
+            problems.append(Problem(_at(rec, file), f"{rec.name} is outside the zone {origin}"))
 
     by_name: dict[dns.name.Name, dict[int, list[Record]]] = defaultdict(lambda: defaultdict(list))
     for rec in inside:
@@ -50,7 +50,7 @@ def check_records(origin: dns.name.Name, records: list[Record], file: str) -> li
     if not soas:
         problems.append(Problem(Location(file, 1), f"no SOA record at the zone apex {origin}"))
     elif len({r.rdata for r in soas}) > 1:
-        problems.append(Problem(soas[1].where, "more than one SOA record at the zone apex"))
+        problems.append(Problem(_at(soas[1], file), "more than one SOA record at the zone apex"))
     if not apex.get(dns.rdatatype.NS):
         problems.append(Problem(Location(file, 1), f"no NS records at the zone apex {origin}"))
 
@@ -58,18 +58,21 @@ def check_records(origin: dns.name.Name, records: list[Record], file: str) -> li
         if name != origin and dns.rdatatype.SOA in types:
             problems.append(
                 Problem(
-                    types[dns.rdatatype.SOA][0].where, f"SOA record for {name} is not at the apex"
+                    _at(types[dns.rdatatype.SOA][0], file),
+                    f"SOA record for {name} is not at the apex",
                 )
             )
         cnames = types.get(dns.rdatatype.CNAME)
         if cnames:
             if len({r.rdata for r in cnames}) > 1:
-                problems.append(Problem(cnames[1].where, f"more than one CNAME record for {name}"))
+                problems.append(
+                    Problem(_at(cnames[1], file), f"more than one CNAME record for {name}")
+                )
             for rdtype, recs in types.items():
                 if rdtype != dns.rdatatype.CNAME and rdtype not in _CNAME_COMPANIONS:
                     other = dns.rdatatype.to_text(dns.rdatatype.RdataType.make(rdtype))
-                    first = min((r.where for r in [*cnames, *recs]), key=lambda w: w.line)
-                    later = max((r.where for r in [cnames[0], recs[0]]), key=lambda w: w.line)
+                    first = min((_at(r, file) for r in [*cnames, *recs]), key=lambda w: w.line)
+                    later = max((_at(r, file) for r in [cnames[0], recs[0]]), key=lambda w: w.line)
                     problems.append(
                         Problem(
                             later,
@@ -79,7 +82,7 @@ def check_records(origin: dns.name.Name, records: list[Record], file: str) -> li
                     )
         dnames = types.get(dns.rdatatype.DNAME)
         if dnames and len({r.rdata for r in dnames}) > 1:
-            problems.append(Problem(dnames[1].where, f"more than one DNAME record for {name}"))
+            problems.append(Problem(_at(dnames[1], file), f"more than one DNAME record for {name}"))
 
     cuts = {n for n, t in by_name.items() if n != origin and dns.rdatatype.NS in t}
 
@@ -98,10 +101,14 @@ def check_records(origin: dns.name.Name, records: list[Record], file: str) -> li
             if not any(t in by_name.get(target, {}) for t in _ADDRESS):
                 problems.append(
                     Problem(
-                        rec.where,
+                        _at(rec, file),
                         f"name server {target} for {name} is below a zone cut but has no glue"
                         " (add an A or AAAA record for it)",
                     )
                 )
     problems.sort(key=lambda p: (p.where.file, p.where.line))
     return problems
+
+
+def _at(rec: Record, file: str) -> Location:
+    return rec.where if rec.where is not None else Location(file, 0)

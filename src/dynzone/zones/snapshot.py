@@ -100,6 +100,11 @@ class ZoneSnapshot:
                 if key in nodes:
                     break
                 nodes[key] = {}
+        self._index(nodes, count)
+
+    def _index(self, nodes: dict[bytes, Node], count: int) -> None:
+        origin = self.origin
+        origin_key = self.key
         self.nodes = nodes
         self.record_count = count
         apex = nodes.get(origin_key, _EMPTY)
@@ -115,6 +120,46 @@ class ZoneSnapshot:
             k for k, node in nodes.items() if k != origin_key and dns.rdatatype.NS in node
         )
         self.dnames = frozenset(k for k, node in nodes.items() if dns.rdatatype.DNAME in node)
+
+    def evolve(
+        self, changes: dict[tuple[dns.name.Name, int], dns.rrset.RRset | None]
+    ) -> ZoneSnapshot:
+        """The next snapshot: this one with some RRsets replaced (None deletes one).
+
+        Only the touched nodes are rebuilt; the rest are shared with this
+        snapshot, which stays valid for the queries still reading it.
+        """
+        nodes = dict(self.nodes)
+        count = self.record_count
+        touched: set[bytes] = set()
+        for (name, rdtype), rrset in changes.items():
+            key = key_of(name)
+            node = dict(nodes.get(key, _EMPTY))
+            old = node.pop(rdtype, None)
+            if old is not None:
+                count -= len(old)
+            if rrset is not None and len(rrset):
+                node[rdtype] = rrset
+                count += len(rrset)
+            nodes[key] = node
+            touched.add(key)
+        for key in touched:
+            if nodes[key]:
+                # A new name brings its empty non-terminals with it.
+                parent = key
+                while parent != self.key:
+                    parent = parent_key(parent)
+                    if parent in nodes:
+                        break
+                    nodes[parent] = {}
+            else:
+                _prune(nodes, key, self.key)
+        out = object.__new__(ZoneSnapshot)
+        out.origin = self.origin
+        out.key = self.key
+        out.source = self.source
+        out._index(nodes, count)
+        return out
 
     @property
     def serial(self) -> int:
@@ -193,3 +238,21 @@ def rename(rrset: dns.rrset.RRset, owner: dns.name.Name) -> dns.rrset.RRset:
     out.update(rrset)
     out.ttl = rrset.ttl
     return out
+
+
+def _prune(nodes: dict[bytes, Node], key: bytes, origin_key: bytes) -> None:
+    """Drop an empty node, and empty ancestors, unless something lives below them."""
+    while key != origin_key and key in nodes and not nodes[key]:
+        suffix = key
+        if any(k != suffix and k.endswith(suffix) and _below(k, suffix) for k in nodes):
+            return
+        del nodes[key]
+        key = parent_key(key)
+
+
+def _below(key: bytes, ancestor: bytes) -> bool:
+    """True if ``key`` is a proper descendant of ``ancestor`` (label-aligned)."""
+    i = 0
+    while len(key) - i > len(ancestor):
+        i += key[i] + 1
+    return len(key) - i == len(ancestor) and key[i:] == ancestor

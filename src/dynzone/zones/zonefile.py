@@ -44,7 +44,7 @@ class Record:
     name: dns.name.Name
     ttl: int
     rdata: dns.rdata.Rdata
-    where: Location
+    where: Location | None = None  # None for records that came from the store
 
 
 class ZoneFileError(Exception):

@@ -1,0 +1,1 @@
+"""The ``dynzone`` subcommands other than ``serve`` and ``check``."""

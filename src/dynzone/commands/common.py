@@ -1,0 +1,26 @@
+"""What every store command needs: the config (or the demo default) and the store."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from pathlib import Path
+
+from dynzone.config import DEFAULT_DATA_DIR, Config, demo_config, load_config
+from dynzone.store.sqlite import connect
+
+
+def load(config_path: str | None) -> Config:
+    """The config at ``config_path``, or the demo default ``serve`` uses without one."""
+    if config_path is None:
+        return demo_config(Path(DEFAULT_DATA_DIR))
+    return load_config(config_path)
+
+
+def open_store(config: Config) -> sqlite3.Connection:
+    return connect(config.data_dir)
+
+
+def fail(message: str) -> int:
+    print(f"dynzone: error: {message}", file=sys.stderr)
+    return 1

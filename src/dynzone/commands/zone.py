@@ -1,0 +1,57 @@
+"""``dynzone zone export|journal``: read a zone from the store, even while the server runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import dns.exception
+import dns.name
+
+from dynzone.commands.common import fail, load, open_store
+from dynzone.store import journal, records
+from dynzone.store import zones as zone_rows
+from dynzone.zones.export import zone_text
+from dynzone.zones.snapshot import ZoneSnapshot
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    zone = sub.add_parser("zone", help="read zones from the store")
+    zone_sub = zone.add_subparsers(dest="zone_command", metavar="ACTION", required=True)
+    export = zone_sub.add_parser("export", help="print the zone as a zone file")
+    export.add_argument("name", metavar="NAME")
+    jrnl = zone_sub.add_parser("journal", help="print the zone's change journal")
+    jrnl.add_argument("name", metavar="NAME")
+    jrnl.add_argument("--last", type=int, metavar="N", help="only the last N entries")
+    for p in (export, jrnl):
+        p.add_argument("--config", metavar="FILE", help="TOML configuration file")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        origin = dns.name.from_text(args.name)
+    except dns.exception.DNSException as exc:
+        return fail(f"{args.name!r} is not a domain name: {exc}")
+    config = load(args.config)
+    conn = open_store(config)
+    try:
+        zid = zone_rows.zone_id(conn, origin)
+        if zid is None:
+            known = ", ".join(zone_rows.names(conn)) or "none"
+            return fail(f"zone {origin} is not in the store {config.data_dir} (zones: {known})")
+        if args.zone_command == "export":
+            sys.stdout.write(zone_text(ZoneSnapshot(origin, records.load(conn, zid))))
+        else:
+            for e in journal.entries(conn, zid, args.last):
+                when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(e.time))
+                print(
+                    f"; serial {e.serial_from} -> {e.serial_to} at {when}"
+                    f" by {e.identity} from {e.source}"
+                )
+                for sign, recs in (("-", e.removed), ("+", e.added)):
+                    for r in recs:
+                        print(f"{sign} {r.name} {r.ttl} IN {r.rdata.rdtype.name} {r.rdata}")
+    finally:
+        conn.close()
+    return 0

@@ -1,0 +1,1 @@
+"""The HTTP doors: the dyndns2 update API (and later REST and acme-dns)."""

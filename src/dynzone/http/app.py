@@ -1,0 +1,186 @@
+"""The HTTP server, in the same event loop as the DNS listeners (aiohttp).
+
+Password checks (argon2, ~50 ms each) run in a small thread pool with their
+own read connections to the store, so they never hold up the loop or the
+writer. Updates go through ``Server.commit``, which returns only once the
+change is durable and the new answer is being served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from dynzone.changes import ChangeRejected
+from dynzone.dns.listeners import ListenError
+from dynzone.http import dyndns2
+from dynzone.http.clientaddr import Address, client_address
+from dynzone.http.ratelimit import RateLimit
+from dynzone.policy import Identity
+from dynzone.store.sqlite import connect
+from dynzone.users import verify
+
+if TYPE_CHECKING:
+    from dynzone.server import Server
+
+log = logging.getLogger("dynzone")
+
+REALM = 'Basic realm="dynzone", charset="UTF-8"'
+
+
+def _text(body: str, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(text=body, status=status, headers=headers, content_type="text/plain")
+
+
+class Dyndns2Door:
+    """The dyndns2 handlers and the state they share (limits, auth threads)."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        http = server.config.http
+        self.host_limit = RateLimit(http.updates_per_host_per_minute)
+        self.login_limit = RateLimit(http.failed_logins_per_minute)
+        self._auth_pool = ThreadPoolExecutor(2, thread_name_prefix="dynzone-auth")
+        self._local = threading.local()
+
+    def close(self) -> None:
+        self._auth_pool.shutdown(wait=True)
+
+    def _client(self, request: web.Request) -> Address:
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        host = peer[0] if peer else "127.0.0.1"
+        return client_address(host, request.headers, self.server.config.http.trusted_proxies)
+
+    def _verify(self, user: str, password: str) -> Identity | None:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = connect(self.server.config.data_dir)
+        return verify(conn, user, password)
+
+    async def _authenticate(self, request: web.Request, client: Address) -> Identity | str:
+        """The caller's identity, or the reply word for why not."""
+        source = str(client)
+        if not self.login_limit.allowed(source):
+            return "abuse"
+        header = request.headers.get("Authorization", "")
+        scheme, _, encoded = header.partition(" ")
+        if scheme.lower() != "basic" or not encoded:
+            return "badauth"
+        try:
+            user, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            user, sep, password = "", "", ""
+        identity = None
+        if sep and user:
+            loop = asyncio.get_running_loop()
+            identity = await loop.run_in_executor(self._auth_pool, self._verify, user, password)
+        if identity is None:
+            self.login_limit.spend(source)
+            log.warning("http: failed login for user %r from %s", user, source)
+            return "badauth"
+        return identity
+
+    async def update(self, request: web.Request) -> web.Response:
+        client = self._client(request)
+        params: dict[str, str] = dict(request.query)
+        if request.method == "POST":
+            form = await request.post()
+            params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        auth = await self._authenticate(request, client)
+        if auth == "badauth":
+            return _text("badauth\n", 401, {"WWW-Authenticate": REALM})
+        if isinstance(auth, str):
+            return _text(auth + "\n")
+        identity = auth
+        catalog = self.server.responder.catalog
+        try:
+            plan = dyndns2.plan_update(params, identity, catalog, client)
+        except dyndns2.BadAddress as exc:
+            log.info("http: %s from %s: bad address %r", identity.name, client, str(exc))
+            return _text("badip\n", 400)
+        if isinstance(plan, str):
+            log.info("http: %s from %s: %s", identity.name, client, plan)
+            return _text(plan + "\n")
+        if not plan.refused:
+            for i, name in enumerate(plan.names):
+                if not self.host_limit.spend(name.to_text().lower()):
+                    plan.lines[i] = "abuse"
+        if plan.refused:
+            lines = dyndns2.refusal_lines(plan)
+            self._log(identity, client, plan, lines)
+            return _text("\n".join(lines) + "\n")
+        ttls = {z.name: z.dynamic_ttl for z in self.server.config.zones}
+        changeset = dyndns2.build_changeset(plan, catalog, ttls, identity, str(client))
+        try:
+            outcomes = await self.server.commit(changeset)
+        except ChangeRejected as exc:
+            log.warning("http: %s from %s: refused: %s", identity.name, client, exc)
+            lines = ["nohost"] * len(plan.names)
+        except Exception as exc:  # a fault of ours: say so, change nothing
+            if dyndns2.is_store_failure(exc):
+                log.error(
+                    "http: %s from %s: store failure, nothing changed: %s",
+                    identity.name,
+                    client,
+                    exc,
+                )
+                lines = ["dnserr"] * len(plan.names)
+            else:
+                log.exception(
+                    "http: %s from %s: internal error, nothing changed", identity.name, client
+                )
+                lines = ["911"] * len(plan.names)
+        else:
+            lines = dyndns2.reply_lines(plan, outcomes)
+        self._log(identity, client, plan, lines)
+        return _text("\n".join(lines) + "\n")
+
+    def _log(
+        self, identity: Identity, client: Address, plan: dyndns2.Plan, lines: list[str]
+    ) -> None:
+        pairs = ", ".join(
+            f"{n.to_text(omit_final_dot=True) or '?'}: {line}"
+            for n, line in zip(plan.names, lines, strict=True)
+        )
+        log.info("http: update by %s from %s: %s", identity.name, client, pairs)
+
+    async def checkip(self, request: web.Request) -> web.Response:
+        addr = self._client(request)
+        return web.Response(text=dyndns2.CHECKIP_PAGE.format(addr=addr), content_type="text/html")
+
+
+async def start_http(server: Server) -> Callable[[], Awaitable[None]]:
+    """Listen on every ``http.listen`` address; returns the coroutine that stops it."""
+    door = Dyndns2Door(server)
+    app = web.Application(client_max_size=64 * 1024)
+    app.router.add_route("GET", "/nic/update", door.update)
+    app.router.add_route("POST", "/nic/update", door.update)
+    app.router.add_route("GET", "/nic/checkip", door.checkip)
+    app.router.add_route("GET", "/checkip", door.checkip)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        for addr in server.config.http.listen:
+            site = web.TCPSite(runner, addr.host, addr.port, reuse_address=True)
+            try:
+                await site.start()
+            except OSError as exc:
+                raise ListenError(f"cannot listen for HTTP on {addr}: {exc.strerror}") from None
+    except ListenError:
+        await runner.cleanup()
+        door.close()
+        raise
+
+    async def stop() -> None:
+        await runner.cleanup()
+        door.close()
+
+    return stop

@@ -1,0 +1,198 @@
+"""The dyndns2 protocol: ``/nic/update`` and ``/nic/checkip``.
+
+Replies are the dyndns2 words, one line per hostname, as ddclient and inadyn
+read them: ``good <addrs>``, ``nochg <addrs>``, ``nohost``, ``notfqdn``,
+``numhost``, ``abuse``, ``dnserr``, ``911``, and ``badauth`` with HTTP 401.
+inadyn looks for substrings ("good", "nochg", "OK", "true", "updated") in the
+whole body, so failure replies hold nothing but their word.
+
+A request is atomic: every hostname is updated, or none is. When one name is
+refused, its line says why and every other line says ``dnserr`` (nothing was
+changed; try again once the request is fixed).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import dns.name
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+
+from dynzone.changes import ChangeSet, Outcome, SetRRset, ZoneChange
+from dynzone.http.clientaddr import Address, plain
+from dynzone.policy import Identity
+from dynzone.users import ADDRESS_TYPES
+from dynzone.zones.catalog import Catalog
+from dynzone.zones.snapshot import Match, key_of
+
+log = logging.getLogger("dynzone")
+
+MAX_HOSTS = 20
+_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+_A = int(dns.rdatatype.A)
+_AAAA = int(dns.rdatatype.AAAA)
+
+
+class BadAddress(ValueError):
+    """``myip``/``myipv6`` holds something that is not one address per family."""
+
+
+@dataclass
+class Plan:
+    """What one request asks for, after checking, before committing."""
+
+    names: list[dns.name.Name] = field(default_factory=list)
+    lines: list[str | None] = field(default_factory=list)  # a refusal per name, or None
+    v4: ipaddress.IPv4Address | None = None
+    v6: ipaddress.IPv6Address | None = None
+    offline: bool = False
+
+    @property
+    def refused(self) -> bool:
+        return any(line is not None for line in self.lines)
+
+    def addresses(self) -> str:
+        return ",".join(str(a) for a in (self.v4, self.v6) if a is not None)
+
+
+def parse_hostname(text: str) -> dns.name.Name | None:
+    """A fully qualified host name, or None (``notfqdn``)."""
+    text = text.strip().lower().removesuffix(".")
+    if not text or len(text) > 253:
+        return None
+    labels = text.split(".")
+    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        return None
+    return dns.name.from_text(text + ".")
+
+
+def parse_addresses(
+    params: Mapping[str, str],
+) -> tuple[ipaddress.IPv4Address | None, ipaddress.IPv6Address | None]:
+    """The addresses in ``myip`` (v4, v6 or "v4,v6") and ``myipv6``/``myip6``."""
+    v4: ipaddress.IPv4Address | None = None
+    v6: ipaddress.IPv6Address | None = None
+    items = []
+    for key in ("myip", "myipv6", "myip6"):
+        value = params.get(key, "")
+        items += [v.strip() for v in value.split(",") if v.strip()]
+    for item in items:
+        try:
+            ip = plain(ipaddress.ip_address(item))
+        except ValueError:
+            raise BadAddress(item) from None
+        if isinstance(ip, ipaddress.IPv4Address):
+            if v4 is not None and v4 != ip:
+                raise BadAddress(item)
+            v4 = ip
+        else:
+            if v6 is not None and v6 != ip:
+                raise BadAddress(item)
+            v6 = ip
+    return v4, v6
+
+
+def plan_update(
+    params: Mapping[str, str], identity: Identity, catalog: Catalog, client: Address
+) -> Plan | str:
+    """Check a request; returns a Plan, or a single reply word for the whole request."""
+    raw = [h for h in params.get("hostname", "").split(",") if h.strip()]
+    if not raw:
+        return "notfqdn"
+    if len(raw) > MAX_HOSTS:
+        return "numhost"
+    plan = Plan(offline=params.get("offline", "").strip().upper() == "YES")
+    if not plan.offline:
+        plan.v4, plan.v6 = parse_addresses(params)
+        if plan.v4 is None and plan.v6 is None:
+            if isinstance(client, ipaddress.IPv4Address):
+                plan.v4 = client
+            else:
+                plan.v6 = client
+    wanted = (
+        ADDRESS_TYPES
+        if plan.offline
+        else {t for t, a in ((_A, plan.v4), (_AAAA, plan.v6)) if a is not None}
+    )
+    for text in raw:
+        name = parse_hostname(text)
+        plan.names.append(name or dns.name.empty)
+        if name is None:
+            plan.lines.append("notfqdn")
+            continue
+        plan.lines.append(_refusal(name, wanted, identity, catalog))
+    return plan
+
+
+def _refusal(
+    name: dns.name.Name, wanted: set[int] | frozenset[int], identity: Identity, catalog: Catalog
+) -> str | None:
+    """``nohost`` if the name is not this identity's to change, or not in a served zone."""
+    if not all(identity.may(name, t, ADDRESS_TYPES) for t in wanted):
+        return "nohost"
+    key = key_of(name)
+    zone = catalog.find_zone(key)
+    if zone is None:
+        return "nohost"
+    look = zone.find(key, _A)
+    if look.match in (Match.REFERRAL, Match.DNAME):
+        return "nohost"  # delegated away, or renamed by a DNAME: not data we serve
+    if look.match is Match.EXACT and dns.rdatatype.CNAME in look.node:
+        return "nohost"  # an alias cannot also have addresses
+    return None
+
+
+def build_changeset(
+    plan: Plan, catalog: Catalog, ttls: Mapping[dns.name.Name, int], identity: Identity, source: str
+) -> ChangeSet:
+    """One ChangeSet for every name in the plan (grouped by zone)."""
+    by_zone: dict[dns.name.Name, list[SetRRset]] = {}
+    for name in plan.names:
+        zone = catalog.find_zone(key_of(name))
+        assert zone is not None
+        ttl = ttls.get(zone.origin, 60)
+        ops = by_zone.setdefault(zone.origin, [])
+        for rdtype, addr in ((_A, plan.v4), (_AAAA, plan.v6)):
+            if plan.offline:
+                ops.append(SetRRset(name, rdtype, ttl, ()))
+            elif addr is not None:
+                rd = dns.rdata.from_text(
+                    dns.rdataclass.IN, dns.rdatatype.RdataType.make(rdtype), str(addr)
+                )
+                ops.append(SetRRset(name, rdtype, ttl, (rd,)))
+    return ChangeSet(
+        identity.name, source, tuple(ZoneChange(z, tuple(ops)) for z, ops in by_zone.items())
+    )
+
+
+def reply_lines(plan: Plan, outcomes: list[Outcome]) -> list[str]:
+    """``good``/``nochg`` per name after a successful commit."""
+    addrs = plan.addresses()
+    lines = []
+    for name in plan.names:
+        changed = any(o.touched(name) for o in outcomes)
+        word = "good" if changed else "nochg"
+        lines.append(f"{word} {addrs}" if addrs else word)
+    return lines
+
+
+def refusal_lines(plan: Plan) -> list[str]:
+    """The atomic refusal: each refused name says why, the others ``dnserr``."""
+    return [line if line is not None else "dnserr" for line in plan.lines]
+
+
+def is_store_failure(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.Error | OSError)
+
+
+CHECKIP_PAGE = (
+    "<html><head><title>Current IP Check</title></head>"
+    "<body>Current IP Address: {addr}</body></html>\n"
+)

@@ -1,0 +1,1 @@
+"""The durable store: SQLite in ``data_dir``, the truth for every zone's records."""

@@ -1,0 +1,68 @@
+"""Rows of the ``identity`` and ``permission`` tables."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import dns.rdatatype
+
+from dynzone.policy import Grant, Identity
+
+
+def get(conn: sqlite3.Connection, name: str) -> tuple[str, Identity] | None:
+    """The stored secret (a hash) and the identity with its grants, if it exists."""
+    row = conn.execute("SELECT secret FROM identity WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        return None
+    return row[0], Identity(name, grants(conn, name))
+
+
+def grants(conn: sqlite3.Connection, name: str) -> tuple[Grant, ...]:
+    rows = conn.execute(
+        "SELECT pattern, types FROM permission WHERE identity = ? ORDER BY rowid", (name,)
+    )
+    return tuple(
+        Grant(p, frozenset(int(dns.rdatatype.from_text(t)) for t in types.split()))
+        for p, types in rows
+    )
+
+
+def add(
+    conn: sqlite3.Connection, name: str, secret: str, grant_list: list[Grant], origin: str = ""
+) -> None:
+    conn.execute(
+        "INSERT INTO identity (name, secret, created, origin) VALUES (?, ?, ?, ?)",
+        (name, secret, time.time(), origin),
+    )
+    conn.executemany(
+        "INSERT INTO permission (identity, pattern, types) VALUES (?, ?, ?)",
+        (
+            (
+                name,
+                g.pattern,
+                " ".join(
+                    sorted(dns.rdatatype.to_text(dns.rdatatype.RdataType.make(t)) for t in g.types)
+                ),
+            )
+            for g in grant_list
+        ),
+    )
+
+
+def remove(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("DELETE FROM identity WHERE name = ?", (name,)).rowcount > 0
+
+
+def set_secret(conn: sqlite3.Connection, name: str, secret: str) -> bool:
+    cur = conn.execute("UPDATE identity SET secret = ? WHERE name = ?", (secret, name))
+    return cur.rowcount > 0
+
+
+def names(conn: sqlite3.Connection, prefix: str) -> list[tuple[str, float, str]]:
+    """(name, created, origin) of every identity whose name starts with ``prefix``."""
+    rows = conn.execute(
+        "SELECT name, created, origin FROM identity WHERE name LIKE ? || '%' ORDER BY name",
+        (prefix,),
+    )
+    return [(n, c, o) for n, c, o in rows]

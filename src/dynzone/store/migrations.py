@@ -1,0 +1,91 @@
+"""Versioned schema migrations, applied in order on open.
+
+The schema version is SQLite's ``user_version``. Each step runs in its own
+transaction together with the version bump, so a crash mid-migration leaves the
+previous version intact. Never edit a released step; append a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+_STEPS: list[str] = [
+    # 1: zones, their records, the records of the last imported zone file, the
+    # change journal, and identities with their grants.
+    """
+    CREATE TABLE zone (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,      -- absolute, lower case
+        file_state TEXT                 -- JSON [[path, sha256], ...] of the last import
+    );
+    CREATE TABLE record (
+        zone_id INTEGER NOT NULL REFERENCES zone(id) ON DELETE CASCADE,
+        owner_key TEXT NOT NULL,        -- absolute owner name, lower case
+        owner TEXT NOT NULL,            -- as written
+        rdtype INTEGER NOT NULL,
+        ttl INTEGER NOT NULL,
+        rdata BLOB NOT NULL             -- uncompressed wire format
+    );
+    CREATE INDEX record_rrset ON record (zone_id, owner_key, rdtype);
+    CREATE TABLE file_record (
+        zone_id INTEGER NOT NULL REFERENCES zone(id) ON DELETE CASCADE,
+        owner_key TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        rdtype INTEGER NOT NULL,
+        ttl INTEGER NOT NULL,
+        rdata BLOB NOT NULL
+    );
+    CREATE INDEX file_record_zone ON file_record (zone_id);
+    CREATE TABLE journal (
+        zone_id INTEGER NOT NULL REFERENCES zone(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        serial_from INTEGER NOT NULL,
+        serial_to INTEGER NOT NULL,
+        removed TEXT NOT NULL,          -- JSON [[owner, ttl, type, rdata text], ...]
+        added TEXT NOT NULL,
+        identity TEXT NOT NULL,
+        source TEXT NOT NULL,
+        time REAL NOT NULL,
+        PRIMARY KEY (zone_id, seq)
+    );
+    CREATE TABLE identity (
+        name TEXT PRIMARY KEY,          -- "user:NAME", later "key:NAME"
+        secret TEXT NOT NULL,           -- an argon2 hash for users
+        created REAL NOT NULL,
+        origin TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE permission (
+        identity TEXT NOT NULL REFERENCES identity(name) ON DELETE CASCADE,
+        pattern TEXT NOT NULL,          -- "host.zone.", "*.sub.zone." or "regex:..."
+        types TEXT NOT NULL DEFAULT ''  -- space-separated, empty: the door's default
+    );
+    CREATE INDEX permission_identity ON permission (identity);
+    """,
+]
+
+LATEST = len(_STEPS)
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the schema up to LATEST; refuse a store written by a newer dynzone."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > LATEST:
+        raise sqlite3.DatabaseError(
+            f"schema version {version} is newer than this dynzone understands ({LATEST});"
+            " upgrade dynzone"
+        )
+    for number in range(version + 1, LATEST + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-check under the write lock: another process may have migrated.
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= number:
+                conn.execute("ROLLBACK")
+                continue
+            for statement in _STEPS[number - 1].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")

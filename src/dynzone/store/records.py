@@ -1,0 +1,106 @@
+"""Rows of the ``record`` and ``file_record`` tables, to and from dnspython objects.
+
+Rdata is kept in uncompressed wire format: loading a zone from the store then
+costs a wire parse per record instead of a zone-file tokenizer pass.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+
+import dns.name
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+
+from dynzone.zones.zonefile import Record
+
+_TABLES = ("record", "file_record")
+
+
+def owner_key(name: dns.name.Name) -> str:
+    return name.to_text().lower()
+
+
+def from_row(owner: str, rdtype: int, ttl: int, wire: bytes) -> Record:
+    rdata = dns.rdata.from_wire(dns.rdataclass.IN, _type(rdtype), wire, 0, len(wire))
+    return Record(dns.name.from_text(owner), ttl, rdata)
+
+
+def load(conn: sqlite3.Connection, zone_id: int, table: str = "record") -> list[Record]:
+    """Every record of a zone (or of its last imported file)."""
+    assert table in _TABLES
+    rows = conn.execute(
+        f"SELECT owner, rdtype, ttl, rdata FROM {table} WHERE zone_id = ?", (zone_id,)
+    )
+    names: dict[str, dns.name.Name] = {}
+    out = []
+    for owner, rdtype, ttl, wire in rows:
+        name = names.get(owner)
+        if name is None:
+            name = names[owner] = dns.name.from_text(owner)
+        rdata = dns.rdata.from_wire(dns.rdataclass.IN, _type(rdtype), wire, 0, len(wire))
+        out.append(Record(name, ttl, rdata))
+    return out
+
+
+def insert(
+    conn: sqlite3.Connection, zone_id: int, records: Iterable[Record], table: str = "record"
+) -> None:
+    assert table in _TABLES
+    conn.executemany(
+        f"INSERT INTO {table} (zone_id, owner_key, owner, rdtype, ttl, rdata)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            (zone_id, owner_key(r.name), r.name.to_text(), r.rdata.rdtype, r.ttl, r.rdata.to_wire())
+            for r in records
+        ),
+    )
+
+
+def replace_all(
+    conn: sqlite3.Connection, zone_id: int, records: Iterable[Record], table: str
+) -> None:
+    assert table in _TABLES
+    conn.execute(f"DELETE FROM {table} WHERE zone_id = ?", (zone_id,))
+    insert(conn, zone_id, records, table)
+
+
+def rrset(conn: sqlite3.Connection, zone_id: int, name: dns.name.Name, rdtype: int) -> list[Record]:
+    """The records of one RRset (empty if there is none)."""
+    rows = conn.execute(
+        "SELECT owner, rdtype, ttl, rdata FROM record"
+        " WHERE zone_id = ? AND owner_key = ? AND rdtype = ?",
+        (zone_id, owner_key(name), rdtype),
+    )
+    return [from_row(*row) for row in rows]
+
+
+def types_at(conn: sqlite3.Connection, zone_id: int, name: dns.name.Name) -> set[int]:
+    """The record types present at a name."""
+    rows = conn.execute(
+        "SELECT DISTINCT rdtype FROM record WHERE zone_id = ? AND owner_key = ?",
+        (zone_id, owner_key(name)),
+    )
+    return {r[0] for r in rows}
+
+
+def write_rrset(
+    conn: sqlite3.Connection,
+    zone_id: int,
+    name: dns.name.Name,
+    rdtype: int,
+    ttl: int,
+    rdatas: Iterable[dns.rdata.Rdata],
+) -> None:
+    """Replace one RRset (an empty ``rdatas`` deletes it)."""
+    conn.execute(
+        "DELETE FROM record WHERE zone_id = ? AND owner_key = ? AND rdtype = ?",
+        (zone_id, owner_key(name), rdtype),
+    )
+    insert(conn, zone_id, (Record(name, ttl, rd) for rd in rdatas))
+
+
+def _type(value: int) -> dns.rdatatype.RdataType:
+    return dns.rdatatype.RdataType.make(value)

@@ -1,0 +1,60 @@
+"""Open the SQLite store with the settings that make a commit durable.
+
+WAL lets readers (the ``dynzone user`` commands, a later worker process) run
+beside the writer; ``synchronous=FULL`` makes every commit reach the disk
+before it returns, so "acknowledged" means "durable" (DESIGN.md principle 2).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from dynzone.store.migrations import migrate
+
+DB_NAME = "dynzone.sqlite3"
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used; the message says why."""
+
+
+def db_path(data_dir: Path) -> Path:
+    return data_dir / DB_NAME
+
+
+def connect(data_dir: Path, busy_timeout: float = 5.0) -> sqlite3.Connection:
+    """Open (creating if needed) and migrate the store in ``data_dir``."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves (see transaction()).
+        conn = sqlite3.connect(
+            db_path(data_dir), timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        migrate(conn)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{db_path(data_dir)}: cannot open the store: {exc}") from None
+    except OSError as exc:
+        raise StoreError(f"{data_dir}: cannot create the data directory: {exc.strerror}") from None
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction: all of it commits, or none of it does.
+
+    BEGIN IMMEDIATE takes the write lock up front, so two writers (a server
+    and a ``dynzone`` command) queue instead of failing half-way.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -1,0 +1,37 @@
+"""Rows of the ``zone`` table: which zones the store holds, and their file state."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import dns.name
+
+FileState = list[tuple[str, str]]  # (path, sha256 of its bytes) for a file and its $INCLUDEs
+
+
+def zone_id(conn: sqlite3.Connection, name: dns.name.Name) -> int | None:
+    row = conn.execute("SELECT id FROM zone WHERE name = ?", (name.to_text().lower(),)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def create(conn: sqlite3.Connection, name: dns.name.Name) -> int:
+    cur = conn.execute("INSERT INTO zone (name) VALUES (?)", (name.to_text().lower(),))
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def names(conn: sqlite3.Connection) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT name FROM zone ORDER BY name")]
+
+
+def file_state(conn: sqlite3.Connection, zid: int) -> FileState | None:
+    row = conn.execute("SELECT file_state FROM zone WHERE id = ?", (zid,)).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return [(p, h) for p, h in json.loads(row[0])]
+
+
+def set_file_state(conn: sqlite3.Connection, zid: int, state: FileState | None) -> None:
+    text = None if state is None else json.dumps(state)
+    conn.execute("UPDATE zone SET file_state = ? WHERE id = ?", (text, zid))
