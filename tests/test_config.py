@@ -64,6 +64,21 @@ def test_the_documented_example_loads_with_paths_relative_to_the_file(tmp_path: 
         (GOOD.replace("[dns]", "[dns]\nedns_payload = 100"), "dns.edns_payload: 100 is outside"),
         (GOOD.replace("[dns]", "[dns]\ntcp_idle_timeout = true"), "dns.tcp_idle_timeout: expected"),
         ("data_dir = [\n", "not valid TOML"),
+        (
+            GOOD + '[[zone]]\nname = "dyn.example.com"\n',
+            "zone[1]: zone dyn.example.com. has no file, so it needs ns and email",
+        ),
+        (
+            GOOD + '[[zone]]\nname = "d.example"\nns = ["ns1.d.example."]\nemail = "nobody"\n',
+            "zone[1].email: 'nobody' is not an address",
+        ),
+        (GOOD + 'serial_policy = "weekly"\n', "zone[0].serial_policy: 'weekly' is not one of"),
+        (GOOD + "journal_limit = 0\n", "zone[0].journal_limit: keep at least 1"),
+        (GOOD + 'export_command = "true"\n', "zone[0].export_command: needs export_file"),
+        (GOOD + '[http]\nlisten = ["127.0.0.1"]\n', "http.listen[0]: '127.0.0.1' is not HOST:PORT"),
+        (GOOD + '[http]\ntrusted_proxies = ["me"]\n', "http.trusted_proxies[0]: 'me' is not"),
+        (GOOD + "[http]\nfailed_logins_per_minute = 0\n", "http.failed_logins_per_minute"),
+        (GOOD + "[http]\nport = 80\n", "unknown key http.port"),
     ],
 )
 def test_config_error_names_the_key(tmp_path: Path, text: str, message: str) -> None:

@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -88,12 +87,14 @@ def _port_free(port: int) -> bool:
 
 
 def test_serve_with_no_arguments_serves_the_demo_zone_on_5353(tmp_path: Path) -> None:
-    """The README's front door, exactly: `dynzone serve`, then dig on port 5353."""
-    if not _port_free(5353):
-        message = "127.0.0.1:5353 is busy (mDNS?); the default server cannot be tested here"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    """The README's front door, exactly: `dynzone serve`, then the printed curl and dig lines."""
+    for port in (5353, 8053):
+        if not _port_free(port):
+            message = f"127.0.0.1:{port} is busy; the default server cannot be tested here"
+            if os.environ.get("CI"):
+                pytest.fail(message)
+            pytest.skip(message)
+    need_peer("curl")
     proc = subprocess.Popen(
         [sys.executable, "-m", "dynzone", "serve"],
         cwd=tmp_path,
@@ -103,23 +104,30 @@ def test_serve_with_no_arguments_serves_the_demo_zone_on_5353(tmp_path: Path) ->
     )
     try:
         server = Server("dynzone", 5353, proc, tmp_path, tmp_path / "none.log")  # type: ignore[arg-type]
-        deadline = time.monotonic() + 20
-        out = ""
-        while time.monotonic() < deadline:
-            try:
-                out = dig(server, "dyn.example.test", "SOA")
+        banner = []
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the banner ends with the Ctrl-C hint
+            banner.append(line.rstrip("\n"))
+            if "Ctrl-C stops" in line:
                 break
-            except AssertionError:
-                time.sleep(0.2)
+        out = dig(server, "dyn.example.test", "SOA")
         assert "status: NOERROR" in out and "\tSOA\t" in out
         assert (tmp_path / "dynzone-data" / "dyn.example.test.zone").is_file()
         assert "192.0.2" not in dig(server, "+short", "www.dyn.example.test")
+        # Run the printed curl line, then the printed dig line, as a newcomer would.
+        curl_line = next(x.strip() for x in banner if x.strip().startswith("curl -u demo:"))
+        dig_line = next(x.strip() for x in banner if "myhost.dyn.example.test A +short" in x)
+        sh = ["bash", "-c"]
+        updated = subprocess.run([*sh, curl_line], capture_output=True, text=True, timeout=30)
+        assert updated.stdout.strip() == "good 192.0.2.10", updated
+        answer = subprocess.run([*sh, dig_line], capture_output=True, text=True, timeout=30)
+        assert answer.stdout.strip() == "192.0.2.10", answer
         proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=10)
+        _stdout, stderr = proc.communicate(timeout=10)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
     assert proc.returncode == 0, stderr
-    assert "dig @127.0.0.1 -p 5353 dyn.example.test SOA" in stdout
-    assert "dig @127.0.0.1 -p 5353 www.dyn.example.test A" in stdout
+    assert "  dig @127.0.0.1 -p 5353 dyn.example.test SOA" in banner
+    assert "  dig @127.0.0.1 -p 5353 myhost.dyn.example.test A +short" in banner
