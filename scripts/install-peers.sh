@@ -3,7 +3,7 @@
 # Debian/Ubuntu only; needs root (or sudo). Safe to run more than once.
 set -euo pipefail
 
-PEERS=(nsd knot knot-dnsutils bind9-dnsutils dnsperf ddclient inadyn certbot
+PEERS=(nsd knot knot-dnsutils bind9-dnsutils dnsperf ddclient inadyn curl certbot
        python3-certbot-dns-rfc2136 lego pebble)
 
 SUDO=""
