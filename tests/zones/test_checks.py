@@ -7,8 +7,8 @@ from pathlib import Path
 import dns.name
 import pytest
 
-from dynzone.zones.loader import ZoneLoadError, load_zone, read_and_check
-from dynzone.zones.snapshot import key_of
+from dynzone.zones.loader import ZoneLoadError, load_records, read_and_check
+from dynzone.zones.snapshot import ZoneSnapshot, key_of
 
 ORIGIN = dns.name.from_text("example.com")
 
@@ -82,13 +82,13 @@ def test_include_is_relative_to_the_zone_file(tmp_path: Path) -> None:
 def test_generate_and_directives_load(tmp_path: Path) -> None:
     path = tmp_path / "example.com.zone"
     path.write_text(GOOD_HEAD + '$GENERATE 1-5 host$ A 192.0.2.$\n$ORIGIN sub\nx TXT "a" "b"\n')
-    zone = load_zone(ORIGIN, path).snapshot
+    zone = ZoneSnapshot(ORIGIN, load_records(ORIGIN, path)[0])
     assert key_of(dns.name.from_text("host3.example.com")) in zone.nodes
     assert key_of(dns.name.from_text("x.sub.example.com")) in zone.nodes
 
 
-def test_load_zone_refuses_a_zone_with_problems(tmp_path: Path) -> None:
+def test_load_records_refuses_a_zone_with_problems(tmp_path: Path) -> None:
     path = tmp_path / "example.com.zone"
     path.write_text(GOOD_HEAD + "www A 192.0.2.2\nwww CNAME other\n")
     with pytest.raises(ZoneLoadError, match=":6: CNAME beside other data"):
-        load_zone(ORIGIN, path)
+        load_records(ORIGIN, path)

@@ -1,18 +1,13 @@
-"""Load a configured zone from its file into a snapshot, or say exactly why not."""
+"""Read a zone file and check it, or say exactly why it cannot be served."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import dns.name
 
 from dynzone.zones.checks import Problem, check_records
-from dynzone.zones.snapshot import ZoneSnapshot
 from dynzone.zones.zonefile import Location, Record, ZoneFileError, parse_zone_file
-
-Fingerprint = tuple[tuple[str, int, int], ...]
 
 
 class ZoneLoadError(Exception):
@@ -23,24 +18,6 @@ class ZoneLoadError(Exception):
         first = str(problems[0])
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         super().__init__(first + more)
-
-
-@dataclass(frozen=True)
-class LoadedZone:
-    snapshot: ZoneSnapshot
-    fingerprint: Fingerprint
-
-
-def fingerprint(paths: list[str]) -> Fingerprint:
-    """Identity of the files a zone was read from (path, mtime, size)."""
-    out = []
-    for p in paths:
-        try:
-            st = os.stat(p)
-            out.append((p, st.st_mtime_ns, st.st_size))
-        except OSError:
-            out.append((p, -1, -1))
-    return tuple(out)
 
 
 def read_and_check(
@@ -65,13 +42,10 @@ def read_and_check(
     return parsed.records, problems, [str(path), *parsed.included]
 
 
-def load_zone(origin: dns.name.Name, path: Path) -> LoadedZone:
-    """Read, check and index a zone file; raise ZoneLoadError on any problem."""
-    # Stat before reading: an edit made while we read shows up as a change
-    # at the next reload instead of being missed.
-    main = fingerprint([str(path)])
+def load_records(origin: dns.name.Name, path: Path) -> tuple[list[Record], list[str]]:
+    """Read and check a zone file: its records and the files read (the file, then its
+    $INCLUDEs); raise ZoneLoadError on any problem."""
     records, problems, files = read_and_check(origin, path)
     if problems:
         raise ZoneLoadError(problems)
-    snapshot = ZoneSnapshot(origin, records, source=str(path))
-    return LoadedZone(snapshot, main + fingerprint(files[1:]))
+    return records, files

@@ -32,7 +32,7 @@ from dynzone.config import ZoneConfig, email_to_rname
 from dynzone.store import records
 from dynzone.store import zones as zone_rows
 from dynzone.store.sqlite import transaction
-from dynzone.zones.loader import ZoneLoadError, read_and_check
+from dynzone.zones.loader import load_records
 from dynzone.zones.serial import next_serial
 from dynzone.zones.zonefile import Record
 
@@ -69,9 +69,7 @@ def sync_zone(conn: sqlite3.Connection, writer: Writer, zc: ZoneConfig) -> str |
     if zid is not None and _file_unchanged(zone_rows.file_state(conn, zid), main):
         return None
     digests_before = _digest(main)
-    recs, problems, files = read_and_check(zc.name, zc.file)
-    if problems:
-        raise ZoneLoadError(problems)
+    recs, files = load_records(zc.name, zc.file)
     state = [(main, digests_before)] + [(p, _digest(p)) for p in files[1:]]
     if zid is None:
         with transaction(conn):
