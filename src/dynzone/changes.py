@@ -25,6 +25,7 @@ import dns.rrset
 from dynzone.store import journal, records
 from dynzone.store import zones as zone_rows
 from dynzone.store.sqlite import transaction
+from dynzone.zones.loader import load_stored
 from dynzone.zones.serial import at_least, next_serial
 from dynzone.zones.snapshot import ZoneSnapshot
 from dynzone.zones.zonefile import Record
@@ -260,10 +261,7 @@ class Writer:
                     snapshots[zone] = old.evolve(rrsets)
                 else:
                     # Another process changed the zone since our snapshot: read it whole.
-                    zone_id = zone_rows.zone_id(self.conn, zone)
-                    assert zone_id is not None
-                    recs = records.load(self.conn, zone_id)
-                    snapshots[zone] = ZoneSnapshot(zone, recs, source=old.source)
+                    snapshots[zone] = load_stored(self.conn, zone, old.source)
             self.snapshots = snapshots
             self.publish(snapshots, set(pending))
         return outcomes

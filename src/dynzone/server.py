@@ -27,9 +27,9 @@ from dynzone.store import zones as zone_rows
 from dynzone.store.sqlite import StoreError, connect
 from dynzone.zones.catalog import Catalog
 from dynzone.zones.export import export_zone
-from dynzone.zones.loader import ZoneLoadError
+from dynzone.zones.loader import ZoneLoadError, load_stored
 from dynzone.zones.snapshot import ZoneSnapshot
-from dynzone.zones.sync import sync_zone
+from dynzone.zones.sync import Synced, sync_zone
 
 log = logging.getLogger("dynzone")
 
@@ -42,11 +42,8 @@ def _policies(config: Config) -> dict[dns.name.Name, ZonePolicy]:
     return {z.name: ZonePolicy(z.serial_policy, z.journal_limit) for z in config.zones}
 
 
-def load_snapshot(conn: sqlite3.Connection, zc: ZoneConfig) -> ZoneSnapshot:
-    """The zone's records as stored, indexed for queries."""
-    zid = zone_rows.zone_id(conn, zc.name)
-    assert zid is not None
-    return ZoneSnapshot(zc.name, records.load(conn, zid), source=str(zc.file or "store"))
+def _source(zc: ZoneConfig) -> str:
+    return str(zc.file or "store")
 
 
 def _stored_serial(conn: sqlite3.Connection, zc: ZoneConfig) -> int | None:
@@ -86,6 +83,7 @@ class Server:
         except StoreError as exc:
             raise StartupError(str(exc)) from None
         self.writer = Writer(self.conn, {}, _policies(self.config), self._publish)
+        snapshots = {}
         for zc in self.config.zones:
             try:
                 done = sync_zone(self.conn, self.writer, zc)
@@ -93,9 +91,9 @@ class Server:
                 raise StartupError(f"zone {zc.name}: {exc}") from None
             except ChangeRejected as exc:
                 raise StartupError(f"zone {zc.name}: {zc.file}: {exc}") from None
-            if done:
-                log.info("zone %s: %s", zc.name, done)
-        snapshots = {zc.name: load_snapshot(self.conn, zc) for zc in self.config.zones}
+            if done.message:
+                log.info("zone %s: %s", zc.name, done.message)
+            snapshots[zc.name] = self._snapshot(zc, done)
         self.writer.snapshots = snapshots
         self._publish(snapshots, set(snapshots))
 
@@ -109,6 +107,13 @@ class Server:
                 self._export_pool.submit(
                     export_zone, snapshots[zc.name], zc.export_file, zc.export_command
                 )
+
+    def _snapshot(self, zc: ZoneConfig, done: Synced) -> ZoneSnapshot:
+        """Index a zone: the records just imported, or else what the store holds."""
+        if done.imported is not None:
+            return ZoneSnapshot(zc.name, done.imported, source=_source(zc))
+        assert self.conn is not None
+        return load_stored(self.conn, zc.name, _source(zc))
 
     async def commit(self, changeset: ChangeSet) -> list[Outcome]:
         """Commit in the writer thread; returns once durable and published."""
@@ -204,12 +209,12 @@ class Server:
         for zc in config.zones:
             try:
                 done = sync_zone(self.conn, self.writer, zc)
-                if done:
-                    log.info("zone %s: %s", zc.name, done)
+                if done.message:
+                    log.info("zone %s: %s", zc.name, done.message)
                 current = self.writer.snapshots.get(zc.name)
                 if current is None or _stored_serial(self.conn, zc) != current.serial:
                     # New here, or changed by another process (import-dyndnsd).
-                    current = load_snapshot(self.conn, zc)
+                    current = self._snapshot(zc, done)
                 snapshots[zc.name] = current
             except (ZoneLoadError, ChangeRejected) as exc:
                 previous = old.get(zc.name)

@@ -10,10 +10,10 @@ import dns.exception
 import dns.name
 
 from dynzone.commands.common import fail, load, open_store
-from dynzone.store import journal, records
+from dynzone.store import journal
 from dynzone.store import zones as zone_rows
 from dynzone.zones.export import zone_text
-from dynzone.zones.snapshot import ZoneSnapshot
+from dynzone.zones.loader import load_stored
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
             known = ", ".join(zone_rows.names(conn)) or "none"
             return fail(f"zone {origin} is not in the store {config.data_dir} (zones: {known})")
         if args.zone_command == "export":
-            sys.stdout.write(zone_text(ZoneSnapshot(origin, records.load(conn, zid))))
+            sys.stdout.write(zone_text(load_stored(conn, origin)))
         else:
             for e in journal.entries(conn, zid, args.last):
                 when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(e.time))

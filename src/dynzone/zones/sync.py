@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
+from dataclasses import dataclass
 
 import dns.name
 import dns.rdata
@@ -55,8 +56,17 @@ def _file_unchanged(state: zone_rows.FileState | None, main: str) -> bool:
     return all(_digest(path) == digest for path, digest in state)
 
 
-def sync_zone(conn: sqlite3.Connection, writer: Writer, zc: ZoneConfig) -> str | None:
-    """Create or update the stored zone from its config; returns what was done, if anything.
+@dataclass(frozen=True)
+class Synced:
+    """What ``sync_zone`` did (a log line, or None), and the records of a first import,
+    so the caller can index them without reading them back from the store."""
+
+    message: str | None = None
+    imported: list[Record] | None = None
+
+
+def sync_zone(conn: sqlite3.Connection, writer: Writer, zc: ZoneConfig) -> Synced:
+    """Create or update the stored zone from its config.
 
     Raises ZoneLoadError for a zone file with problems and ChangeRejected for
     an edit that conflicts with the zone's dynamic records; nothing is written
@@ -67,7 +77,7 @@ def sync_zone(conn: sqlite3.Connection, writer: Writer, zc: ZoneConfig) -> str |
         return _sync_from_settings(conn, writer, zc, zid)
     main = str(zc.file)
     if zid is not None and _file_unchanged(zone_rows.file_state(conn, zid), main):
-        return None
+        return Synced()
     digests_before = _digest(main)
     recs, files = load_records(zc.name, zc.file)
     state = [(main, digests_before)] + [(p, _digest(p)) for p in files[1:]]
@@ -77,7 +87,7 @@ def sync_zone(conn: sqlite3.Connection, writer: Writer, zc: ZoneConfig) -> str |
             records.insert(conn, zid, recs)
             records.insert(conn, zid, recs, "file_record")
             zone_rows.set_file_state(conn, zid, state)
-        return f"imported {len(recs)} records from {zc.file}"
+        return Synced(f"imported {len(recs)} records from {zc.file}", recs)
     old = records.load(conn, zid, "file_record")
     before = {(r.name, r.ttl, r.rdata) for r in old if r.rdata.rdtype != dns.rdatatype.SOA}
     after = {(r.name, r.ttl, r.rdata) for r in recs if r.rdata.rdtype != dns.rdatatype.SOA}
@@ -92,8 +102,8 @@ def sync_zone(conn: sqlite3.Connection, writer: Writer, zc: ZoneConfig) -> str |
     change = ZoneChange(zc.name, tuple(ops), soa=soa, after=remember)
     [outcome] = writer.commit(ChangeSet(f"file:{zc.file}", "local", (change,)))
     if not outcome.changed:
-        return None
-    return (
+        return Synced()
+    return Synced(
         f"applied the edit of {zc.file} ({len(before - after)} removed,"
         f" {len(after - before)} added), serial {outcome.serial_to}"
     )
@@ -120,7 +130,7 @@ def _ns_rdatas(zc: ZoneConfig) -> tuple[dns.rdata.Rdata, ...]:
 
 def _sync_from_settings(
     conn: sqlite3.Connection, writer: Writer, zc: ZoneConfig, zid: int | None
-) -> str | None:
+) -> Synced:
     if zid is None:
         serial = next_serial(0, zc.serial_policy, time.time())
         soa = _settings_soa(zc, serial)
@@ -128,11 +138,11 @@ def _sync_from_settings(
             zid = zone_rows.create(conn, zc.name)
             records.insert(conn, zid, [soa])
             records.insert(conn, zid, [Record(zc.name, SETTINGS_TTL, rd) for rd in _ns_rdatas(zc)])
-        return f"created with serial {serial} from its ns and email settings"
+        return Synced(f"created with serial {serial} from its ns and email settings")
     # The settings may have been edited: keep SOA MNAME/RNAME and the apex NS in line.
     current = records.rrset(conn, zid, zc.name, dns.rdatatype.SOA)
     if not current or not zc.ns or zc.email is None:
-        return None
+        return Synced()
     old = current[0].rdata
     soa = _settings_soa(zc, int(old.serial))  # type: ignore[attr-defined]
     soa = Record(
@@ -144,6 +154,6 @@ def _sync_from_settings(
         zc.name, (SetRRset(zc.name, dns.rdatatype.NS, SETTINGS_TTL, _ns_rdatas(zc)),), soa=soa
     )
     [outcome] = writer.commit(ChangeSet("config", "local", (change,)))
-    return (
-        f"updated SOA/NS from the settings, serial {outcome.serial_to}" if outcome.changed else None
-    )
+    if not outcome.changed:
+        return Synced()
+    return Synced(f"updated SOA/NS from the settings, serial {outcome.serial_to}")
