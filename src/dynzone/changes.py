@@ -25,15 +25,13 @@ import dns.rrset
 from dynzone.store import journal, records
 from dynzone.store import zones as zone_rows
 from dynzone.store.sqlite import transaction
+from dynzone.zones.checks import CNAME_COMPANIONS
 from dynzone.zones.loader import load_stored
 from dynzone.zones.serial import at_least, next_serial
 from dynzone.zones.snapshot import ZoneSnapshot
 from dynzone.zones.zonefile import Record
 
 log = logging.getLogger("dynzone")
-
-# Types that may sit beside a CNAME (RFC 2181 §10.1, RFC 4035 §2.5).
-_CNAME_COMPANIONS = {dns.rdatatype.RRSIG, dns.rdatatype.NSEC, dns.rdatatype.NSEC3}
 
 
 class ChangeRejected(Exception):
@@ -188,7 +186,7 @@ class _Work:
                 if (key, t) not in self.now
             }
             present |= {t for (k, t), rr in self.now.items() if k == key and rr.rdatas}
-            if dns.rdatatype.CNAME in present and present - _CNAME_COMPANIONS - {
+            if dns.rdatatype.CNAME in present and present - CNAME_COMPANIONS - {
                 dns.rdatatype.CNAME
             }:
                 raise ChangeRejected(f"{name} would have a CNAME beside other data")
@@ -274,8 +272,9 @@ class Writer:
             raise ChangeRejected(f"zone {zc.zone} is not in the store")
         policy = self.policies.get(zc.zone, ZonePolicy())
         work = _Work(conn, zone_id, zc.zone)
-        soa_set = work.get(zc.zone, dns.rdatatype.SOA)
-        old_soa = _RRset(soa_set.name, soa_set.ttl, list(soa_set.rdatas))
+        soa_key = (records.owner_key(zc.zone), dns.rdatatype.SOA)
+        work.get(zc.zone, dns.rdatatype.SOA)
+        old_soa = work.before[soa_key]  # the store's SOA, whatever the ops do
         if len(old_soa.rdatas) != 1:
             raise ChangeRejected(f"zone {zc.zone} has no single SOA record in the store")
         for op in zc.ops:
@@ -284,7 +283,7 @@ class Writer:
             work.apply(op)
         work.check()
         # The SOA is not part of the record diff: it changes with every commit.
-        del work.now[(records.owner_key(zc.zone), dns.rdatatype.SOA)]
+        del work.now[soa_key]
         removed, added, changed = work.diff()
         old_rd = old_soa.rdatas[0]
         serial_from = int(old_rd.serial)  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ import dns.rdatatype
 from dynzone.zones.zonefile import Location, Record
 
 # Types that may sit beside a CNAME (RFC 2181 §10.1, RFC 4035 §2.5).
-_CNAME_COMPANIONS = {dns.rdatatype.RRSIG, dns.rdatatype.NSEC, dns.rdatatype.NSEC3}
+CNAME_COMPANIONS = {dns.rdatatype.RRSIG, dns.rdatatype.NSEC, dns.rdatatype.NSEC3}
 _ADDRESS = (dns.rdatatype.A, dns.rdatatype.AAAA)
 
 
@@ -69,7 +69,7 @@ def check_records(origin: dns.name.Name, records: list[Record], file: str) -> li
                     Problem(_at(cnames[1], file), f"more than one CNAME record for {name}")
                 )
             for rdtype, recs in types.items():
-                if rdtype != dns.rdatatype.CNAME and rdtype not in _CNAME_COMPANIONS:
+                if rdtype != dns.rdatatype.CNAME and rdtype not in CNAME_COMPANIONS:
                     other = dns.rdatatype.to_text(dns.rdatatype.RdataType.make(rdtype))
                     first = min((_at(r, file) for r in [*cnames, *recs]), key=lambda w: w.line)
                     later = max((_at(r, file) for r in [cnames[0], recs[0]]), key=lambda w: w.line)
