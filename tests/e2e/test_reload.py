@@ -12,6 +12,7 @@ import dns.query
 import dns.rcode
 
 from tests.e2e.conftest import run_dynzone
+from tests.peers import wait_until
 
 ZONE = """$TTL 60
 @     SOA ns1 host {serial} 3600 600 86400 60
@@ -25,15 +26,6 @@ def a_record(port: int, name: str) -> tuple[int, list[str]]:
     q = dns.message.make_query(name, "A")
     r = dns.query.udp(q, "127.0.0.1", port=port, timeout=2)
     return r.rcode(), [rd.to_text() for rrset in r.answer for rd in rrset]
-
-
-def wait_until(predicate, timeout: float = 15.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_sighup_reloads_a_changed_zone_and_keeps_the_old_one_when_broken(tmp_path: Path) -> None:

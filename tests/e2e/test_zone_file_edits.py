@@ -7,20 +7,10 @@ Also: an edit that clashes with dynamic data is refused and the zone kept, and
 from __future__ import annotations
 
 import signal
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from tests.e2e.dyndns_server import ZONE, ZONE_TEXT, start
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+from tests.peers import wait_until
 
 
 def test_edit_and_sighup_keep_dynamic_records_and_apply_the_edit(tmp_path: Path) -> None:
