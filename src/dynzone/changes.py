@@ -6,6 +6,11 @@ bumps each zone's SOA serial and appends a journal entry, then publishes the
 next snapshot of each changed zone. Nothing else writes records
 (DESIGN.md principle 1). A change that would break a zone raises
 ``ChangeRejected`` and writes nothing.
+
+A door whose changes depend on the zone's current data (RFC 2136
+prerequisites and special cases) passes an ``edit`` that reads and changes
+the zone inside the transaction, and a ``vet`` that sees the final
+difference before anything is written.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import dns.name
 import dns.rdata
@@ -78,14 +84,20 @@ class ZoneChange:
     """The operations on one zone.
 
     ``soa`` replaces the SOA's fields (a zone-file edit); its serial is used
-    only if greater than the one the zone's policy gives. ``after`` runs in
-    the same transaction, for bookkeeping that must commit with the change.
+    only if greater than the one the zone's policy gives. ``edit`` runs after
+    ``ops`` against the zone as the transaction sees it; ``vet`` gets the
+    records removed and added (SOA aside) and may raise to refuse them.
+    Either may raise any exception: nothing is written and it reaches the
+    caller of ``Writer.commit``. ``after`` runs in the same transaction, for
+    bookkeeping that must commit with the change.
     """
 
     zone: dns.name.Name
     ops: tuple[Op, ...]
     soa: Record | None = None
     after: Callable[[sqlite3.Connection, int], None] | None = None
+    edit: Callable[[ZoneEdit], None] | None = None
+    vet: Callable[[list[Record], list[Record]], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +149,26 @@ class _RRset:
     rdatas: list[dns.rdata.Rdata]
 
 
+class ZoneEdit(Protocol):
+    """A zone as one transaction sees it, for a ``ZoneChange.edit``."""
+
+    origin: dns.name.Name
+
+    def rdatas(self, name: dns.name.Name, rdtype: int) -> list[dns.rdata.Rdata]:
+        """The RRset's records now (empty if it does not exist)."""
+        ...
+
+    def types_at(self, name: dns.name.Name) -> set[int]:
+        """The types of the RRsets at ``name`` now."""
+        ...
+
+    def apply(self, op: Op) -> None: ...
+
+    def replace_soa(self, soa: Record) -> None:
+        """Use ``soa``'s fields; its serial counts only if above the policy's."""
+        ...
+
+
 class _Work:
     """RRsets of one zone as the transaction changes them, read lazily from the store."""
 
@@ -146,6 +178,7 @@ class _Work:
         self.origin = origin
         self.before: dict[_Key, _RRset] = {}
         self.now: dict[_Key, _RRset] = {}
+        self.soa: Record | None = None
 
     def get(self, name: dns.name.Name, rdtype: int) -> _RRset:
         key = (records.owner_key(name), rdtype)
@@ -157,6 +190,19 @@ class _Work:
             self.before[key] = _RRset(owner, ttl, [r.rdata for r in recs])
             cur = self.now[key] = _RRset(owner, ttl, [r.rdata for r in recs])
         return cur
+
+    def rdatas(self, name: dns.name.Name, rdtype: int) -> list[dns.rdata.Rdata]:
+        return list(self.get(name, rdtype).rdatas)
+
+    def types_at(self, name: dns.name.Name) -> set[int]:
+        key = records.owner_key(name)
+        present = {
+            t for t in records.types_at(self.conn, self.zone_id, name) if (key, t) not in self.now
+        }
+        return present | {t for (k, t), rr in self.now.items() if k == key and rr.rdatas}
+
+    def replace_soa(self, soa: Record) -> None:
+        self.soa = soa
 
     def apply(self, op: Op) -> None:
         if not op.name.is_subdomain(self.origin):
@@ -179,13 +225,8 @@ class _Work:
     def check(self) -> None:
         """Refuse results that would break the zone."""
         names = {k[0]: rr.name for k, rr in self.now.items()}
-        for key, name in names.items():
-            present = {
-                t
-                for t in records.types_at(self.conn, self.zone_id, name)
-                if (key, t) not in self.now
-            }
-            present |= {t for (k, t), rr in self.now.items() if k == key and rr.rdatas}
+        for name in names.values():
+            present = self.types_at(name)
             if dns.rdatatype.CNAME in present and present - CNAME_COMPANIONS - {
                 dns.rdatatype.CNAME
             }:
@@ -281,22 +322,27 @@ class Writer:
             if isinstance(op, SetRRset | AddRecord) and _rdtype(op) == dns.rdatatype.SOA:
                 raise ChangeRejected("the SOA record is managed by dynzone; it cannot be set")
             work.apply(op)
+        if zc.edit is not None:
+            zc.edit(work)
         work.check()
         # The SOA is not part of the record diff: it changes with every commit.
         del work.now[soa_key]
         removed, added, changed = work.diff()
+        if zc.vet is not None:
+            zc.vet(removed, added)
         old_rd = old_soa.rdatas[0]
         serial_from = int(old_rd.serial)  # type: ignore[attr-defined]
         base, base_ttl = old_rd, old_soa.ttl
-        if zc.soa is not None:
-            base, base_ttl = zc.soa.rdata, zc.soa.ttl
+        new_soa = work.soa or zc.soa
+        if new_soa is not None:
+            base, base_ttl = new_soa.rdata, new_soa.ttl
         soa_differs = base_ttl != old_soa.ttl or base.replace(serial=serial_from) != old_rd
         if not changed and not soa_differs:
             if zc.after is not None:
                 zc.after(conn, zone_id)
             return Outcome(zc.zone, False, serial_from, serial_from), {}
         serial_to = next_serial(serial_from, policy.serial_policy, when)
-        if zc.soa is not None:
+        if new_soa is not None:
             serial_to = at_least(serial_to, int(base.serial))  # type: ignore[attr-defined]
         new_rd = base.replace(serial=serial_to)
         for (_, rdtype), rr in changed.items():

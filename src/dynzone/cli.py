@@ -15,7 +15,7 @@ import dns.exception
 import dns.name
 
 from dynzone import __version__
-from dynzone.commands import import_dyndnsd, user, zone
+from dynzone.commands import import_dyndnsd, key, user, zone
 from dynzone.config import (
     DEFAULT_DATA_DIR,
     DEMO_ZONE,
@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--origin", metavar="NAME", help="the zone's name (default: from the file)")
 
     user.add_parser(sub)
+    key.add_parser(sub)
     zone.add_parser(sub)
     import_dyndnsd.add_parser(sub)
 
@@ -54,7 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_serve(args.config, args.log_level)
     if args.command == "check":
         return cmd_check(args.zonefile, args.origin)
-    runners = {"user": user.run, "zone": zone.run, "import-dyndnsd": import_dyndnsd.run}
+    runners = {
+        "user": user.run,
+        "key": key.run,
+        "zone": zone.run,
+        "import-dyndnsd": import_dyndnsd.run,
+    }
     if args.command in runners:
         try:
             return runners[args.command](args)

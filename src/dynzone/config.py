@@ -18,6 +18,8 @@ import dns.name
 
 from dynzone.zones.serial import POLICIES as SERIAL_POLICIES
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
 DEFAULT_DNS_PORT = 5353
 DEFAULT_HTTP_PORT = 8053
 DEMO_ZONE = "dyn.example.test"
@@ -48,12 +50,14 @@ class ZoneConfig:
     journal_limit: int = 1000
     export_file: Path | None = None
     export_command: str | None = None
+    # Networks whose unsigned RFC 2136 UPDATEs are accepted (default: none).
+    allow_update: tuple[Network, ...] = ()
 
 
 @dataclass(frozen=True)
 class HttpConfig:
     listen: tuple[ListenAddress, ...] = ()
-    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    trusted_proxies: tuple[Network, ...] = ()
     updates_per_host_per_minute: int = 10
     failed_logins_per_minute: int = 5
 
@@ -93,6 +97,7 @@ _ZONE_KEYS = {
     "journal_limit",
     "export_file",
     "export_command",
+    "allow_update",
 }
 
 
@@ -226,6 +231,7 @@ def _parse_zone_settings(
         raise ConfigError(f"{where}: {key}.journal_limit: keep at least 1 journal entry")
     export_text = _typed(z, "export_file", str, where, p, "")
     command = _typed(z, "export_command", str, where, p, "") or None
+    allow_update = _networks(z, "allow_update", where, p)
     if command is not None and not export_text:
         raise ConfigError(f"{where}: {key}.export_command: needs export_file to be set too")
     return ZoneConfig(
@@ -238,6 +244,7 @@ def _parse_zone_settings(
         journal_limit=journal_limit,
         export_file=base / export_text if export_text else None,
         export_command=command,
+        allow_update=allow_update,
     )
 
 
@@ -258,22 +265,27 @@ def _parse_http(raw: dict[str, Any], where: str) -> HttpConfig:
     listen = tuple(
         parse_listen(item, f"{where}: http.listen[{i}]") for i, item in enumerate(listen_raw)
     )
-    proxies = []
-    for i, item in enumerate(_typed(raw, "trusted_proxies", list, where, "http.", [])):
-        try:
-            proxies.append(ipaddress.ip_network(item, strict=False))
-        except (TypeError, ValueError):
-            raise ConfigError(
-                f"{where}: http.trusted_proxies[{i}]: {item!r} is not an address or network"
-                ' like "127.0.0.1/32"'
-            ) from None
+    proxies = _networks(raw, "trusted_proxies", where, "http.")
     limits = {}
     for name in ("updates_per_host_per_minute", "failed_logins_per_minute"):
         value = _typed(raw, name, int, where, "http.", getattr(HttpConfig, name))
         if value < 1:
             raise ConfigError(f"{where}: http.{name}: must be at least 1")
         limits[name] = value
-    return HttpConfig(listen=listen, trusted_proxies=tuple(proxies), **limits)
+    return HttpConfig(listen=listen, trusted_proxies=proxies, **limits)
+
+
+def _networks(raw: dict[str, Any], key: str, where: str, prefix: str) -> tuple[Network, ...]:
+    out = []
+    for i, item in enumerate(_typed(raw, key, list, where, prefix, [])):
+        try:
+            out.append(ipaddress.ip_network(item, strict=False))
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"{where}: {prefix}{key}[{i}]: {item!r} is not an address or network"
+                ' like "127.0.0.1/32"'
+            ) from None
+    return tuple(out)
 
 
 def parse_listen(item: object, where: str) -> ListenAddress:

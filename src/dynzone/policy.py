@@ -1,6 +1,6 @@
 """One policy engine: identities and their grants (DESIGN.md principle 5).
 
-An identity (an HTTP user now; TSIG keys and tokens later) holds grants. A
+An identity (an HTTP user, a TSIG key; tokens later) holds grants. A
 grant names *which names* — exact (``host.example.com.``), a subtree
 (``*.lab.example.com.``: every name below ``lab.example.com``), or a regular
 expression imported from dyndnsd (``regex:...``) — and optionally *which record
@@ -10,6 +10,7 @@ types*. Every door asks ``Identity.may`` before it builds a ChangeSet.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 
 import dns.exception
@@ -78,7 +79,7 @@ class Identity:
     name: str  # "user:alice", later "key:acme"
     grants: tuple[Grant, ...]
 
-    def may(self, name: dns.name.Name, rdtype: int, default_types: frozenset[int]) -> bool:
+    def may(self, name: dns.name.Name, rdtype: int, default_types: Container[int]) -> bool:
         """True if some grant covers ``rdtype`` records at ``name``."""
         for grant in self.grants:
             types = grant.types or default_types
@@ -87,11 +88,49 @@ class Identity:
         return False
 
 
+# Types a grant without a type list never covers for RFC 2136 updates: the
+# zone's own SOA (and NS at the apex, see ``update_defaults``) and DNSSEC data,
+# which only a signer should write. A grant that names them does cover them.
+DNSSEC_TYPES = frozenset(
+    int(t)
+    for t in (
+        dns.rdatatype.DNSKEY,
+        dns.rdatatype.RRSIG,
+        dns.rdatatype.NSEC,
+        dns.rdatatype.NSEC3,
+        dns.rdatatype.NSEC3PARAM,
+        dns.rdatatype.DS,
+        dns.rdatatype.CDS,
+        dns.rdatatype.CDNSKEY,
+    )
+)
+_NOT_BY_DEFAULT = DNSSEC_TYPES | {int(dns.rdatatype.SOA)}
+_NOT_BY_DEFAULT_AT_APEX = _NOT_BY_DEFAULT | {int(dns.rdatatype.NS)}
+
+
+@dataclass(frozen=True)
+class AllTypesExcept:
+    """Every record type but ``excluded`` (a set too large to list)."""
+
+    excluded: frozenset[int]
+
+    def __contains__(self, rdtype: object) -> bool:
+        return rdtype not in self.excluded
+
+
+def update_defaults(at_apex: bool) -> AllTypesExcept:
+    """What a TSIG key's grant without types covers at a name (apex or not)."""
+    return AllTypesExcept(_NOT_BY_DEFAULT_AT_APEX if at_apex else _NOT_BY_DEFAULT)
+
+
 def parse_types(words: list[str]) -> frozenset[int]:
     out = set()
     for w in words:
         try:
-            out.add(int(dns.rdatatype.from_text(w)))
+            rdtype = dns.rdatatype.from_text(w)
         except dns.exception.DNSException:
             raise PatternError(f"{w!r} is not a record type") from None
+        if dns.rdatatype.is_metatype(rdtype) or rdtype == dns.rdatatype.OPT:
+            raise PatternError(f"{w!r} is a query type, not a type of record a zone holds")
+        out.add(int(rdtype))
     return frozenset(out)

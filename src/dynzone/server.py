@@ -19,12 +19,15 @@ import dns.rdatatype
 
 from dynzone.changes import ChangeRejected, ChangeSet, Outcome, Writer, ZonePolicy
 from dynzone.config import Config, ConfigError, ZoneConfig, load_config
+from dynzone.dns.handoff import AsyncAnswerer
 from dynzone.dns.listeners import ListenError, TcpLimits, open_listeners
 from dynzone.dns.responder import Responder
 from dynzone.http.app import start_http
+from dynzone.keys import Keyring
 from dynzone.store import records
 from dynzone.store import zones as zone_rows
 from dynzone.store.sqlite import StoreError, connect
+from dynzone.update.door import UpdateDoor
 from dynzone.zones.catalog import Catalog
 from dynzone.zones.export import export_zone
 from dynzone.zones.loader import ZoneLoadError, load_stored
@@ -63,6 +66,7 @@ class Server:
         self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix="dynzone-writer")
         self._export_pool = ThreadPoolExecutor(1, thread_name_prefix="dynzone-export")
         self.conn: sqlite3.Connection | None = None
+        self.keys_conn: sqlite3.Connection | None = None  # the event loop's, for TSIG keys
         self.writer: Writer | None = None
         self._closers: list[Callable[[], None]] = []
         self._async_closers: list[Callable[[], Awaitable[None]]] = []
@@ -80,6 +84,7 @@ class Server:
         """Open the store, bring every configured zone in line, and publish them."""
         try:
             self.conn = connect(self.config.data_dir)
+            self.keys_conn = connect(self.config.data_dir)
         except StoreError as exc:
             raise StartupError(str(exc)) from None
         self.writer = Writer(self.conn, {}, _policies(self.config), self._publish)
@@ -121,10 +126,24 @@ class Server:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._writer_pool, self.writer.commit, changeset)
 
+    def zone_settings(self, name: dns.name.Name) -> ZoneConfig | None:
+        """The configuration of the served zone ``name``."""
+        for zc in self.config.zones:
+            if zc.name == name:
+                return zc
+        return None
+
     async def start(self) -> None:
         limits = TcpLimits(self.config.dns.tcp_idle_timeout, self.config.dns.tcp_max_connections)
+        answerer = None
+        if self.keys_conn is not None:
+            updates = UpdateDoor(lambda: self.responder.catalog, self.zone_settings, self.commit)
+            answerer = AsyncAnswerer(self.responder, Keyring(self.keys_conn), updates)
+            self.responder.hands_off = True
         try:
-            self._closers = await open_listeners(self.config.dns.listen, self.responder, limits)
+            self._closers = await open_listeners(
+                self.config.dns.listen, self.responder, limits, answerer
+            )
         except ListenError as exc:
             raise StartupError(f"{exc}. Change dns.listen in the config.") from None
         if self.config.http.listen:
@@ -161,9 +180,10 @@ class Server:
         # Let a commit in progress finish: its client may already wait for the reply.
         self._writer_pool.shutdown(wait=True)
         self._export_pool.shutdown(wait=True)
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
+        for conn in (self.conn, self.keys_conn):
+            if conn is not None:
+                conn.close()
+        self.conn = self.keys_conn = None
 
     # -- reload ------------------------------------------------------------
 

@@ -6,6 +6,10 @@ follows RFC 7766: two-byte length framing, several queries per connection
 answered in order as they arrive (pipelining), an idle timeout, and a cap on
 open connections. A query that makes the responder fail is logged and
 dropped; the listener keeps serving.
+
+Messages the responder hands off (UPDATE, TSIG) are answered by an
+``AsyncAnswerer`` task on the loop; a TCP connection reads no further
+message until that reply is written, so replies keep their order.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from typing import cast
 
 from dynzone.config import ListenAddress
 from dynzone.dns import udp_batch
-from dynzone.dns.responder import Responder
+from dynzone.dns.handoff import AsyncAnswerer, Peer, answer_later
+from dynzone.dns.responder import HANDOFF, Responder
 
 log = logging.getLogger("dynzone.dns")
 
@@ -30,9 +35,19 @@ _TCP_HIGH_WATER = 256 * 1024
 _UDP_RCVBUF = 4 * 1024 * 1024
 
 
+# Tasks of handed-off messages, kept referenced until they finish.
+_TASKS: set[asyncio.Future[None]] = set()
+
+
+def _keep(task: asyncio.Future[None]) -> None:
+    _TASKS.add(task)
+    task.add_done_callback(_TASKS.discard)
+
+
 class UdpProtocol(asyncio.DatagramProtocol):
-    def __init__(self, responder: Responder) -> None:
+    def __init__(self, responder: Responder, answerer: AsyncAnswerer | None) -> None:
         self.responder = responder
+        self.answerer = answerer
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -44,7 +59,20 @@ class UdpProtocol(asyncio.DatagramProtocol):
         except Exception:
             log.exception("error answering a UDP query from %s; dropped", addr[0])
             return
-        if reply is not None and self.transport is not None:
+        if reply is HANDOFF:
+            if self.answerer is not None and self.transport is not None:
+                transport = self.transport
+                _keep(
+                    asyncio.ensure_future(
+                        answer_later(
+                            self.answerer,
+                            data,
+                            Peer(addr[0], addr[1], False),
+                            lambda r: transport.sendto(r, addr),
+                        )
+                    )
+                )
+        elif reply is not None and self.transport is not None:
             self.transport.sendto(reply, addr)
 
     def error_received(self, exc: Exception) -> None:
@@ -62,13 +90,17 @@ class TcpLimits:
 
 
 class TcpProtocol(asyncio.Protocol):
-    def __init__(self, responder: Responder, limits: TcpLimits) -> None:
+    def __init__(
+        self, responder: Responder, limits: TcpLimits, answerer: AsyncAnswerer | None = None
+    ) -> None:
         self.responder = responder
         self.limits = limits
+        self.answerer = answerer
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.counted = False
+        self.waiting = False  # a handed-off message's reply is not written yet
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses; same interface.
@@ -92,11 +124,17 @@ class TcpProtocol(asyncio.Protocol):
             self.transport.close()
 
     def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if not self.waiting:
+            self._drain()
+        self._arm()
+
+    def _drain(self) -> None:
+        """Answer every whole message in the buffer, stopping at a handed-off one."""
         buf = self.buffer
-        buf += data
         transport = self.transport
         assert transport is not None
-        while len(buf) >= 2:
+        while len(buf) >= 2 and not transport.is_closing():
             size = (buf[0] << 8) | buf[1]
             if len(buf) < 2 + size:
                 break
@@ -108,8 +146,31 @@ class TcpProtocol(asyncio.Protocol):
                 log.exception("error answering a TCP query; connection closed")
                 transport.close()
                 return
+            if reply is HANDOFF:
+                if self.answerer is None:
+                    continue
+                self.waiting = True
+                transport.pause_reading()
+                peer = transport.get_extra_info("peername") or ("", 0)
+                task = asyncio.ensure_future(
+                    answer_later(self.answerer, msg, Peer(peer[0], peer[1], True), self._write)
+                )
+                task.add_done_callback(self._resume)
+                _keep(task)
+                return
             if reply is not None:
                 transport.write(len(reply).to_bytes(2, "big") + reply)
+
+    def _write(self, reply: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(len(reply).to_bytes(2, "big") + reply)
+
+    def _resume(self, _: asyncio.Future[None]) -> None:
+        self.waiting = False
+        if self.transport is None or self.transport.is_closing():
+            return
+        self.transport.resume_reading()
+        self._drain()
         self._arm()
 
     def pause_writing(self) -> None:
@@ -138,7 +199,11 @@ def _grow_receive_buffer(sock: socket.socket | None) -> None:
 
 
 async def _open_udp(
-    loop: asyncio.AbstractEventLoop, addr: ListenAddress, family: int, responder: Responder
+    loop: asyncio.AbstractEventLoop,
+    addr: ListenAddress,
+    family: int,
+    responder: Responder,
+    answerer: AsyncAnswerer | None,
 ) -> Callable[[], None]:
     """Bind UDP: a batching thread where the system allows, else the event loop."""
     if udp_batch.available():
@@ -151,12 +216,14 @@ async def _open_udp(
             sock.close()
             raise ListenError(_bind_failure(addr, "UDP", exc)) from None
         _grow_receive_buffer(sock)
-        listener = udp_batch.BatchUdpListener(sock, responder)
+        listener = udp_batch.BatchUdpListener(sock, responder, answerer, loop)
         listener.start()
         return listener.stop
     try:
         udp, _ = await loop.create_datagram_endpoint(
-            lambda: UdpProtocol(responder), local_addr=(addr.host, addr.port), family=family
+            lambda: UdpProtocol(responder, answerer),
+            local_addr=(addr.host, addr.port),
+            family=family,
         )
     except OSError as exc:
         raise ListenError(_bind_failure(addr, "UDP", exc)) from None
@@ -183,6 +250,7 @@ async def open_listeners(
     addresses: tuple[ListenAddress, ...],
     responder: Responder,
     limits: TcpLimits,
+    answerer: AsyncAnswerer | None = None,
 ) -> list[Callable[[], None]]:
     """Bind UDP and TCP on every address; return the callables that close them."""
     loop = asyncio.get_running_loop()
@@ -190,10 +258,10 @@ async def open_listeners(
     try:
         for addr in addresses:
             family = socket.AF_INET6 if ":" in addr.host else socket.AF_INET
-            closers.append(await _open_udp(loop, addr, family, responder))
+            closers.append(await _open_udp(loop, addr, family, responder, answerer))
             try:
                 tcp = await loop.create_server(
-                    lambda: TcpProtocol(responder, limits),
+                    lambda: TcpProtocol(responder, limits, answerer),
                     addr.host,
                     addr.port,
                     family=family,

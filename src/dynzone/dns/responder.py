@@ -9,12 +9,15 @@ pointers into it stay valid) and the cached body.
 
 Everything else — EDNS versions above 0, odd flags, errors, malformed input —
 takes the slow path, which parses with dnspython and renders a reply from scratch.
+UPDATEs and TSIG-signed messages are handed off (``HANDOFF``) to the
+asynchronous path in handoff.py: they wait on the store or need a key.
 """
 
 from __future__ import annotations
 
+import enum
 import struct
-from typing import TypeVar
+from typing import Final, TypeVar
 
 import dns.exception
 import dns.flags
@@ -44,6 +47,15 @@ _TRANSFER = {dns.rdatatype.AXFR, dns.rdatatype.IXFR}
 _VARIANT = (b"\x00", b"\x01", b"\x02")
 
 
+class Handoff(enum.Enum):
+    """What ``respond`` returns for a message the listener must pass to handoff.py."""
+
+    HANDOFF = "handoff"
+
+
+HANDOFF: Final = Handoff.HANDOFF
+
+
 class Responder:
     """Answers queries from whatever catalog is current.
 
@@ -54,11 +66,13 @@ class Responder:
     def __init__(self, catalog: Catalog, payload: int = DEFAULT_PAYLOAD) -> None:
         self.catalog = catalog
         self.payload = payload
+        # Set once the listeners can take HANDOFF; until then UPDATE is NOTIMP.
+        self.hands_off = False
 
     # -- fast path -------------------------------------------------------
 
-    def respond(self, data: bytes, tcp: bool = False) -> bytes | None:
-        """Return the reply to ``data``, or None when it must be dropped."""
+    def respond(self, data: bytes, tcp: bool = False) -> bytes | Handoff | None:
+        """Return the reply to ``data``, None when it must be dropped, or HANDOFF."""
         catalog = self.catalog
         if not tcp:
             whole = catalog.exact.get(data[2:])
@@ -151,13 +165,15 @@ class Responder:
 
     # -- slow path -------------------------------------------------------
 
-    def _slow(self, data: bytes, tcp: bool) -> bytes | None:
+    def _slow(self, data: bytes, tcp: bool) -> bytes | Handoff | None:
         if len(data) < 12:
             return None  # not even a header to reply to
         msg_id, flags, qdcount = struct.unpack_from("!HHH", data)
         if flags & dns.flags.QR:
             return None  # a response: answering could start a packet loop
         opcode = dns.opcode.from_flags(flags)
+        if self.hands_off and (opcode == dns.opcode.UPDATE or _signed(data)):
+            return HANDOFF
         echo = flags & _RD_CD_MASK
         question = _question(data) if qdcount == 1 else None
         if opcode != dns.opcode.QUERY:
@@ -170,7 +186,18 @@ class Responder:
             return _error(msg_id, echo, opcode, dns.rcode.FORMERR, question)
         except (dns.exception.DNSException, ValueError, struct.error):
             return _error(msg_id, echo, opcode, dns.rcode.FORMERR, question)
+        return self.answer(msg, question, tcp)
+
+    def answer(
+        self,
+        msg: dns.message.Message,
+        question: tuple[dns.name.Name, int, int],
+        tcp: bool,
+        reserve: int = 0,
+    ) -> bytes:
+        """Render the reply to the parsed query ``msg``, leaving ``reserve`` bytes free."""
         qname, qtype, qclass = question
+        msg_id, echo = msg.id, msg.flags & _RD_CD_MASK
         edns: EdnsReply | None = None
         limit = TCP_LIMIT if tcp else PLAIN_UDP_LIMIT
         if msg.edns >= 0:
@@ -180,9 +207,9 @@ class Responder:
             if msg.edns > 0:
                 # RFC 6891 §6.1.3: we speak version 0 only.
                 ans = Answer(rcode=dns.rcode.BADVERS, aa=False)
-                return render(qname, qtype, qclass, msg_id, echo, ans, edns, limit)
+                return render(qname, qtype, qclass, msg_id, echo, ans, edns, limit - reserve)
         ans = decide(self.catalog, qname, qtype, qclass)
-        return render(qname, qtype, qclass, msg_id, echo, ans, edns, limit)
+        return render(qname, qtype, qclass, msg_id, echo, ans, edns, limit - reserve)
 
 
 def _options_well_framed(data: bytes, at: int) -> bool:
@@ -297,6 +324,29 @@ def decide(
             ans.authority, ans.additional = [], []
         return ans
     return Answer(rcode=dns.rcode.REFUSED, aa=False)  # CH, HS, ...: not served
+
+
+def _signed(data: bytes) -> bool:
+    """Whether ``data`` ends in a TSIG record (its additional section is not empty)."""
+    if data[10:12] == b"\x00\x00":
+        return False
+    try:
+        msg = dns.message.from_wire(data, keyring=False, ignore_trailing=True)
+    except (dns.exception.DNSException, ValueError, struct.error):
+        return False  # malformed: the slow path answers FORMERR
+    return msg.tsig is not None
+
+
+def question_of(data: bytes) -> tuple[dns.name.Name, int, int] | None:
+    """The single question of a message as the client wrote it, or None."""
+    return _question(data) if data[4:6] == b"\x00\x01" else None
+
+
+def error_reply(data: bytes, rcode: int) -> bytes:
+    """A reply to the request ``data`` saying only ``rcode``."""
+    msg_id, flags = struct.unpack_from("!HH", data)
+    opcode = dns.opcode.from_flags(flags)
+    return _error(msg_id, flags & _RD_CD_MASK, opcode, rcode, question_of(data))
 
 
 def _question(data: bytes) -> tuple[dns.name.Name, int, int] | None:

@@ -12,6 +12,7 @@ read per query, so a reload's swap is seen at once and never waits on us.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import ctypes.util
 import logging
@@ -20,7 +21,8 @@ import struct
 import sys
 import threading
 
-from dynzone.dns.responder import Responder
+from dynzone.dns.handoff import AsyncAnswerer, Peer, answer_later
+from dynzone.dns.responder import HANDOFF, Responder
 
 log = logging.getLogger("dynzone.dns")
 
@@ -78,10 +80,18 @@ def available() -> bool:
 class BatchUdpListener:
     """Answer queries on one bound UDP socket from a dedicated thread."""
 
-    def __init__(self, sock: socket.socket, responder: Responder) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        responder: Responder,
+        answerer: AsyncAnswerer | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
         assert _LIBC is not None
         self.sock = sock
         self.responder = responder
+        self.answerer = answerer
+        self.loop = loop
         self._stop = threading.Event()
         # A receive timeout lets the thread notice stop() without extra sockets.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 200_000))
@@ -96,6 +106,21 @@ class BatchUdpListener:
         self._stop.set()
         self._thread.join(timeout=5)
         self.sock.close()
+
+    def _hand_off(self, data: bytes, sockaddr: bytes) -> None:
+        """Pass a message to the event loop's AsyncAnswerer; it sends the reply itself."""
+        if self.answerer is None or self.loop is None:
+            return
+        address = _address(sockaddr)
+        if address is None:
+            return
+        peer = Peer(address[0], address[1], False)
+        sock = self.sock
+
+        def send(reply: bytes) -> None:
+            sock.sendto(reply, address)
+
+        asyncio.run_coroutine_threadsafe(answer_later(self.answerer, data, peer, send), self.loop)
 
     def _run(self) -> None:
         try:
@@ -176,6 +201,12 @@ class BatchUdpListener:
                 except Exception:
                     log.exception("error answering a UDP query; dropped")
                     continue
+                if reply is HANDOFF:
+                    at_name = i * NAME_SIZE
+                    self._hand_off(
+                        bytes(rview[base : base + size]), names.raw[at_name : at_name + NAME_SIZE]
+                    )
+                    continue
                 if reply is None or len(reply) > BUF_SIZE:
                     continue
                 if out_count != i:
@@ -189,3 +220,14 @@ class BatchUdpListener:
                 out_count += 1
             if out_count:
                 sendmmsg(fd, sptr, out_count, 0)
+
+
+def _address(sockaddr: bytes) -> tuple[str, int] | None:
+    """(host, port) from a sockaddr_in or sockaddr_in6 as recvmmsg filled it in."""
+    family = int.from_bytes(sockaddr[:2], sys.byteorder)
+    port = int.from_bytes(sockaddr[2:4], "big")
+    if family == socket.AF_INET:
+        return socket.inet_ntop(socket.AF_INET, sockaddr[4:8]), port
+    if family == socket.AF_INET6:
+        return socket.inet_ntop(socket.AF_INET6, sockaddr[8:24]), port
+    return None

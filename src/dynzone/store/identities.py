@@ -29,11 +29,16 @@ def grants(conn: sqlite3.Connection, name: str) -> tuple[Grant, ...]:
 
 
 def add(
-    conn: sqlite3.Connection, name: str, secret: str, grant_list: list[Grant], origin: str = ""
+    conn: sqlite3.Connection,
+    name: str,
+    secret: str,
+    grant_list: list[Grant],
+    origin: str = "",
+    algorithm: str = "",
 ) -> None:
     conn.execute(
-        "INSERT INTO identity (name, secret, created, origin) VALUES (?, ?, ?, ?)",
-        (name, secret, time.time(), origin),
+        "INSERT INTO identity (name, secret, created, origin, algorithm) VALUES (?, ?, ?, ?, ?)",
+        (name, secret, time.time(), origin, algorithm),
     )
     conn.executemany(
         "INSERT INTO permission (identity, pattern, types) VALUES (?, ?, ?)",
@@ -66,3 +71,12 @@ def names(conn: sqlite3.Connection, prefix: str) -> list[tuple[str, float, str]]
         (prefix,),
     )
     return [(n, c, o) for n, c, o in rows]
+
+
+def with_algorithm(conn: sqlite3.Connection, prefix: str) -> list[tuple[str, str, str]]:
+    """(name, algorithm, secret) of every identity whose name starts with ``prefix``."""
+    rows = conn.execute(
+        "SELECT name, algorithm, secret FROM identity WHERE name LIKE ? || '%' ORDER BY name",
+        (prefix,),
+    )
+    return [(n, a, s) for n, a, s in rows]

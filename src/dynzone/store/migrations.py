@@ -61,6 +61,11 @@ _STEPS: list[str] = [
     );
     CREATE INDEX permission_identity ON permission (identity);
     """,
+    # 2: TSIG keys are identities too ("key:NAME"), holding their secret as
+    # given (a MAC needs it) and their algorithm. Users keep '' here.
+    """
+    ALTER TABLE identity ADD COLUMN algorithm TEXT NOT NULL DEFAULT ''
+    """,
 ]
 
 LATEST = len(_STEPS)

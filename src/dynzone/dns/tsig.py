@@ -1,0 +1,171 @@
+"""TSIG on the server side (RFC 8945): check a request's MAC, sign the reply.
+
+dnspython computes the MACs; what is ours is the order of the checks and the
+error replies, which dnspython's own validation does not give (RFC 8945 §5.2):
+
+1. the key: unknown name or another algorithm -> BADKEY, unsigned;
+2. the MAC's length: longer than the hash, or shorter than max(10, half the
+   hash) -> FORMERR, unsigned (§5.2.2.1);
+3. the MAC itself -> BADSIG, unsigned;
+4. the time: outside the fudge -> BADTIME, signed, with our time (§5.2.3);
+5. truncation: a shorter MAC the RFC permits, but our policy is the full
+   length -> BADTRUNC, signed (§5.2.4).
+
+Errors of 1-3 are answered without a MAC because the key or the request
+cannot be trusted (§5.3.2); the reply still carries a TSIG record naming the
+error, which is what clients (nsupdate, dnspython) read.
+"""
+
+from __future__ import annotations
+
+import hmac
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import dns.name
+import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.rdtypes.ANY.TSIG
+import dns.tsig
+import dns.wire
+
+from dynzone.keys import TsigKey
+from dynzone.policy import Identity
+
+# The fudge we put in our replies: RFC 8945 §10 recommends 300 seconds.
+FUDGE = 300
+
+Lookup = Callable[[dns.name.Name], "tuple[TsigKey, Identity] | None"]
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A request whose TSIG passed checks 1-3; ``error`` is set by checks 4-5."""
+
+    key: TsigKey
+    identity: Identity
+    mac: bytes  # as received: a reply's MAC covers it
+    time_signed: int
+    original_id: int
+    error: int = 0
+
+
+class TsigFailure(Exception):
+    """A request that fails checks 1-3: answer it with ``reply`` (unsigned)."""
+
+    def __init__(self, rcode: int, error: int, owner: dns.name.Name, rdata: object) -> None:
+        super().__init__(dns.rcode.to_text(dns.rcode.Rcode.make(error or rcode)))
+        self.rcode = rcode
+        self.error = error
+        self.owner = owner
+        self.rdata = rdata
+
+
+def tsig_start(wire: bytes) -> int:
+    """Where the last record (the TSIG, dnspython has checked) starts in ``wire``."""
+    qd, an, ns, ar = struct.unpack_from("!HHHH", wire, 4)
+    parser = dns.wire.Parser(wire, 12)
+    for _ in range(qd):
+        parser.get_name(decompress=True)
+        parser.seek(parser.current + 4)
+    for _ in range(an + ns + ar - 1):
+        parser.get_name(decompress=True)
+        parser.seek(parser.current + 8)
+        (rdlen,) = struct.unpack("!H", parser.get_bytes(2))
+        parser.seek(parser.current + rdlen)
+    return parser.current
+
+
+def check(
+    wire: bytes,
+    owner: dns.name.Name,
+    rdata: dns.rdtypes.ANY.TSIG.TSIG,
+    lookup: Lookup,
+    now: int,
+) -> Signed:
+    """Check the TSIG ``rdata`` (owned by ``owner``) of request ``wire``.
+
+    Returns the Signed request (with ``error`` BADTIME or BADTRUNC when the
+    reply must say so, signed), or raises TsigFailure.
+    """
+    found = lookup(owner)
+    if found is None or found[0].dns_key().algorithm != rdata.algorithm:
+        raise TsigFailure(dns.rcode.NOTAUTH, dns.rcode.BADKEY, owner, rdata)
+    key, identity = found
+    full = key.mac_size
+    size = len(rdata.mac)
+    if size > full or size < max(10, full // 2):
+        raise TsigFailure(dns.rcode.FORMERR, 0, owner, rdata)
+    start = tsig_start(wire)
+    (arcount,) = struct.unpack_from("!H", wire, 10)
+    unsigned = wire[:10] + struct.pack("!H", arcount - 1) + wire[12:start]
+    expected, _ = dns.tsig.sign(unsigned, key.dns_key(), rdata, time=rdata.time_signed)
+    if not hmac.compare_digest(expected.mac[:size], rdata.mac):
+        raise TsigFailure(dns.rcode.NOTAUTH, dns.rcode.BADSIG, owner, rdata)
+    error = 0
+    if abs(rdata.time_signed - now) > rdata.fudge:
+        error = dns.rcode.BADTIME
+    elif size < full:
+        error = dns.rcode.BADTRUNC
+    return Signed(key, identity, rdata.mac, rdata.time_signed, rdata.original_id, error)
+
+
+def sign(reply: bytes, signed: Signed, now: int) -> bytes:
+    """``reply`` with a TSIG record appended, signed with the request's key.
+
+    A BADTIME reply keeps the request's time and carries ours in Other Data
+    (RFC 8945 §5.2.3), so the client can see how far apart the clocks are.
+    """
+    key = signed.key.dns_key()
+    other = b""
+    when = now
+    if signed.error == dns.rcode.BADTIME:
+        other = struct.pack("!HI", (now >> 32) & 0xFFFF, now & 0xFFFFFFFF)
+        when = signed.time_signed
+    template = dns.rdtypes.ANY.TSIG.TSIG(
+        dns.rdataclass.ANY,
+        dns.rdatatype.TSIG,
+        key.algorithm,
+        when,
+        FUDGE,
+        b"",
+        signed.original_id,
+        signed.error,
+        other,
+    )
+    rdata, _ = dns.tsig.sign(reply, key, template, time=when, request_mac=signed.mac)
+    return _append(reply, key.name, rdata)
+
+
+def unsigned_error(reply: bytes, failure: TsigFailure) -> bytes:
+    """``reply`` with a TSIG record that names the error and has no MAC (§5.3.2)."""
+    req = failure.rdata
+    assert isinstance(req, dns.rdtypes.ANY.TSIG.TSIG)
+    rdata = req.replace(mac=b"", error=failure.error, other=b"")
+    return _append(reply, failure.owner, rdata)
+
+
+def reserve(key: TsigKey) -> int:
+    """The most room a TSIG record of ``key`` takes in a reply."""
+    name = len(dns.name.from_text(key.name).to_wire() or b"")
+    algorithm = len(key.dns_key().algorithm.to_wire() or b"")
+    # owner, type/class/TTL/rdlength, then algorithm, time, fudge, MAC size,
+    # MAC, original ID, error, other length and 6 bytes of other data.
+    return name + 10 + algorithm + 6 + 2 + 2 + key.mac_size + 2 + 2 + 2 + 6
+
+
+def _append(reply: bytes, owner: dns.name.Name, rdata: dns.rdata.Rdata) -> bytes:
+    body = rdata.to_wire()
+    assert body is not None
+    (arcount,) = struct.unpack_from("!H", reply, 10)
+    owner_wire = owner.to_wire()
+    assert owner_wire is not None
+    record = (
+        owner_wire
+        + struct.pack("!HHIH", dns.rdatatype.TSIG, dns.rdataclass.ANY, 0, len(body))
+        + body
+    )
+    return reply[:10] + struct.pack("!H", arcount + 1) + reply[12:] + record

@@ -1,0 +1,161 @@
+"""TSIG keys (RFC 8945): identities ``key:NAME`` that sign RFC 2136 UPDATEs.
+
+A key holds a shared secret, an HMAC algorithm and grants, from the same
+policy engine as HTTP users. Unlike a password, a TSIG secret cannot be kept
+as a hash (both ends compute MACs from it), so it is stored as given; the
+store file must be readable by dynzone alone (README, "Certificates").
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+import sqlite3
+from dataclasses import dataclass
+
+import dns.exception
+import dns.name
+import dns.tsig
+
+from dynzone.policy import Grant, Identity
+from dynzone.store import identities
+from dynzone.store.sqlite import transaction
+
+PREFIX = "key:"
+DEFAULT_ALGORITHM = "hmac-sha256"
+
+# The names users type (BIND's, nsupdate's) and what goes on the wire.
+ALGORITHMS: dict[str, dns.name.Name] = {
+    "hmac-md5": dns.tsig.HMAC_MD5,
+    "hmac-sha1": dns.tsig.HMAC_SHA1,
+    "hmac-sha224": dns.tsig.HMAC_SHA224,
+    "hmac-sha256": dns.tsig.HMAC_SHA256,
+    "hmac-sha384": dns.tsig.HMAC_SHA384,
+    "hmac-sha512": dns.tsig.HMAC_SHA512,
+}
+
+
+class KeyError_(Exception):
+    """A key command that cannot be done; the message says why."""
+
+
+@dataclass(frozen=True)
+class TsigKey:
+    name: str  # lower case, without the final dot
+    algorithm: str  # a key of ALGORITHMS
+    secret: str  # base64
+
+    def dns_key(self) -> dns.tsig.Key:
+        return dns.tsig.Key(
+            dns.name.from_text(self.name), base64.b64decode(self.secret), ALGORITHMS[self.algorithm]
+        )
+
+    @property
+    def mac_size(self) -> int:
+        return dns.tsig.mac_sizes[ALGORITHMS[self.algorithm]]
+
+
+def normalise_name(text: str) -> str:
+    """A key name as stored: a valid DNS name, lower case, no final dot."""
+    try:
+        name = dns.name.from_text(text.strip())
+    except dns.exception.DNSException as exc:
+        raise KeyError_(f"{text!r} is not usable as a key name: {exc}") from None
+    if name == dns.name.root:
+        raise KeyError_("the key name is empty")
+    return name.to_text(omit_final_dot=True).lower()
+
+
+def check_secret(secret: str) -> str:
+    try:
+        raw = base64.b64decode(secret, validate=True)
+    except (binascii.Error, ValueError):
+        raise KeyError_("the secret is not valid base64") from None
+    if len(raw) < 16:
+        raise KeyError_("the secret is too short: use at least 16 bytes (24 base64 characters)")
+    return secret
+
+
+def add_key(
+    conn: sqlite3.Connection,
+    name: str,
+    algorithm: str,
+    grants: list[Grant],
+    secret: str | None = None,
+) -> TsigKey:
+    """Create a key; with no ``secret``, one as long as the algorithm's MAC is made."""
+    name = normalise_name(name)
+    algorithm = algorithm.lower()
+    if algorithm not in ALGORITHMS:
+        raise KeyError_(f"unknown algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}")
+    if not grants:
+        raise KeyError_("a key needs at least one --grant")
+    if secret is None:
+        size = dns.tsig.mac_sizes[ALGORITHMS[algorithm]]
+        secret = base64.b64encode(secrets.token_bytes(size)).decode()
+    key = TsigKey(name, algorithm, check_secret(secret))
+    with transaction(conn):
+        if identities.get(conn, PREFIX + name) is not None:
+            raise KeyError_(f"key {name} already exists (remove it first to replace it)")
+        identities.add(conn, PREFIX + name, key.secret, grants, algorithm=algorithm)
+    return key
+
+
+def remove_key(conn: sqlite3.Connection, name: str) -> None:
+    name = normalise_name(name)
+    with transaction(conn):
+        if not identities.remove(conn, PREFIX + name):
+            raise KeyError_(f"no key {name}")
+
+
+def all_keys(conn: sqlite3.Connection) -> list[tuple[TsigKey, Identity]]:
+    """Every key with its identity (grants), by name."""
+    out = []
+    for ident, algorithm, secret in identities.with_algorithm(conn, PREFIX):
+        key = TsigKey(ident[len(PREFIX) :], algorithm, secret)
+        out.append((key, Identity(ident, identities.grants(conn, ident))))
+    return out
+
+
+class Keyring:
+    """The keys a server checks signatures with, read from the store.
+
+    ``find`` re-reads the keys whenever another connection committed since
+    the last look (SQLite's ``data_version``), so ``dynzone key add`` and
+    ``key remove`` take effect at the next message without a reload. Use
+    from one thread.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self._version: int | None = None
+        self._keys: dict[dns.name.Name, tuple[TsigKey, Identity]] = {}
+
+    def find(self, name: dns.name.Name) -> tuple[TsigKey, Identity] | None:
+        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._version:
+            # dns.name.Name compares and hashes case-insensitively, as key names must.
+            self._keys = {dns.name.from_text(k.name): (k, i) for k, i in all_keys(self.conn)}
+            self._version = version
+        return self._keys.get(name)
+
+
+def bind_key_file(key: TsigKey) -> str:
+    """The key as a BIND key file, for ``nsupdate -k`` and named.conf."""
+    return f'key "{key.name}" {{\n\talgorithm {key.algorithm};\n\tsecret "{key.secret}";\n}};\n'
+
+
+def certbot_credentials(key: TsigKey, server: str, port: int) -> str:
+    """The certbot-dns-rfc2136 credentials file for this key.
+
+    certbot looks the algorithm up by its upper-case name and silently falls
+    back to HMAC-MD5 for anything else, so it must be written in capitals.
+    """
+    return (
+        f"dns_rfc2136_server = {server}\n"
+        f"dns_rfc2136_port = {port}\n"
+        f"dns_rfc2136_name = {key.name}\n"
+        f"dns_rfc2136_secret = {key.secret}\n"
+        f"dns_rfc2136_algorithm = {key.algorithm.upper()}\n"
+    )

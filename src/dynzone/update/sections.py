@@ -1,0 +1,155 @@
+"""Read an UPDATE's prerequisite and update sections and check their form.
+
+RFC 2136 §3.2 (prerequisites) and §3.4.1 (the update prescan): every record
+must name something in the zone (else NOTZONE) and use one of the forms the
+RFC defines (else FORMERR). Nothing here looks at the zone's data; that is
+``prerequisites.py`` and ``apply.py``, inside the commit's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+
+
+class UpdateError(Exception):
+    """The UPDATE is answered with ``rcode`` and changes nothing."""
+
+    def __init__(self, rcode: int, reason: str) -> None:
+        super().__init__(reason)
+        self.rcode = rcode
+
+
+class Need(Enum):
+    """The five prerequisite forms of RFC 2136 §2.4."""
+
+    NAME_IN_USE = "name is in use"  # class ANY, type ANY
+    RRSET_EXISTS = "RRset exists"  # class ANY, type T
+    NAME_NOT_IN_USE = "name is not in use"  # class NONE, type ANY
+    RRSET_ABSENT = "RRset does not exist"  # class NONE, type T
+    RRSET_EQUALS = "RRset exists with these records"  # zone class, type T, rdata
+
+
+@dataclass(frozen=True)
+class Prerequisite:
+    need: Need
+    name: dns.name.Name
+    rdtype: int = dns.rdatatype.ANY
+    rdatas: frozenset[dns.rdata.Rdata] = frozenset()
+
+
+class Action(Enum):
+    """The four update forms of RFC 2136 §2.5."""
+
+    ADD = "add"  # zone class
+    DELETE_RRSET = "delete RRset"  # class ANY, type T
+    DELETE_NAME = "delete all RRsets at a name"  # class ANY, type ANY
+    DELETE_RR = "delete one record"  # class NONE
+
+
+@dataclass(frozen=True)
+class Change:
+    action: Action
+    name: dns.name.Name
+    rdtype: int
+    ttl: int = 0
+    rdata: dns.rdata.Rdata | None = None
+
+
+# Types no record in a zone can have (RFC 2136 §3.4.1.3 names ANY, AXFR,
+# MAILA and MAILB; the other meta types and OPT are as meaningless).
+def _meta(rdtype: int) -> bool:
+    return dns.rdatatype.is_metatype(dns.rdatatype.RdataType.make(rdtype)) or (
+        rdtype == dns.rdatatype.OPT
+    )
+
+
+def _rdata(rrset: dns.rrset.RRset) -> dns.rdata.Rdata | None:
+    return next(iter(rrset), None)
+
+
+def read_prerequisites(
+    msg: dns.message.Message,
+    in_zone: Callable[[dns.name.Name], bool],
+) -> list[Prerequisite]:
+    """The prerequisite section as Prerequisites (§3.2.1-3.2.5)."""
+    out: list[Prerequisite] = []
+    values: dict[tuple[dns.name.Name, int], set[dns.rdata.Rdata]] = {}
+    for rrset in msg.sections[1]:
+        what = f"prerequisite {rrset.name} {dns.rdatatype.to_text(rrset.rdtype)}"
+        if rrset.ttl != 0:
+            raise UpdateError(dns.rcode.FORMERR, f"{what}: TTL must be 0")
+        if not in_zone(rrset.name):
+            raise UpdateError(dns.rcode.NOTZONE, f"{what}: not in the zone")
+        rdata = _rdata(rrset)
+        if rrset.deleting == dns.rdataclass.ANY:
+            if rrset.rdtype == dns.rdatatype.ANY:
+                out.append(Prerequisite(Need.NAME_IN_USE, rrset.name))
+            elif _meta(rrset.rdtype):
+                raise UpdateError(dns.rcode.FORMERR, f"{what}: not a record type")
+            else:
+                out.append(Prerequisite(Need.RRSET_EXISTS, rrset.name, rrset.rdtype))
+        elif rrset.deleting == dns.rdataclass.NONE:
+            if rrset.rdtype == dns.rdatatype.ANY:
+                out.append(Prerequisite(Need.NAME_NOT_IN_USE, rrset.name))
+            elif _meta(rrset.rdtype):
+                raise UpdateError(dns.rcode.FORMERR, f"{what}: not a record type")
+            else:
+                out.append(Prerequisite(Need.RRSET_ABSENT, rrset.name, rrset.rdtype))
+        elif rrset.rdclass == dns.rdataclass.IN:
+            if _meta(rrset.rdtype) or rdata is None:
+                raise UpdateError(dns.rcode.FORMERR, f"{what}: not a record")
+            values.setdefault((rrset.name, rrset.rdtype), set()).add(rdata)
+        else:
+            raise UpdateError(dns.rcode.FORMERR, f"{what}: class must be IN, ANY or NONE")
+    # §3.2.5: the records of one value-dependent RRset are compared as a whole.
+    for (name, rdtype), rdatas in values.items():
+        out.append(Prerequisite(Need.RRSET_EQUALS, name, rdtype, frozenset(rdatas)))
+    return out
+
+
+def read_changes(
+    msg: dns.message.Message,
+    in_zone: Callable[[dns.name.Name], bool],
+) -> list[Change]:
+    """The update section as Changes, in message order (§3.4.1 prescan)."""
+    out: list[Change] = []
+    for rrset in msg.sections[2]:
+        what = f"update {rrset.name} {dns.rdatatype.to_text(rrset.rdtype)}"
+        if not in_zone(rrset.name):
+            raise UpdateError(dns.rcode.NOTZONE, f"{what}: not in the zone")
+        rdata = _rdata(rrset)
+        if rrset.deleting == dns.rdataclass.ANY:
+            if rrset.ttl != 0 or rrset.rdtype in _XFR_MAIL:
+                raise UpdateError(dns.rcode.FORMERR, f"{what}: malformed RRset deletion")
+            if rrset.rdtype == dns.rdatatype.ANY:
+                out.append(Change(Action.DELETE_NAME, rrset.name, rrset.rdtype))
+            elif _meta(rrset.rdtype):
+                raise UpdateError(dns.rcode.FORMERR, f"{what}: not a record type")
+            else:
+                out.append(Change(Action.DELETE_RRSET, rrset.name, rrset.rdtype))
+        elif rrset.deleting == dns.rdataclass.NONE:
+            if rrset.ttl != 0 or _meta(rrset.rdtype) or rdata is None:
+                raise UpdateError(dns.rcode.FORMERR, f"{what}: malformed record deletion")
+            out.append(Change(Action.DELETE_RR, rrset.name, rrset.rdtype, 0, rdata))
+        elif rrset.rdclass == dns.rdataclass.IN:
+            if _meta(rrset.rdtype) or rdata is None:
+                raise UpdateError(dns.rcode.FORMERR, f"{what}: not a record one can add")
+            out.append(Change(Action.ADD, rrset.name, rrset.rdtype, rrset.ttl, rdata))
+        else:
+            raise UpdateError(dns.rcode.FORMERR, f"{what}: class must be IN, ANY or NONE")
+    return out
+
+
+_XFR_MAIL = frozenset(
+    {dns.rdatatype.AXFR, dns.rdatatype.IXFR, dns.rdatatype.MAILA, dns.rdatatype.MAILB}
+)
