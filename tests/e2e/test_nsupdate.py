@@ -98,7 +98,7 @@ def test_cname_special_cases(server: UpdateServer, key: Key, mode: str) -> None:
     assert server.query(f"data.{p}", "CNAME") == []
     assert server.query(f"data.{p}") == ["192.0.2.20"]
     ok(server, key, mode, f"update add alias.{p} 60 CNAME www.example.com.")
-    ok(server, key, mode, f"update add alias.{p} 60 TXT \"ignored\"")
+    ok(server, key, mode, f'update add alias.{p} 60 TXT "ignored"')
     assert server.query(f"alias.{p}", "TXT") == []
     # A CNAME added where one exists replaces it.
     ok(server, key, mode, f"update add alias.{p} 60 CNAME mail.example.com.")
@@ -112,7 +112,7 @@ def test_cname_special_cases(server: UpdateServer, key: Key, mode: str) -> None:
 def test_prerequisite_forms(server: UpdateServer, key: Key, mode: str) -> None:
     p = f"pre.{mode}.example.com"
     ok(server, key, mode, f"update add a.{p} 60 A 192.0.2.30")
-    add = f"update add b.{p} 60 TXT \"{mode}\""
+    add = f'update add b.{p} 60 TXT "{mode}"'
     # Name is in use (class ANY, type ANY) / fails with NXDOMAIN.
     ok(server, key, mode, f"prereq yxdomain a.{p}\n{add}")
     fails(server, key, mode, f"prereq yxdomain none.{p}\n{add}", "NXDOMAIN")

@@ -94,7 +94,10 @@ class UpdateServer:
         q = dns.message.make_query(name, dns.rdatatype.from_text(rdtype))
         r = dns.query.udp(q, "127.0.0.1", port=self.port, timeout=3)
         return sorted(
-            rd.to_text() for rrset in r.answer if rrset.rdtype == q.question[0].rdtype for rd in rrset
+            rd.to_text()
+            for rrset in r.answer
+            if rrset.rdtype == q.question[0].rdtype
+            for rd in rrset
         )
 
     def rcode(self, name: str, rdtype: str = "A") -> str:
