@@ -1,0 +1,183 @@
+"""ACME dns-01 end to end, offline: pebble issues certificates validated through dynzone.
+
+certbot (with certbot-dns-rfc2136) and lego (rfc2136 provider) each get a
+certificate for one name and for a wildcard plus its apex; lego also uses the
+CNAME pattern, where ``_acme-challenge.cname.example.com`` is a CNAME into
+the small zone ``acme.example.com`` and the key may write nothing else. After
+each run the challenge TXT records are gone again.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import need_peer
+from tests.e2e.pebble import Pebble, start_pebble
+from tests.e2e.update_server import Key, UpdateServer, start_update_server
+
+
+@pytest.fixture(scope="module")
+def dynzone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpdateServer]:
+    dz = start_update_server(tmp_path_factory.mktemp("acme-dns"))
+    try:
+        yield dz
+    finally:
+        dz.stop()
+
+
+@pytest.fixture(scope="module")
+def pebble(tmp_path_factory: pytest.TempPathFactory, dynzone: UpdateServer) -> Iterator[Pebble]:
+    binary = need_peer("pebble")
+    pb = start_pebble(binary, tmp_path_factory.mktemp("pebble"), dynzone.port)
+    try:
+        yield pb
+    finally:
+        pb.stop()
+
+
+def san_of(cert: Path) -> set[str]:
+    done = subprocess.run(
+        ["openssl", "x509", "-in", str(cert), "-noout", "-ext", "subjectAltName"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    return {part.strip().removeprefix("DNS:") for part in done.stdout.splitlines()[-1].split(",")}
+
+
+def challenges_gone(dynzone: UpdateServer, *names: str) -> None:
+    for name in names:
+        assert dynzone.query(f"_acme-challenge.{name}", "TXT") == [], name
+    journal = dynzone.journal()
+    assert "IN TXT" in journal, "the challenges went through the journal"
+
+
+def certbot(pebble: Pebble, key: Key, workdir: Path, *domains: str) -> Path:
+    """Run certbot certonly with the rfc2136 plugin; returns the issued certificate."""
+    binary = need_peer("certbot")
+    argv = [
+        binary,
+        "certonly",
+        "--non-interactive",
+        "--agree-tos",
+        "--register-unsafely-without-email",
+        "--server",
+        pebble.directory,
+        "--config-dir",
+        str(workdir / "config"),
+        "--work-dir",
+        str(workdir / "work"),
+        "--logs-dir",
+        str(workdir / "logs"),
+        "--authenticator",
+        "dns-rfc2136",
+        "--dns-rfc2136-credentials",
+        str(key.certbot_file),
+        "--dns-rfc2136-propagation-seconds",
+        "1",
+        "--cert-name",
+        "test",
+    ]
+    for d in domains:
+        argv += ["-d", d]
+    # certbot is Debian's, on the system Python: keep our virtualenv out of its way.
+    env = {"PATH": "/usr/bin:/bin", "REQUESTS_CA_BUNDLE": str(pebble.ca_file), "HOME": str(workdir)}
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env)
+    log = workdir / "logs" / "letsencrypt.log"
+    assert done.returncode == 0, (
+        done.stdout + done.stderr + (log.read_text() if log.exists() else "")
+    )
+    return workdir / "config" / "live" / "test" / "cert.pem"
+
+
+def lego(pebble: Pebble, key: Key, dynzone: UpdateServer, workdir: Path, *domains: str) -> Path:
+    binary = need_peer("lego")
+    env = dict(
+        os.environ,
+        LEGO_CA_CERTIFICATES=str(pebble.ca_file),
+        RFC2136_NAMESERVER=f"127.0.0.1:{dynzone.port}",
+        RFC2136_TSIG_KEY=key.name,
+        RFC2136_TSIG_SECRET=key.secret,
+        RFC2136_TSIG_ALGORITHM=f"{key.algorithm}.",
+        RFC2136_PROPAGATION_TIMEOUT="30",
+        RFC2136_POLLING_INTERVAL="1",
+        # Wildcard and apex share one challenge name: lego solves them one after
+        # the other, waiting this long between (60 s by default).
+        RFC2136_SEQUENCE_INTERVAL="1",
+    )
+    argv = [
+        binary,
+        "--server",
+        pebble.directory,
+        "--email",
+        "test@example.com",
+        "--accept-tos",
+        "--path",
+        str(workdir),
+        "--dns",
+        "rfc2136",
+        # Where lego looks up zones and CNAMEs: dynzone itself, not the Internet.
+        "--dns.resolvers",
+        f"127.0.0.1:{dynzone.port}",
+        # lego would otherwise ask each NS of the zone on port 53.
+        "--dns.disable-cp",
+    ]
+    for d in domains:
+        argv += ["-d", d]
+    done = subprocess.run([*argv, "run"], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return workdir / "certificates" / f"{domains[0].replace('*', '_')}.crt"
+
+
+def test_certbot_one_name(dynzone: UpdateServer, pebble: Pebble, tmp_path: Path) -> None:
+    key = dynzone.add_key("certbot-one", "_acme-challenge.www.example.com TXT")
+    cert = certbot(pebble, key, tmp_path, "www.example.com")
+    assert san_of(cert) == {"www.example.com"}
+    challenges_gone(dynzone, "www.example.com")
+    assert "by key:certbot-one" in dynzone.journal()
+
+
+def test_certbot_wildcard_and_apex(dynzone: UpdateServer, pebble: Pebble, tmp_path: Path) -> None:
+    # certbot's default algorithm is HMAC-MD5; this key uses it the way the
+    # credentials snippet `dynzone key add` printed says.
+    key = dynzone.add_key("certbot-wild", "_acme-challenge.example.com TXT", algorithm="hmac-md5")
+    cert = certbot(pebble, key, tmp_path, "example.com", "*.example.com")
+    assert san_of(cert) == {"example.com", "*.example.com"}
+    challenges_gone(dynzone, "example.com")
+
+
+def test_lego_wildcard_and_apex(dynzone: UpdateServer, pebble: Pebble, tmp_path: Path) -> None:
+    key = dynzone.add_key("lego-wild", "_acme-challenge.example.com TXT")
+    cert = lego(pebble, key, dynzone, tmp_path, "example.com", "*.example.com")
+    assert san_of(cert) == {"example.com", "*.example.com"}
+    challenges_gone(dynzone, "example.com")
+    assert "by key:lego-wild" in dynzone.journal()
+
+
+def test_lego_cname_into_a_small_zone(
+    dynzone: UpdateServer, pebble: Pebble, tmp_path: Path
+) -> None:
+    # The key may write only in acme.example.com; example.com holds the CNAME.
+    key = dynzone.add_key("lego-cname", "*.acme.example.com TXT")
+    serial = dynzone.serial("example.com")
+    cert = lego(pebble, key, dynzone, tmp_path, "cname.example.com", "*.cname.example.com")
+    assert san_of(cert) == {"cname.example.com", "*.cname.example.com"}
+    assert dynzone.serial("example.com") == serial, "example.com itself was not touched"
+    assert "by key:lego-cname" in dynzone.journal("acme.example.com")
+    assert dynzone.query("_acme-challenge.cname.acme.example.com", "TXT") == []
+    # And the key really cannot write in example.com.
+    done = subprocess.run(
+        ["nsupdate", "-k", str(key.key_file)],
+        input=f"server 127.0.0.1 {dynzone.port}\nzone example.com\n"
+        'update add _acme-challenge.cname.example.com 60 TXT "x"\nsend\n',
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert "REFUSED" in done.stdout + done.stderr
