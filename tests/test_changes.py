@@ -18,6 +18,7 @@ from dynzone.changes import (
     SetRRset,
     Writer,
     ZoneChange,
+    ZoneEdit,
     ZonePolicy,
 )
 from dynzone.config import ZoneConfig
@@ -26,6 +27,7 @@ from dynzone.store import zones as zone_rows
 from dynzone.store.sqlite import connect
 from dynzone.zones.snapshot import ZoneSnapshot
 from dynzone.zones.sync import sync_zone
+from dynzone.zones.zonefile import Record
 
 A = dns.rdatatype.A
 
@@ -143,3 +145,60 @@ def test_the_evolved_snapshot_equals_one_built_from_the_store(writer: Writer) ->
         k: sorted(v) for k, v in fresh.nodes.items()
     }
     assert evolved.record_count == fresh.record_count and evolved.serial == fresh.serial
+
+
+def test_an_edit_sees_the_transaction_and_its_exception_writes_nothing(writer: Writer) -> None:
+    before = stored(writer, "a.test.")
+    seen: list[set[int]] = []
+
+    def edit(view: ZoneEdit) -> None:
+        view.apply(AddRecord(n("e.a.test."), 60, rd("A", "192.0.2.7")))
+        seen.append(view.types_at(n("e.a.test.")))
+        raise LookupError("prerequisite not met")
+
+    change = ZoneChange(n("a.test."), (), edit=edit)
+    with pytest.raises(LookupError):
+        writer.commit(ChangeSet("key:k", "127.0.0.1", (change,)))
+    assert seen == [{A}], "the edit reads its own change back"
+    assert stored(writer, "a.test.") == before
+
+
+def test_vet_sees_the_final_difference_and_may_refuse_it(writer: Writer) -> None:
+    writer.commit(
+        ChangeSet(
+            "key:k",
+            "x",
+            (
+                ZoneChange(
+                    n("a.test."), (SetRRset(n("v.a.test."), A, 60, (rd("A", "192.0.2.1"),)),)
+                ),
+            ),
+        )
+    )
+    before = stored(writer, "a.test.")
+    diffs: list[tuple[list[str], list[str]]] = []
+
+    def vet(removed: list[Record], added: list[Record]) -> None:
+        diffs.append(([str(r.rdata) for r in removed], [str(r.rdata) for r in added]))
+        raise PermissionError("not yours")
+
+    op = SetRRset(n("v.a.test."), A, 60, (rd("A", "192.0.2.2"),))
+    with pytest.raises(PermissionError):
+        writer.commit(ChangeSet("key:k", "x", (ZoneChange(n("a.test."), (op,), vet=vet),)))
+    assert diffs == [(["192.0.2.1"], ["192.0.2.2"])], "vet sees records, without the SOA"
+    assert stored(writer, "a.test.") == before
+
+
+def test_a_replaced_soa_keeps_a_higher_serial(writer: Writer) -> None:
+    zid = zone_rows.zone_id(writer.conn, n("a.test."))
+    assert zid is not None
+    [old] = records.rrset(writer.conn, zid, n("a.test."), dns.rdatatype.SOA)
+    new = Record(old.name, 300, old.rdata.replace(serial=old.rdata.serial + 1000, minimum=30))  # type: ignore[attr-defined]
+
+    def edit(view: ZoneEdit) -> None:
+        view.replace_soa(new)
+
+    [out] = writer.commit(ChangeSet("key:k", "x", (ZoneChange(n("a.test."), (), edit=edit),)))
+    assert out.changed and out.serial_to == old.rdata.serial + 1000  # type: ignore[attr-defined]
+    [soa] = records.rrset(writer.conn, zid, n("a.test."), dns.rdatatype.SOA)
+    assert soa.ttl == 300 and soa.rdata.minimum == 30  # type: ignore[attr-defined]

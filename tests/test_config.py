@@ -75,6 +75,7 @@ def test_the_documented_example_loads_with_paths_relative_to_the_file(tmp_path: 
         (GOOD + 'serial_policy = "weekly"\n', "zone[0].serial_policy: 'weekly' is not one of"),
         (GOOD + "journal_limit = 0\n", "zone[0].journal_limit: keep at least 1"),
         (GOOD + 'export_command = "true"\n', "zone[0].export_command: needs export_file"),
+        (GOOD + 'allow_update = ["lan"]\n', "zone[0].allow_update[0]: 'lan' is not an address"),
         (GOOD + '[http]\nlisten = ["127.0.0.1"]\n', "http.listen[0]: '127.0.0.1' is not HOST:PORT"),
         (GOOD + '[http]\ntrusted_proxies = ["me"]\n', "http.trusted_proxies[0]: 'me' is not"),
         (GOOD + "[http]\nfailed_logins_per_minute = 0\n", "http.failed_logins_per_minute"),

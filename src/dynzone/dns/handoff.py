@@ -88,7 +88,7 @@ class AsyncAnswerer:
         opcode = msg.opcode()
         if opcode == dns.opcode.UPDATE:
             identity = signed.identity if signed is not None else None
-            rcode = await self.updates.handle(msg, identity, peer.address)
+            rcode = await self.updates.handle(data, msg, identity, peer.address)
             return self._reply(msg, rcode)
         if opcode == dns.opcode.QUERY:
             question = question_of(data)

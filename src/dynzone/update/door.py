@@ -38,6 +38,7 @@ from dynzone.update.sections import (
     Action,
     Change,
     UpdateError,
+    check_ttls,
     read_changes,
     read_prerequisites,
 )
@@ -64,11 +65,14 @@ class UpdateDoor:
         self.commit = commit
 
     async def handle(
-        self, msg: dns.message.Message, identity: Identity | None, address: str
+        self, wire: bytes, msg: dns.message.Message, identity: Identity | None, address: str
     ) -> int:
-        """Apply ``msg`` (signed by ``identity``, or unsigned if None); return the rcode."""
+        """Apply ``msg`` (signed by ``identity``, or unsigned if None); return the rcode.
+
+        ``wire`` is the message as received, ``msg`` as dnspython parsed it.
+        """
         try:
-            outcome = await self._handle(msg, identity, address)
+            outcome = await self._handle(wire, msg, identity, address)
         except UpdateError as exc:
             who = identity.name if identity is not None else f"unsigned from {address}"
             log.info("UPDATE by %s: %s: %s", who, _rcode_text(exc.rcode), exc)
@@ -85,7 +89,7 @@ class UpdateDoor:
         return dns.rcode.NOERROR
 
     async def _handle(
-        self, msg: dns.message.Message, identity: Identity | None, address: str
+        self, wire: bytes, msg: dns.message.Message, identity: Identity | None, address: str
     ) -> Outcome | None:
         question = msg.sections[0]
         if len(question) != 1 or question[0].rdtype != dns.rdatatype.SOA:
@@ -104,6 +108,7 @@ class UpdateDoor:
             found = catalog.find_zone(key_of(name))
             return found is not None and found.origin == origin
 
+        check_ttls(wire)
         prerequisites = read_prerequisites(msg, in_zone)
         changes = read_changes(msg, in_zone)
         for c in changes:

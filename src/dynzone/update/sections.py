@@ -8,10 +8,12 @@ RFC defines (else FORMERR). Nothing here looks at the zone's data; that is
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+import dns.exception
 import dns.message
 import dns.name
 import dns.rcode
@@ -19,6 +21,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+import dns.wire
 
 
 class UpdateError(Exception):
@@ -77,17 +80,39 @@ def _rdata(rrset: dns.rrset.RRset) -> dns.rdata.Rdata | None:
     return next(iter(rrset), None)
 
 
+def check_ttls(wire: bytes) -> None:
+    """FORMERR unless every prerequisite, and every deletion, has TTL 0.
+
+    Read from the wire because dnspython drops the TTL of a record without
+    rdata, which is what most of these forms are.
+    """
+    zones, prereqs, updates = struct.unpack_from("!HHH", wire, 4)
+    parser = dns.wire.Parser(wire, 12)
+    try:
+        for _ in range(zones):
+            parser.get_name(decompress=True)
+            parser.seek(parser.current + 4)
+        for i in range(prereqs + updates):
+            name = parser.get_name(decompress=True)
+            _, rdclass, ttl, rdlen = parser.get_struct("!HHIH")
+            parser.seek(parser.current + rdlen)
+            deletion = rdclass in (dns.rdataclass.ANY, dns.rdataclass.NONE)
+            if ttl and (i < prereqs or deletion):
+                what = "prerequisite" if i < prereqs else "deletion"
+                raise UpdateError(dns.rcode.FORMERR, f"{what} at {name}: TTL must be 0")
+    except dns.exception.FormError:
+        raise UpdateError(dns.rcode.FORMERR, "malformed record") from None
+
+
 def read_prerequisites(
     msg: dns.message.Message,
     in_zone: Callable[[dns.name.Name], bool],
 ) -> list[Prerequisite]:
-    """The prerequisite section as Prerequisites (§3.2.1-3.2.5)."""
+    """The prerequisite section as Prerequisites (§3.2.1-3.2.5); TTLs: ``check_ttls``."""
     out: list[Prerequisite] = []
     values: dict[tuple[dns.name.Name, int], set[dns.rdata.Rdata]] = {}
     for rrset in msg.sections[1]:
         what = f"prerequisite {rrset.name} {dns.rdatatype.to_text(rrset.rdtype)}"
-        if rrset.ttl != 0:
-            raise UpdateError(dns.rcode.FORMERR, f"{what}: TTL must be 0")
         if not in_zone(rrset.name):
             raise UpdateError(dns.rcode.NOTZONE, f"{what}: not in the zone")
         rdata = _rdata(rrset)
@@ -129,7 +154,7 @@ def read_changes(
             raise UpdateError(dns.rcode.NOTZONE, f"{what}: not in the zone")
         rdata = _rdata(rrset)
         if rrset.deleting == dns.rdataclass.ANY:
-            if rrset.ttl != 0 or rrset.rdtype in _XFR_MAIL:
+            if rrset.rdtype in _XFR_MAIL:
                 raise UpdateError(dns.rcode.FORMERR, f"{what}: malformed RRset deletion")
             if rrset.rdtype == dns.rdatatype.ANY:
                 out.append(Change(Action.DELETE_NAME, rrset.name, rrset.rdtype))
@@ -138,7 +163,7 @@ def read_changes(
             else:
                 out.append(Change(Action.DELETE_RRSET, rrset.name, rrset.rdtype))
         elif rrset.deleting == dns.rdataclass.NONE:
-            if rrset.ttl != 0 or _meta(rrset.rdtype) or rdata is None:
+            if _meta(rrset.rdtype) or rdata is None:
                 raise UpdateError(dns.rcode.FORMERR, f"{what}: malformed record deletion")
             out.append(Change(Action.DELETE_RR, rrset.name, rrset.rdtype, 0, rdata))
         elif rrset.rdclass == dns.rdataclass.IN:

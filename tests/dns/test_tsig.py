@@ -1,0 +1,132 @@
+"""Server-side TSIG checks and reply signing, against dnspython as the client."""
+
+from __future__ import annotations
+
+import base64
+import struct
+
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdtypes.ANY.TSIG
+import dns.tsig
+import dns.tsigkeyring
+import pytest
+
+from dynzone.dns import tsig
+from dynzone.keys import TsigKey
+from dynzone.policy import Identity
+
+KEY = TsigKey("test-key", "hmac-sha256", base64.b64encode(b"k" * 32).decode())
+IDENTITY = Identity("key:test-key", ())
+RING = dns.tsigkeyring.from_text({"test-key": ("hmac-sha256", KEY.secret)})
+
+
+def lookup(name: dns.name.Name) -> tuple[TsigKey, Identity] | None:
+    return (KEY, IDENTITY) if name == dns.name.from_text("test-key") else None
+
+
+def signed_query(
+    ring: dict = RING, algorithm: dns.name.Name = dns.tsig.HMAC_SHA256
+) -> tuple[dns.message.Message, bytes]:
+    q = dns.message.make_query("www.example.com", "A")
+    q.use_tsig(ring, algorithm=algorithm)
+    return q, q.to_wire()
+
+
+def check(wire: bytes, now: int | None = None) -> tsig.Signed:
+    msg = dns.message.from_wire(wire, keyring=False)
+    assert msg.tsig is not None
+    rd = msg.tsig[0]
+    assert isinstance(rd, dns.rdtypes.ANY.TSIG.TSIG)
+    return tsig.check(wire, msg.tsig.name, rd, lookup, rd.time_signed if now is None else now)
+
+
+def with_mac(wire: bytes, mac: bytes) -> bytes:
+    msg = dns.message.from_wire(wire, keyring=False)
+    assert msg.tsig is not None
+    rd = msg.tsig[0]
+    start = tsig.tsig_start(wire)
+    body = rd.replace(mac=mac).to_wire()
+    owner = msg.tsig.name.to_wire()
+    assert owner is not None and body is not None
+    return wire[:start] + owner + struct.pack("!HHIH", 250, 255, 0, len(body)) + body
+
+
+def test_a_good_signature_passes() -> None:
+    _, wire = signed_query()
+    signed = check(wire)
+    assert signed.error == 0 and signed.identity is IDENTITY
+
+
+def test_key_names_are_case_insensitive() -> None:
+    ring = dns.tsigkeyring.from_text({"TEST-Key": ("hmac-sha256", KEY.secret)})
+    assert check(signed_query(ring)[1]).error == 0
+
+
+def test_unknown_key_and_other_algorithm_are_badkey() -> None:
+    other_name = dns.tsigkeyring.from_text({"other": ("hmac-sha256", KEY.secret)})
+    other_algorithm = dns.tsigkeyring.from_text({"test-key": ("hmac-sha512", KEY.secret)})
+    for ring in (other_name, other_algorithm):
+        with pytest.raises(tsig.TsigFailure) as failure:
+            check(signed_query(ring)[1])
+        assert failure.value.rcode == dns.rcode.NOTAUTH
+        assert failure.value.error == dns.rcode.BADKEY
+
+
+def test_wrong_secret_is_badsig() -> None:
+    wrong = dns.tsigkeyring.from_text(
+        {"test-key": ("hmac-sha256", base64.b64encode(b"x" * 32).decode())}
+    )
+    with pytest.raises(tsig.TsigFailure) as failure:
+        check(signed_query(wrong)[1])
+    assert failure.value.rcode == dns.rcode.NOTAUTH and failure.value.error == dns.rcode.BADSIG
+
+
+def test_time_outside_the_fudge_is_badtime_after_the_mac_check() -> None:
+    _, wire = signed_query()
+    signed_at = check(wire).time_signed
+    assert check(wire, signed_at + 300).error == 0
+    assert check(wire, signed_at + 301).error == dns.rcode.BADTIME
+    assert check(wire, signed_at - 301).error == dns.rcode.BADTIME
+
+
+def test_mac_lengths() -> None:
+    _, wire = signed_query()
+    full = dns.message.from_wire(wire, keyring=False).tsig[0].mac  # type: ignore[index]
+    assert check(with_mac(wire, full[:16])).error == dns.rcode.BADTRUNC
+    for mac in (full[:15], full[:9], full + b"\0"):
+        with pytest.raises(tsig.TsigFailure) as failure:
+            check(with_mac(wire, mac))
+        assert failure.value.rcode == dns.rcode.FORMERR and failure.value.error == 0
+
+
+def test_a_signed_reply_validates_in_dnspython() -> None:
+    q, wire = signed_query()
+    signed = check(wire)
+    reply = dns.message.make_response(dns.message.from_wire(wire, keyring=False))
+    raw = tsig.sign(reply.to_wire(), signed, signed.time_signed)
+    # dnspython checks the MAC, which covers the request's MAC.
+    parsed = dns.message.from_wire(raw, keyring=RING, request_mac=q.mac)
+    assert parsed.had_tsig
+
+
+def test_a_badtime_reply_carries_our_time_and_the_request_time() -> None:
+    _, wire = signed_query()
+    signed = check(wire, 10**9)
+    reply = dns.message.make_response(dns.message.from_wire(wire, keyring=False))
+    raw = tsig.sign(reply.to_wire(), signed, 10**9)
+    rd = dns.message.from_wire(raw, keyring=False).tsig[0]  # type: ignore[index]
+    assert rd.error == dns.rcode.BADTIME
+    assert rd.time_signed == signed.time_signed
+    assert int.from_bytes(rd.other, "big") == 10**9
+
+
+def test_an_unsigned_error_names_the_error_without_a_mac() -> None:
+    _, wire = signed_query(dns.tsigkeyring.from_text({"other": ("hmac-sha256", KEY.secret)}))
+    with pytest.raises(tsig.TsigFailure) as failure:
+        check(wire)
+    reply = dns.message.make_response(dns.message.from_wire(wire, keyring=False))
+    raw = tsig.unsigned_error(reply.to_wire(), failure.value)
+    rd = dns.message.from_wire(raw, keyring=False).tsig[0]  # type: ignore[index]
+    assert rd.error == dns.rcode.BADKEY and rd.mac == b""
