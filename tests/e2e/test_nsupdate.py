@@ -235,6 +235,10 @@ def test_notzone_and_notauth(server: UpdateServer, key: Key) -> None:
     fails(server, key, "k-tcp", "update add www.example.net 60 A 192.0.2.60", "NOTZONE")
     # A record in the child zone acme.example.com, sent to example.com: NOTZONE.
     fails(server, key, "k-tcp", "update add x.acme.example.com 60 A 192.0.2.60", "NOTZONE")
+    # The delegation point of that child zone belongs to example.com, though.
+    ok(server, key, "k-tcp", "update add acme.example.com 300 NS ns2.example.com.")
+    assert "+ acme.example.com. 300 IN NS ns2.example.com." in server.journal(EXAMPLE)
+    ok(server, key, "k-tcp", "update delete acme.example.com NS ns2.example.com.")
     # A zone we do not serve: NOTAUTH.
     rc, out = nsupdate(
         server, key, "k-tcp", "update add www.example.net 60 A 192.0.2.60", zone="example.net"

@@ -120,7 +120,11 @@ class BatchUdpListener:
         def send(reply: bytes) -> None:
             sock.sendto(reply, address)
 
-        asyncio.run_coroutine_threadsafe(answer_later(self.answerer, data, peer, send), self.loop)
+        work = answer_later(self.answerer, data, peer, send)
+        try:
+            asyncio.run_coroutine_threadsafe(work, self.loop)
+        except RuntimeError:  # the loop has stopped: dynzone is shutting down
+            work.close()
 
     def _run(self) -> None:
         try:

@@ -44,7 +44,9 @@ def _encode(records: list[Record]) -> str:
 def _decode(text: str) -> list[Record]:
     out = []
     for owner, ttl, rdtype, rdata in json.loads(text):
-        rd = dns.rdata.from_text(dns.rdataclass.IN, rdtype, rdata, origin=dns.name.root)
+        rd = dns.rdata.from_text(
+            dns.rdataclass.IN, rdtype, rdata, origin=dns.name.root, relativize=False
+        )
         out.append(Record(dns.name.from_text(owner), int(ttl), rd))
     return out
 

@@ -106,7 +106,14 @@ class UpdateDoor:
 
         def in_zone(name: dns.name.Name) -> bool:
             found = catalog.find_zone(key_of(name))
-            return found is not None and found.origin == origin
+            if found is None:
+                return False
+            if found.origin == origin:
+                return True
+            # The apex of a child zone we also serve is the parent's delegation
+            # point: its NS (and DS) records there belong to the parent.
+            parent = catalog.parent_zone(found)
+            return name == found.origin and parent is not None and parent.origin == origin
 
         check_ttls(wire)
         prerequisites = read_prerequisites(msg, in_zone)
