@@ -3,7 +3,8 @@
 # Debian/Ubuntu only; needs root (or sudo). Safe to run more than once.
 set -euo pipefail
 
-PEERS=(nsd knot knot-dnsutils bind9-dnsutils dnsperf ddclient inadyn curl certbot
+# openssl makes the throwaway TLS certificate pebble serves its ACME API with.
+PEERS=(nsd knot knot-dnsutils bind9-dnsutils dnsperf ddclient inadyn curl openssl certbot
        python3-certbot-dns-rfc2136 lego pebble)
 
 SUDO=""
