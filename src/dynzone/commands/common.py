@@ -6,7 +6,10 @@ import sqlite3
 import sys
 from pathlib import Path
 
+import dns.name
+
 from dynzone.config import DEFAULT_DATA_DIR, Config, demo_config, load_config
+from dynzone.policy import REGEX_PREFIX, Grant
 from dynzone.store.sqlite import connect
 
 
@@ -24,3 +27,16 @@ def open_store(config: Config) -> sqlite3.Connection:
 def fail(message: str) -> int:
     print(f"dynzone: error: {message}", file=sys.stderr)
     return 1
+
+
+def warn_unserved(grants: list[Grant], zones: list[dns.name.Name], consequence: str) -> None:
+    """Warn about grants for names in none of the configured zones."""
+    for g in grants:
+        if g.pattern.startswith(REGEX_PREFIX):
+            continue
+        name = dns.name.from_text(g.pattern.removeprefix("*."))
+        if not any(name.is_subdomain(z) for z in zones):
+            print(
+                f"dynzone: warning: {g.pattern} is in none of the configured zones; {consequence}",
+                file=sys.stderr,
+            )

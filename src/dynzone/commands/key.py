@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-import dns.name
-
-from dynzone.commands.common import load, open_store
+from dynzone.commands.common import load, open_store, warn_unserved
 from dynzone.config import Config
 from dynzone.keys import (
     ALGORITHMS,
@@ -67,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.key_command == "add":
             grants = [parse_grant(g) for g in args.grant]
-            _warn_unserved(grants, [z.name for z in config.zones])
+            warn_unserved(grants, [z.name for z in config.zones], "updates to it will get NOTAUTH")
             key = add_key(conn, args.name, args.algorithm, grants, args.secret)
             server, port = _server(config)
             described = "; ".join(g.describe() for g in grants)
@@ -97,14 +95,3 @@ def _server(config: Config) -> tuple[str, int]:
     first = config.dns.listen[0]
     host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(first.host, first.host)
     return host, first.port
-
-
-def _warn_unserved(grants: list[Grant], zones: list[dns.name.Name]) -> None:
-    for g in grants:
-        name = dns.name.from_text(g.pattern.removeprefix("*."))
-        if not any(name.is_subdomain(z) for z in zones):
-            print(
-                f"dynzone: warning: {g.pattern} is in none of the configured zones;"
-                " updates to it will get NOTAUTH",
-                file=sys.stderr,
-            )

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-import dns.name
-
-from dynzone.commands.common import load, open_store
+from dynzone.commands.common import load, open_store, warn_unserved
 from dynzone.policy import Grant, PatternError, normalise_pattern
 from dynzone.store import identities
 from dynzone.users import PREFIX, UserError, add_user, new_password, remove_user, set_password
@@ -53,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.user_command == "add":
             grants = [Grant(normalise_pattern(p)) for p in args.host]
-            _warn_unserved(grants, [z.name for z in config.zones])
+            warn_unserved(grants, [z.name for z in config.zones], "updates to it will get nohost")
             password, generated = _password(args.password_stdin)
             add_user(conn, args.name, password, grants)
             print(f"user {args.name} added, may update: {', '.join(g.pattern for g in grants)}")
@@ -81,16 +79,3 @@ def run(args: argparse.Namespace) -> int:
     finally:
         conn.close()
     return 0
-
-
-def _warn_unserved(grants: list[Grant], zones: list[dns.name.Name]) -> None:
-    for g in grants:
-        if g.pattern.startswith("regex:"):
-            continue
-        name = dns.name.from_text(g.pattern.removeprefix("*."))
-        if not any(name.is_subdomain(z) for z in zones):
-            print(
-                f"dynzone: warning: {g.pattern} is in none of the configured zones;"
-                " updates to it will get nohost",
-                file=sys.stderr,
-            )

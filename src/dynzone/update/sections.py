@@ -104,6 +104,12 @@ def check_ttls(wire: bytes) -> None:
         raise UpdateError(dns.rcode.FORMERR, "malformed record") from None
 
 
+_EMPTY_FORMS = {
+    dns.rdataclass.ANY: (Need.NAME_IN_USE, Need.RRSET_EXISTS),
+    dns.rdataclass.NONE: (Need.NAME_NOT_IN_USE, Need.RRSET_ABSENT),
+}
+
+
 def read_prerequisites(
     msg: dns.message.Message,
     in_zone: Callable[[dns.name.Name], bool],
@@ -116,20 +122,15 @@ def read_prerequisites(
         if not in_zone(rrset.name):
             raise UpdateError(dns.rcode.NOTZONE, f"{what}: not in the zone")
         rdata = _rdata(rrset)
-        if rrset.deleting == dns.rdataclass.ANY:
+        if rrset.deleting is not None:
+            # Class ANY asks for existence, class NONE for absence (§2.4.1-2.4.4).
+            of_name, of_rrset = _EMPTY_FORMS[rrset.deleting]
             if rrset.rdtype == dns.rdatatype.ANY:
-                out.append(Prerequisite(Need.NAME_IN_USE, rrset.name))
+                out.append(Prerequisite(of_name, rrset.name))
             elif _meta(rrset.rdtype):
                 raise UpdateError(dns.rcode.FORMERR, f"{what}: not a record type")
             else:
-                out.append(Prerequisite(Need.RRSET_EXISTS, rrset.name, rrset.rdtype))
-        elif rrset.deleting == dns.rdataclass.NONE:
-            if rrset.rdtype == dns.rdatatype.ANY:
-                out.append(Prerequisite(Need.NAME_NOT_IN_USE, rrset.name))
-            elif _meta(rrset.rdtype):
-                raise UpdateError(dns.rcode.FORMERR, f"{what}: not a record type")
-            else:
-                out.append(Prerequisite(Need.RRSET_ABSENT, rrset.name, rrset.rdtype))
+                out.append(Prerequisite(of_rrset, rrset.name, rrset.rdtype))
         elif rrset.rdclass == dns.rdataclass.IN:
             if _meta(rrset.rdtype) or rdata is None:
                 raise UpdateError(dns.rcode.FORMERR, f"{what}: not a record")
