@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import secrets
 import sqlite3
 from dataclasses import dataclass
@@ -46,7 +47,9 @@ class TsigKey:
     algorithm: str  # a key of ALGORITHMS
     secret: str  # base64
 
+    @functools.cached_property
     def dns_key(self) -> dns.tsig.Key:
+        """The key as dnspython signs with it (decoded once per key object)."""
         return dns.tsig.Key(
             dns.name.from_text(self.name), base64.b64decode(self.secret), ALGORITHMS[self.algorithm]
         )

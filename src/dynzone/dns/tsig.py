@@ -92,7 +92,7 @@ def check(
     reply must say so, signed), or raises TsigFailure.
     """
     found = lookup(owner)
-    if found is None or found[0].dns_key().algorithm != rdata.algorithm:
+    if found is None or found[0].dns_key.algorithm != rdata.algorithm:
         raise TsigFailure(dns.rcode.NOTAUTH, dns.rcode.BADKEY, owner, rdata)
     key, identity = found
     full = key.mac_size
@@ -102,7 +102,7 @@ def check(
     start = tsig_start(wire)
     (arcount,) = struct.unpack_from("!H", wire, 10)
     unsigned = wire[:10] + struct.pack("!H", arcount - 1) + wire[12:start]
-    expected, _ = dns.tsig.sign(unsigned, key.dns_key(), rdata, time=rdata.time_signed)
+    expected, _ = dns.tsig.sign(unsigned, key.dns_key, rdata, time=rdata.time_signed)
     if not hmac.compare_digest(expected.mac[:size], rdata.mac):
         raise TsigFailure(dns.rcode.NOTAUTH, dns.rcode.BADSIG, owner, rdata)
     error = 0
@@ -119,7 +119,7 @@ def sign(reply: bytes, signed: Signed, now: int) -> bytes:
     A BADTIME reply keeps the request's time and carries ours in Other Data
     (RFC 8945 §5.2.3), so the client can see how far apart the clocks are.
     """
-    key = signed.key.dns_key()
+    key = signed.key.dns_key
     other = b""
     when = now
     if signed.error == dns.rcode.BADTIME:
@@ -150,8 +150,8 @@ def unsigned_error(reply: bytes, failure: TsigFailure) -> bytes:
 
 def reserve(key: TsigKey) -> int:
     """The most room a TSIG record of ``key`` takes in a reply."""
-    name = len(dns.name.from_text(key.name).to_wire() or b"")
-    algorithm = len(key.dns_key().algorithm.to_wire() or b"")
+    name = len(key.dns_key.name.to_wire() or b"")
+    algorithm = len(key.dns_key.algorithm.to_wire() or b"")
     # owner, type/class/TTL/rdlength, then algorithm, time, fudge, MAC size,
     # MAC, original ID, error, other length and 6 bytes of other data.
     return name + 10 + algorithm + 6 + 2 + 2 + key.mac_size + 2 + 2 + 2 + 6
