@@ -31,6 +31,7 @@ import dns.renderer
 
 from dynzone.dns.answer import Answer, resolve
 from dynzone.dns.render import EdnsReply, render
+from dynzone.dns.tsig import tsig_start
 from dynzone.zones.catalog import CACHE_LIMIT, CachedAnswer, Catalog
 from dynzone.zones.snapshot import Match, key_of
 
@@ -327,14 +328,16 @@ def decide(
 
 
 def _signed(data: bytes) -> bool:
-    """Whether ``data`` ends in a TSIG record (its additional section is not empty)."""
+    """Whether ``data``'s last record is a TSIG (read from the record headers only)."""
     if data[10:12] == b"\x00\x00":
         return False
     try:
-        msg = dns.message.from_wire(data, keyring=False, ignore_trailing=True)
+        start = tsig_start(data)
+        _, used = dns.name.from_wire(data, start)  # the owner; the type follows
+        (rdtype,) = struct.unpack_from("!H", data, start + used)
     except (dns.exception.DNSException, ValueError, struct.error):
         return False  # malformed: the slow path answers FORMERR
-    return msg.tsig is not None
+    return rdtype == dns.rdatatype.TSIG
 
 
 def question_of(data: bytes) -> tuple[dns.name.Name, int, int] | None:

@@ -65,7 +65,7 @@ class TsigFailure(Exception):
 
 
 def tsig_start(wire: bytes) -> int:
-    """Where the last record (the TSIG, dnspython has checked) starts in ``wire``."""
+    """Where the last record of ``wire`` starts (a TSIG must be last)."""
     qd, an, ns, ar = struct.unpack_from("!HHHH", wire, 4)
     parser = dns.wire.Parser(wire, 12)
     for _ in range(qd):
