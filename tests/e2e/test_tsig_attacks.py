@@ -87,12 +87,21 @@ def reply_tsig(reply: dns.message.Message) -> dns.rdtypes.ANY.TSIG.TSIG:
     return rd
 
 
+def split_tsig(wire: bytes) -> tuple[dns.name.Name, dns.rdtypes.ANY.TSIG.TSIG, int]:
+    """The TSIG record of ``wire``: its owner, its rdata and its size on the wire.
+
+    Written uncompressed, as dynzone and dnspython write it, so it is the last
+    ``size`` bytes of the message.
+    """
+    msg = dns.message.from_wire(wire, keyring=False)
+    rd = reply_tsig(msg)
+    owner = msg.tsig.name  # type: ignore[union-attr]
+    return owner, rd, len(owner.to_wire()) + 10 + len(rd.to_wire())
+
+
 def mac_is_valid(raw: bytes, key: Key, request_mac: bytes) -> bool:
     """Check a reply's MAC with dnspython's own signing (even for TSIG errors)."""
-    reply = dns.message.from_wire(raw, keyring=False)
-    rd = reply_tsig(reply)
-    owner = reply.tsig.name  # type: ignore[union-attr]
-    record = len(owner.to_wire()) + 10 + len(rd.to_wire())
+    _, rd, record = split_tsig(raw)
     body = raw[: len(raw) - record]
     (arcount,) = struct.unpack_from("!H", body, 10)
     body = body[:10] + struct.pack("!H", arcount - 1) + body[12:]
@@ -120,10 +129,7 @@ def unchanged(server: UpdateServer, serial: int, owner: str = TARGET) -> None:
 
 def retsig(wire: bytes, **changes: object) -> bytes:
     """``wire`` with its TSIG record's fields changed (after signing)."""
-    msg = dns.message.from_wire(wire, keyring=False)
-    rd = reply_tsig(msg)
-    owner = msg.tsig.name  # type: ignore[union-attr]
-    record = len(owner.to_wire()) + 10 + len(rd.to_wire())
+    owner, rd, record = split_tsig(wire)
     new = rd.replace(**changes)
     body = new.to_wire()
     return (
