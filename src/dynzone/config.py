@@ -40,6 +40,24 @@ class ListenAddress:
 
 
 @dataclass(frozen=True)
+class TransferAccess:
+    """``allow_transfer``: TSIG key names (lower case, no final dot) and networks."""
+
+    keys: frozenset[str] = frozenset()
+    networks: tuple[Network, ...] = ()
+
+    def allows(self, key: str | None, address: str) -> bool:
+        """Whether a transfer signed with ``key`` (or unsigned) from ``address`` is allowed."""
+        if key is not None and key in self.keys:
+            return True
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in self.networks)
+
+
+@dataclass(frozen=True)
 class ZoneConfig:
     name: dns.name.Name
     file: Path | None = None
@@ -52,6 +70,11 @@ class ZoneConfig:
     export_command: str | None = None
     # Networks whose unsigned RFC 2136 UPDATEs are accepted (default: none).
     allow_update: tuple[Network, ...] = ()
+    # Who may transfer the zone (AXFR/IXFR); nobody unless listed.
+    allow_transfer: TransferAccess = field(default_factory=lambda: TransferAccess())
+    # Secondaries sent a NOTIFY after every change, and the key that signs it.
+    notify: tuple[ListenAddress, ...] = ()
+    notify_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +121,9 @@ _ZONE_KEYS = {
     "export_file",
     "export_command",
     "allow_update",
+    "allow_transfer",
+    "notify",
+    "notify_key",
 }
 
 
@@ -232,6 +258,16 @@ def _parse_zone_settings(
     export_text = _typed(z, "export_file", str, where, p, "")
     command = _typed(z, "export_command", str, where, p, "") or None
     allow_update = _networks(z, "allow_update", where, p)
+    allow_transfer = _transfer_access(z, where, p)
+    notify = tuple(
+        parse_address(item, f"{where}: {p}notify[{i}]", default_port=53)
+        for i, item in enumerate(_typed(z, "notify", list, where, p, []))
+    )
+    notify_key = _typed(z, "notify_key", str, where, p, "") or None
+    if notify_key is not None:
+        notify_key = _key_name(notify_key, f"{where}: {p}notify_key")
+        if not notify:
+            raise ConfigError(f"{where}: {p}notify_key: needs notify to be set too")
     if command is not None and not export_text:
         raise ConfigError(f"{where}: {key}.export_command: needs export_file to be set too")
     return ZoneConfig(
@@ -245,6 +281,9 @@ def _parse_zone_settings(
         export_file=base / export_text if export_text else None,
         export_command=command,
         allow_update=allow_update,
+        allow_transfer=allow_transfer,
+        notify=notify,
+        notify_key=notify_key,
     )
 
 
@@ -286,6 +325,46 @@ def _networks(raw: dict[str, Any], key: str, where: str, prefix: str) -> tuple[N
                 ' like "127.0.0.1/32"'
             ) from None
     return tuple(out)
+
+
+def _transfer_access(z: dict[str, Any], where: str, prefix: str) -> TransferAccess:
+    """``allow_transfer = ["key:NAME", "192.0.2.0/24"]``."""
+    keys = set()
+    networks = []
+    for i, item in enumerate(_typed(z, "allow_transfer", list, where, prefix, [])):
+        at = f"{where}: {prefix}allow_transfer[{i}]"
+        if isinstance(item, str) and item.startswith("key:"):
+            keys.add(_key_name(item[4:], at))
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f'{at}: {item!r} is neither "key:NAME" nor an address or network'
+                ' like "192.0.2.0/24"'
+            ) from None
+    return TransferAccess(frozenset(keys), tuple(networks))
+
+
+def _key_name(text: str, where: str) -> str:
+    """A TSIG key name as the key store spells it (lower case, no final dot)."""
+    try:
+        name = dns.name.from_text(text.strip())
+    except dns.exception.DNSException:
+        name = dns.name.root
+    if name == dns.name.root:
+        raise ConfigError(f"{where}: {text!r} is not a key name (dynzone key list shows them)")
+    return name.to_text(omit_final_dot=True).lower()
+
+
+def parse_address(item: object, where: str, default_port: int) -> ListenAddress:
+    """Parse ``"192.0.2.1"``, ``"192.0.2.1:5300"`` or ``"[2001:db8::1]:5300"``."""
+    if isinstance(item, str) and not item.startswith("["):
+        try:
+            return ListenAddress(str(ipaddress.ip_address(item)), default_port)
+        except ValueError:
+            pass  # HOST:PORT, or an error parse_listen explains
+    return parse_listen(item, where)
 
 
 def parse_listen(item: object, where: str) -> ListenAddress:

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import signal
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -28,6 +29,9 @@ from dynzone.store import records
 from dynzone.store import zones as zone_rows
 from dynzone.store.sqlite import StoreError, connect
 from dynzone.update.door import UpdateDoor
+from dynzone.xfr.door import JournalReader, TransferDoor
+from dynzone.xfr.notify_out import Notifier
+from dynzone.xfr.propagation import Tracker
 from dynzone.zones.catalog import Catalog
 from dynzone.zones.export import export_zone
 from dynzone.zones.loader import ZoneLoadError, load_stored
@@ -65,6 +69,12 @@ class Server:
         self.responder = Responder(Catalog(), payload=config.dns.edns_payload)
         self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix="dynzone-writer")
         self._export_pool = ThreadPoolExecutor(1, thread_name_prefix="dynzone-export")
+        # Zone transfers: journal reads and message rendering, off the event loop.
+        self.transfer_pool = ThreadPoolExecutor(1, thread_name_prefix="dynzone-transfer")
+        self.journal_reader = JournalReader(config.data_dir)
+        self.tracker = Tracker(config.data_dir)
+        self.notifier: Notifier | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.conn: sqlite3.Connection | None = None
         self.keys_conn: sqlite3.Connection | None = None  # the event loop's, for TSIG keys
         self.writer: Writer | None = None
@@ -107,6 +117,14 @@ class Server:
     ) -> None:
         # One reference swap: queries in flight finish on the old catalog.
         self.responder.catalog = Catalog(snapshots.values())
+        if self.notifier is not None and self._loop is not None:
+            now = time.time()
+            for name in changed:
+                if name in snapshots:
+                    # Never waits: the NOTIFY goes out from the event loop.
+                    self._loop.call_soon_threadsafe(
+                        self.notifier.changed, name, snapshots[name].soa, now
+                    )
         for zc in self.config.zones:
             if zc.name in changed and zc.export_file is not None and zc.name in snapshots:
                 self._export_pool.submit(
@@ -136,10 +154,19 @@ class Server:
     async def start(self) -> None:
         limits = TcpLimits(self.config.dns.tcp_idle_timeout, self.config.dns.tcp_max_connections)
         answerer = None
+        self._loop = asyncio.get_running_loop()
         if self.keys_conn is not None:
+            keyring = Keyring(self.keys_conn)
             updates = UpdateDoor(lambda: self.responder.catalog, self.zone_settings, self.commit)
-            answerer = AsyncAnswerer(self.responder, Keyring(self.keys_conn), updates)
+            transfers = TransferDoor(
+                lambda: self.responder.catalog,
+                self.zone_settings,
+                self.journal_reader,
+                self.transfer_pool,
+            )
+            answerer = AsyncAnswerer(self.responder, keyring, updates, transfers)
             self.responder.hands_off = True
+            self.notifier = Notifier(self.zone_settings, keyring, self.tracker)
         try:
             self._closers = await open_listeners(
                 self.config.dns.listen, self.responder, limits, answerer
@@ -152,6 +179,10 @@ class Server:
             except ListenError as exc:
                 self.close()
                 raise StartupError(f"{exc}. Change http.listen in the config.") from None
+        if self.notifier is not None:
+            # Secondaries learn at once that we are (back) up, and at which serial.
+            for name, snapshot in self.snapshots.items():
+                self.notifier.changed(name, snapshot.soa, None)
 
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
         """Serve until SIGTERM or SIGINT; SIGHUP reloads."""
@@ -170,6 +201,8 @@ class Server:
                 loop.remove_signal_handler(sig)
             for aclose in self._async_closers:
                 await aclose()
+            if self.notifier is not None:
+                await self.notifier.close()
             self.close()
         log.info("stopped")
 
@@ -180,6 +213,7 @@ class Server:
         # Let a commit in progress finish: its client may already wait for the reply.
         self._writer_pool.shutdown(wait=True)
         self._export_pool.shutdown(wait=True)
+        self.transfer_pool.shutdown(wait=True, cancel_futures=True)
         for conn in (self.conn, self.keys_conn):
             if conn is not None:
                 conn.close()

@@ -1,8 +1,14 @@
-"""``dynzone zone export|journal``: read a zone from the store, even while the server runs."""
+"""``dynzone zone export|journal|status``: read a zone from the store, even while the server runs.
+
+``status`` also asks each of the zone's secondaries (its ``notify`` list)
+for the serial it serves now.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import sys
 import time
 
@@ -12,6 +18,7 @@ import dns.name
 from dynzone.commands.common import fail, load, open_store
 from dynzone.store import journal
 from dynzone.store import zones as zone_rows
+from dynzone.xfr import propagation
 from dynzone.zones.export import zone_text
 from dynzone.zones.loader import load_stored
 
@@ -24,7 +31,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     jrnl = zone_sub.add_parser("journal", help="print the zone's change journal")
     jrnl.add_argument("name", metavar="NAME")
     jrnl.add_argument("--last", type=int, metavar="N", help="only the last N entries")
-    for p in (export, jrnl):
+    status = zone_sub.add_parser(
+        "status", help="show the serial each secondary serves and how fast it caught up"
+    )
+    status.add_argument("name", metavar="NAME")
+    status.add_argument("--json", action="store_true", help="print the report as JSON")
+    for p in (export, jrnl, status):
         p.add_argument("--config", metavar="FILE", help="TOML configuration file")
 
 
@@ -42,6 +54,21 @@ def run(args: argparse.Namespace) -> int:
             return fail(f"zone {origin} is not in the store {config.data_dir} (zones: {known})")
         if args.zone_command == "export":
             sys.stdout.write(zone_text(load_stored(conn, origin)))
+        elif args.zone_command == "status":
+            zc = next((z for z in config.zones if z.name == origin), None)
+            if zc is None:
+                return fail(f"zone {origin} is in the store but not in the configuration")
+            serial = load_stored(conn, origin).serial
+            latest = journal.entries(conn, zid, 1)
+            changed_at = latest[0].time if latest else None
+            recorded = propagation.load(config.data_dir).get(origin.to_text(), {})
+            report = asyncio.run(
+                propagation.report(origin, serial, changed_at, zc.notify, recorded)
+            )
+            if args.json:
+                print(json.dumps(report, indent=2))
+            else:
+                sys.stdout.write(propagation.text(report))
         else:
             for e in journal.entries(conn, zid, args.last):
                 when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(e.time))

@@ -7,9 +7,11 @@ answered in order as they arrive (pipelining), an idle timeout, and a cap on
 open connections. A query that makes the responder fail is logged and
 dropped; the listener keeps serving.
 
-Messages the responder hands off (UPDATE, TSIG) are answered by an
-``AsyncAnswerer`` task on the loop; a TCP connection reads no further
-message until that reply is written, so replies keep their order.
+Messages the responder hands off (UPDATE, NOTIFY, TSIG, zone transfers) are
+answered by an ``AsyncAnswerer`` task on the loop; a TCP connection reads no
+further message until that reply is written, so replies keep their order. A
+zone transfer's messages are written as the client reads them: the task
+waits while the connection's write buffer is above its high-water mark.
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ class TcpProtocol(asyncio.Protocol):
         self.timer: asyncio.TimerHandle | None = None
         self.counted = False
         self.waiting = False  # a handed-off message's reply is not written yet
+        self.writable: asyncio.Event | None = None  # clear while the write buffer is full
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses; same interface.
@@ -111,6 +114,8 @@ class TcpProtocol(asyncio.Protocol):
         self.limits.open += 1
         self.counted = True
         self.transport.set_write_buffer_limits(high=_TCP_HIGH_WATER)
+        self.writable = asyncio.Event()
+        self.writable.set()
         self._arm()
 
     def _arm(self) -> None:
@@ -153,7 +158,13 @@ class TcpProtocol(asyncio.Protocol):
                 transport.pause_reading()
                 peer = transport.get_extra_info("peername") or ("", 0)
                 task = asyncio.ensure_future(
-                    answer_later(self.answerer, msg, Peer(peer[0], peer[1], True), self._write)
+                    answer_later(
+                        self.answerer,
+                        msg,
+                        Peer(peer[0], peer[1], True),
+                        self._write,
+                        self._until_writable,
+                    )
                 )
                 task.add_done_callback(self._resume)
                 _keep(task)
@@ -161,9 +172,17 @@ class TcpProtocol(asyncio.Protocol):
             if reply is not None:
                 transport.write(len(reply).to_bytes(2, "big") + reply)
 
-    def _write(self, reply: bytes) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(len(reply).to_bytes(2, "big") + reply)
+    def _write(self, reply: bytes) -> bool:
+        """Write one framed reply; False if the connection is gone."""
+        if self.transport is None or self.transport.is_closing():
+            return False
+        self.transport.write(len(reply).to_bytes(2, "big") + reply)
+        self._arm()  # a long transfer is not idle
+        return True
+
+    async def _until_writable(self) -> None:
+        if self.writable is not None:
+            await self.writable.wait()
 
     def _resume(self, _: asyncio.Future[None]) -> None:
         self.waiting = False
@@ -174,14 +193,20 @@ class TcpProtocol(asyncio.Protocol):
         self._arm()
 
     def pause_writing(self) -> None:
+        if self.writable is not None:
+            self.writable.clear()
         if self.transport is not None:
             self.transport.pause_reading()
 
     def resume_writing(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
+        if self.writable is not None:
+            self.writable.set()
+        if self.transport is not None and not self.transport.is_closing() and not self.waiting:
             self.transport.resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.writable is not None:
+            self.writable.set()  # a transfer waiting to write finds the connection gone
         if self.timer is not None:
             self.timer.cancel()
         if self.counted:

@@ -9,8 +9,9 @@ pointers into it stay valid) and the cached body.
 
 Everything else — EDNS versions above 0, odd flags, errors, malformed input —
 takes the slow path, which parses with dnspython and renders a reply from scratch.
-UPDATEs and TSIG-signed messages are handed off (``HANDOFF``) to the
-asynchronous path in handoff.py: they wait on the store or need a key.
+UPDATE, NOTIFY, zone transfers and TSIG-signed messages are handed off
+(``HANDOFF``) to the asynchronous path in handoff.py: they wait on the store,
+need a key, or stream many messages.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ _RD_CD_MASK = dns.flags.RD | dns.flags.CD
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 _TRANSFER = {dns.rdatatype.AXFR, dns.rdatatype.IXFR}
+_HANDED_OFF = {dns.opcode.UPDATE, dns.opcode.NOTIFY}
 
 # Fast-path cache variants: plain, EDNS, EDNS with DO.
 _VARIANT = (b"\x00", b"\x01", b"\x02")
@@ -67,7 +69,8 @@ class Responder:
     def __init__(self, catalog: Catalog, payload: int = DEFAULT_PAYLOAD) -> None:
         self.catalog = catalog
         self.payload = payload
-        # Set once the listeners can take HANDOFF; until then UPDATE is NOTIMP.
+        # Set once the listeners can take HANDOFF; until then UPDATE and NOTIFY
+        # are NOTIMP and transfers REFUSED.
         self.hands_off = False
 
     # -- fast path -------------------------------------------------------
@@ -96,6 +99,8 @@ class Responder:
         if i > 266:  # the name is longer than 255 octets: FORMERR on the slow path
             return self._slow(data, tcp)
         qend = i + 5
+        if i + 2 < n and data[i + 1] == 0 and data[i + 2] in _TRANSFER:
+            return self._slow(data, tcp)  # AXFR/IXFR: the transfer path
         rest = n - qend
         arcount = data[10:12]
         if rest == 0 and arcount == b"\x00\x00":
@@ -173,10 +178,12 @@ class Responder:
         if flags & dns.flags.QR:
             return None  # a response: answering could start a packet loop
         opcode = dns.opcode.from_flags(flags)
-        if self.hands_off and (opcode == dns.opcode.UPDATE or _signed(data)):
+        if self.hands_off and (opcode in _HANDED_OFF or _signed(data)):
             return HANDOFF
         echo = flags & _RD_CD_MASK
         question = _question(data) if qdcount == 1 else None
+        if self.hands_off and question is not None and question[1] in _TRANSFER:
+            return HANDOFF
         if opcode != dns.opcode.QUERY:
             return _error(msg_id, echo, opcode, dns.rcode.NOTIMP, question)
         if question is None:
@@ -313,7 +320,7 @@ def decide(
 ) -> Answer:
     """What a standard query gets, before any wire concerns."""
     if qtype in _TRANSFER:
-        return Answer(rcode=dns.rcode.REFUSED, aa=False)  # transfers: a later release
+        return Answer(rcode=dns.rcode.REFUSED, aa=False)  # no transfer path (xfr/door.py)
     if qclass == dns.rdataclass.IN:
         return resolve(catalog, qname, qtype, key)
     if qclass == dns.rdataclass.ANY:

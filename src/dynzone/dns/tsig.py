@@ -57,11 +57,19 @@ class TsigFailure(Exception):
     """A request that fails checks 1-3: answer it with ``reply`` (unsigned)."""
 
     def __init__(self, rcode: int, error: int, owner: dns.name.Name, rdata: object) -> None:
-        super().__init__(dns.rcode.to_text(dns.rcode.Rcode.make(error or rcode)))
+        super().__init__(error_name(error or rcode))
         self.rcode = rcode
         self.error = error
         self.owner = owner
         self.rdata = rdata
+
+
+_ERRORS = {16: "BADSIG", 17: "BADKEY", 18: "BADTIME", 22: "BADTRUNC"}
+
+
+def error_name(error: int) -> str:
+    """A TSIG error's name (16 is BADSIG here, not the BADVERS of an OPT record)."""
+    return _ERRORS.get(error) or dns.rcode.to_text(dns.rcode.Rcode.make(error))
 
 
 def tsig_start(wire: bytes) -> int:
@@ -138,6 +146,37 @@ def sign(reply: bytes, signed: Signed, now: int) -> bytes:
     )
     rdata, _ = dns.tsig.sign(reply, key, template, time=when, request_mac=signed.mac)
     return _append(reply, key.name, rdata)
+
+
+class StreamSigner:
+    """Signs every message of a multi-message reply, such as a zone transfer.
+
+    RFC 8945 §5.3.1: the first MAC covers the request's MAC, the message and
+    all TSIG variables; each later one covers the previous MAC, the message
+    and the timers only. dnspython keeps that running digest for us.
+    """
+
+    def __init__(self, signed: Signed) -> None:
+        self.signed = signed
+        self._ctx: object = None
+
+    def sign(self, reply: bytes, now: int) -> bytes:
+        key = self.signed.key.dns_key
+        template = dns.rdtypes.ANY.TSIG.TSIG(
+            dns.rdataclass.ANY,
+            dns.rdatatype.TSIG,
+            key.algorithm,
+            now,
+            FUDGE,
+            b"",
+            self.signed.original_id,
+            0,
+            b"",
+        )
+        rdata, self._ctx = dns.tsig.sign(
+            reply, key, template, time=now, request_mac=self.signed.mac, ctx=self._ctx, multi=True
+        )
+        return _append(reply, key.name, rdata)
 
 
 def unsigned_error(reply: bytes, failure: TsigFailure) -> bytes:

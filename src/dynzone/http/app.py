@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import logging
 import threading
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,7 @@ from dynzone.dns.listeners import ListenError
 from dynzone.http import dyndns2
 from dynzone.http.clientaddr import Address, client_address
 from dynzone.http.ratelimit import RateLimit
+from dynzone.http.zone_status import zone_status
 from dynzone.policy import Identity
 from dynzone.store.sqlite import connect
 from dynzone.users import verify
@@ -51,10 +53,12 @@ class Dyndns2Door:
         self._auth_pool = ThreadPoolExecutor(2, thread_name_prefix="dynzone-auth")
         self._local = threading.local()
 
+    realm = REALM
+
     def close(self) -> None:
         self._auth_pool.shutdown(wait=True)
 
-    def _client(self, request: web.Request) -> Address:
+    def client(self, request: web.Request) -> Address:
         peer = request.transport.get_extra_info("peername") if request.transport else None
         host = peer[0] if peer else "127.0.0.1"
         return client_address(host, request.headers, self.server.config.http.trusted_proxies)
@@ -65,7 +69,7 @@ class Dyndns2Door:
             conn = self._local.conn = connect(self.server.config.data_dir)
         return verify(conn, user, password)
 
-    async def _authenticate(self, request: web.Request, client: Address) -> Identity | str:
+    async def authenticate(self, request: web.Request, client: Address) -> Identity | str:
         """The caller's identity, or the reply word for why not."""
         source = str(client)
         if not self.login_limit.allowed(source):
@@ -89,12 +93,12 @@ class Dyndns2Door:
         return identity
 
     async def update(self, request: web.Request) -> web.Response:
-        client = self._client(request)
+        client = self.client(request)
         params: dict[str, str] = dict(request.query)
         if request.method == "POST":
             form = await request.post()
             params.update({k: v for k, v in form.items() if isinstance(v, str)})
-        auth = await self._authenticate(request, client)
+        auth = await self.authenticate(request, client)
         if auth == "badauth":
             return _text("badauth\n", 401, {"WWW-Authenticate": REALM})
         if isinstance(auth, str):
@@ -153,7 +157,7 @@ class Dyndns2Door:
         log.info("http: update by %s from %s: %s", identity.name, client, pairs)
 
     async def checkip(self, request: web.Request) -> web.Response:
-        addr = self._client(request)
+        addr = self.client(request)
         return web.Response(text=dyndns2.CHECKIP_PAGE.format(addr=addr), content_type="text/html")
 
 
@@ -165,6 +169,9 @@ async def start_http(server: Server) -> Callable[[], Awaitable[None]]:
     app.router.add_route("POST", "/nic/update", door.update)
     app.router.add_route("GET", "/nic/checkip", door.checkip)
     app.router.add_route("GET", "/checkip", door.checkip)
+    app.router.add_route(
+        "GET", "/api/zones/{zone}/status", functools.partial(zone_status, server, door)
+    )
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:

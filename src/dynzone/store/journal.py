@@ -100,3 +100,25 @@ def entries(conn: sqlite3.Connection, zone_id: int, last: int | None = None) -> 
         Entry(seq, sf, st, _decode(rm), _decode(ad), ident, src, t)
         for seq, sf, st, rm, ad, ident, src, t in reversed(rows)
     ]
+
+
+def since(conn: sqlite3.Connection, zone_id: int, serial: int) -> list[Entry]:
+    """The entries from the last one that starts at ``serial`` to the newest (IXFR).
+
+    Empty when no kept entry starts at ``serial``: the journal does not reach
+    back that far (or the serial was never ours).
+    """
+    row = conn.execute(
+        "SELECT MAX(seq) FROM journal WHERE zone_id = ? AND serial_from = ?", (zone_id, serial)
+    ).fetchone()
+    if row[0] is None:
+        return []
+    rows = conn.execute(
+        "SELECT seq, serial_from, serial_to, removed, added, identity, source, time"
+        " FROM journal WHERE zone_id = ? AND seq >= ? ORDER BY seq",
+        (zone_id, row[0]),
+    ).fetchall()
+    return [
+        Entry(seq, sf, st, _decode(rm), _decode(ad), ident, src, t)
+        for seq, sf, st, rm, ad, ident, src, t in rows
+    ]

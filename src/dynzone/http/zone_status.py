@@ -1,0 +1,49 @@
+"""``GET /api/zones/{zone}/status``: the propagation report as JSON.
+
+The same report as ``dynzone zone status``: each secondary is asked for its
+SOA at the time of the request. Any valid dynzone user may read it (HTTP
+basic authentication, as for /nic/update), since it names the secondaries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import dns.exception
+import dns.name
+from aiohttp import web
+
+from dynzone.xfr import propagation
+from dynzone.zones.snapshot import key_of
+
+if TYPE_CHECKING:
+    from dynzone.http.app import Dyndns2Door
+    from dynzone.server import Server
+
+
+async def zone_status(server: Server, door: Dyndns2Door, request: web.Request) -> web.Response:
+    auth = await door.authenticate(request, door.client(request))
+    if isinstance(auth, str):
+        status = 401 if auth == "badauth" else 429
+        return web.json_response(
+            {"error": "log in as a dynzone user (HTTP basic authentication)"},
+            status=status,
+            headers={"WWW-Authenticate": door.realm} if status == 401 else None,
+        )
+    try:
+        origin = dns.name.from_text(request.match_info["zone"])
+    except dns.exception.DNSException:
+        return web.json_response({"error": "not a domain name"}, status=400)
+    zone = server.responder.catalog.zones.get(key_of(origin))
+    zc = server.zone_settings(origin)
+    if zone is None or zc is None:
+        return web.json_response({"error": f"zone {origin} is not served here"}, status=404)
+    loop = asyncio.get_running_loop()
+    latest = await loop.run_in_executor(server.transfer_pool, server.journal_reader.latest, origin)
+    seen = server.tracker.seen.get(origin.to_text(), {})
+    recorded = {target: vars(s) for target, s in seen.items()}
+    report = await propagation.report(
+        origin, zone.serial, latest.time if latest else None, zc.notify, recorded
+    )
+    return web.json_response(report)

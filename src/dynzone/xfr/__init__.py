@@ -1,0 +1,1 @@
+"""Zone transfers out (AXFR, IXFR), NOTIFY in and out, and propagation status."""

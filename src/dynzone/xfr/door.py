@@ -1,0 +1,208 @@
+"""Answer AXFR and IXFR queries: access, then the records, from one snapshot.
+
+Access comes first (``allow_transfer``: a TSIG key or a network; nobody by
+default). A transfer reads one immutable snapshot from start to end, so a
+commit during a long AXFR changes nothing the client receives: it gets the
+zone as it was when it asked. IXFR reads the journal for that snapshot's
+serial and condenses it (ixfr.py); when the journal does not reach back to
+the client's serial the answer is the whole zone, AXFR style (RFC 1995 §4).
+
+Messages are rendered in a worker thread a few at a time, so a large zone
+neither blocks the event loop nor sits whole in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Executor
+from pathlib import Path
+
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+
+from dynzone.config import ZoneConfig
+from dynzone.store import journal
+from dynzone.store import zones as zone_rows
+from dynzone.store.sqlite import connect
+from dynzone.xfr import messages
+from dynzone.xfr.ixfr import chain, condense
+from dynzone.zones.catalog import Catalog
+from dynzone.zones.serial import serial_gt
+from dynzone.zones.snapshot import ZoneSnapshot, key_of
+
+log = logging.getLogger("dynzone.xfr")
+
+# Messages rendered per trip to the worker thread (at most 1 MiB).
+_BATCH = 16
+
+TransferReply = int | bytes | AsyncIterator[bytes]
+
+
+class JournalReader:
+    """Reads the journal in the transfer thread, on that thread's own connection."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._local = threading.local()
+
+    def since(self, origin: dns.name.Name, serial: int) -> list[journal.Entry]:
+        """The entries from ``serial`` on (journal.since)."""
+        conn, zid = self._zone(origin)
+        return [] if zid is None else journal.since(conn, zid, serial)
+
+    def latest(self, origin: dns.name.Name) -> journal.Entry | None:
+        """The zone's newest journal entry."""
+        conn, zid = self._zone(origin)
+        found = journal.entries(conn, zid, 1) if zid is not None else []
+        return found[0] if found else None
+
+    def _zone(self, origin: dns.name.Name) -> tuple[sqlite3.Connection, int | None]:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = connect(self.data_dir)
+        return conn, zone_rows.zone_id(conn, origin)
+
+
+class TransferDoor:
+    """Decides who gets a transfer and produces its messages."""
+
+    def __init__(
+        self,
+        catalog: Callable[[], Catalog],
+        settings: Callable[[dns.name.Name], ZoneConfig | None],
+        reader: JournalReader,
+        pool: Executor,
+    ) -> None:
+        self.catalog = catalog
+        self.settings = settings
+        self.reader = reader
+        self.pool = pool
+
+    async def handle(
+        self,
+        msg: dns.message.Message,
+        question: messages.Question,
+        key: str | None,
+        address: str,
+        tcp: bool,
+        room: int,
+    ) -> TransferReply:
+        """An rcode to answer with, the single reply, or the stream of messages.
+
+        ``key`` names the TSIG key that signed the request (already checked);
+        ``room`` is the size each message may take.
+        """
+        qname, qtype, qclass = question
+        zone = self.catalog().zones.get(key_of(qname)) if qclass == dns.rdataclass.IN else None
+        kind = dns.rdatatype.to_text(dns.rdatatype.RdataType.make(qtype))
+        who = f"{address}" + (f" (key {key})" if key else " (unsigned)")
+        if zone is None:
+            log.info("%s of %s from %s: not a zone we serve; NOTAUTH", kind, qname, who)
+            return dns.rcode.NOTAUTH
+        zc = self.settings(zone.origin)
+        if zc is None or not zc.allow_transfer.allows(key, address):
+            log.warning(
+                "%s of %s from %s refused: not in the zone's allow_transfer", kind, qname, who
+            )
+            return dns.rcode.REFUSED
+        flags = messages.reply_flags(msg.flags)
+        if qtype == dns.rdatatype.AXFR:
+            if not tcp:
+                return dns.rcode.FORMERR  # RFC 5936 §4.2: AXFR is TCP only
+            log.info(
+                "AXFR of %s serial %d (%d records) to %s",
+                qname,
+                zone.serial,
+                zone.record_count,
+                who,
+            )
+            return self._stream(messages.axfr_rrsets(zone), msg.id, flags, question, room)
+        client = _client_serial(msg, zone)
+        if client is None:
+            return dns.rcode.FORMERR  # RFC 1995 §3: the query carries the client's SOA
+        if client == zone.serial or serial_gt(client, zone.serial):
+            log.info("IXFR of %s from %s: serial %d is current", qname, who, client)
+            return _soa_only(zone, msg.id, flags, question, room)
+        loop = asyncio.get_running_loop()
+        entries = await loop.run_in_executor(self.pool, self.reader.since, zone.origin, client)
+        path = chain(entries, client, zone.serial)
+        if path is None:
+            log.info(
+                "IXFR of %s from %s: the journal does not reach serial %d;"
+                " sending the whole zone, serial %d",
+                qname,
+                who,
+                client,
+                zone.serial,
+            )
+            rrsets = messages.axfr_rrsets(zone)
+        else:
+            diff = condense(path)
+            log.info(
+                "IXFR of %s to %s: serial %d -> %d, %d changes condensed to -%d +%d records",
+                qname,
+                who,
+                client,
+                zone.serial,
+                len(path),
+                len(diff.removed),
+                len(diff.added),
+            )
+            rrsets = messages.ixfr_rrsets(diff, zone.soa)
+        if not tcp:
+            # RFC 1995 §2: what does not fit in one datagram gets the SOA alone,
+            # telling the client to ask again over TCP.
+            whole = messages.only_message(rrsets, msg.id, flags, question, room)
+            return whole or _soa_only(zone, msg.id, flags, question, room)
+        return self._stream(rrsets, msg.id, flags, question, room)
+
+    async def _stream(
+        self,
+        rrsets: Iterator[dns.rrset.RRset],
+        msg_id: int,
+        flags: int,
+        question: messages.Question,
+        room: int,
+    ) -> AsyncIterator[bytes]:
+        packed = messages.pack(rrsets, msg_id, flags, question, room)
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = await loop.run_in_executor(self.pool, _take, packed, _BATCH)
+            for wire in batch:
+                yield wire
+            if len(batch) < _BATCH:
+                return
+
+
+def _soa_only(
+    zone: ZoneSnapshot, msg_id: int, flags: int, question: messages.Question, room: int
+) -> bytes:
+    """The reply that holds only the current SOA (always fits: room is at least 400)."""
+    wire = messages.only_message(iter([zone.soa]), msg_id, flags, question, room)
+    assert wire is not None
+    return wire
+
+
+def _take(it: Iterator[bytes], n: int) -> list[bytes]:
+    out = []
+    for wire in it:
+        out.append(wire)
+        if len(out) == n:
+            break
+    return out
+
+
+def _client_serial(msg: dns.message.Message, zone: ZoneSnapshot) -> int | None:
+    """The serial in the SOA the IXFR query carries in its authority section."""
+    for rrset in msg.authority:
+        if rrset.rdtype == dns.rdatatype.SOA and rrset.name == zone.origin and len(rrset):
+            return int(rrset[0].serial)
+    return None
