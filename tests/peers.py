@@ -197,6 +197,120 @@ def start_knot(zones: dict[str, Path], workdir: Path, port: int | None = None) -
     return _spawn("knot", [knotd, "-c", str(conf)], workdir, port)
 
 
+@dataclass(frozen=True)
+class TsigSecret:
+    """A TSIG key as both ends of a transfer configure it."""
+
+    name: str
+    algorithm: str  # hmac-sha256, ...
+    secret: str  # base64
+
+
+def _distinct(*keys: TsigSecret) -> list[TsigSecret]:
+    return list(dict.fromkeys(keys))
+
+
+def start_nsd_secondary(
+    zone: str,
+    primary_port: int,
+    key: TsigSecret,
+    notify_key: TsigSecret,
+    workdir: Path,
+    port: int | None = None,
+) -> Server:
+    """Start NSD as a secondary of ``zone`` on 127.0.0.1.
+
+    It transfers from 127.0.0.1:primary_port signing with ``key`` and takes
+    NOTIFY signed with ``notify_key``.
+    """
+    nsd, port = _prepare("nsd", workdir, port)
+    lines = [
+        "server:",
+        f"  ip-address: 127.0.0.1@{port}",
+        "  server-count: 1",
+        '  username: ""',
+        '  chroot: ""',
+        f'  zonesdir: "{workdir}"',
+        f'  pidfile: "{workdir}/nsd.pid"',
+        '  database: ""',
+        f'  zonelistfile: "{workdir}/zone.list"',
+        f'  xfrdfile: "{workdir}/xfrd.state"',
+        f'  xfrdir: "{workdir}"',
+        "  verbosity: 2",
+        # Reload as soon as a transfer is in; NSD's default waits a second.
+        "  xfrd-reload-timeout: 0",
+        "  rrl-ratelimit: 0",
+        "  rrl-whitelist-ratelimit: 0",
+        "remote-control:",
+        "  control-enable: no",
+    ]
+    for k in _distinct(key, notify_key):
+        lines += ["key:", f"  name: {k.name}", f"  algorithm: {k.algorithm}"]
+        lines.append(f'  secret: "{k.secret}"')
+    lines += [
+        "zone:",
+        f"  name: {zone}",
+        f'  zonefile: "{zone}.zone"',
+        f"  allow-notify: 127.0.0.1 {notify_key.name}",
+        f"  request-xfr: 127.0.0.1@{primary_port} {key.name}",
+        "  provide-xfr: 127.0.0.1 NOKEY",  # the tests compare its AXFR with dynzone's
+    ]
+    conf = workdir / "nsd.conf"
+    conf.write_text("\n".join(lines) + "\n")
+    return _spawn("nsd", [nsd, "-d", "-c", str(conf)], workdir, port)
+
+
+def start_knot_secondary(
+    zone: str,
+    primary_port: int,
+    key: TsigSecret,
+    notify_key: TsigSecret,
+    workdir: Path,
+    port: int | None = None,
+) -> Server:
+    """Start Knot as a secondary of ``zone`` on 127.0.0.1 (keys as for NSD)."""
+    knotd, port = _prepare("knotd", workdir, port)
+    (workdir / "db").mkdir(exist_ok=True)
+    lines = [
+        "server:",
+        f"  listen: 127.0.0.1@{port}",
+        f'  rundir: "{workdir}"',
+        "  background-workers: 1",
+        "  udp-workers: 1",
+        "  tcp-workers: 1",
+        "log:",
+        "  - target: stdout",
+        "    any: info",
+        "database:",
+        f'  storage: "{workdir}/db"',
+        "key:",
+    ]
+    for k in _distinct(key, notify_key):
+        lines += [f"  - id: {k.name}", f"    algorithm: {k.algorithm}", f"    secret: {k.secret}"]
+    lines += [
+        "remote:",
+        "  - id: primary",
+        f"    address: 127.0.0.1@{primary_port}",
+        f"    key: {key.name}",
+        "acl:",
+        "  - id: notify_from_primary",
+        "    address: 127.0.0.1",
+        f"    key: {notify_key.name}",
+        "    action: notify",
+        "  - id: transfer_to_tests",  # the tests compare its AXFR with dynzone's
+        "    address: 127.0.0.1",
+        "    action: transfer",
+        "zone:",
+        f"  - domain: {zone}",
+        f'    storage: "{workdir}"',
+        "    master: primary",
+        "    acl: [notify_from_primary, transfer_to_tests]",
+    ]
+    conf = workdir / "knot.conf"
+    conf.write_text("\n".join(lines) + "\n")
+    return _spawn("knot", [knotd, "-c", str(conf)], workdir, port)
+
+
 def start_dynzone(config: Path, workdir: Path, port: int) -> Server:
     """Start ``dynzone serve --config`` as a child process."""
     argv = [sys.executable, "-m", "dynzone", "serve", "--config", str(config)]

@@ -92,8 +92,6 @@ def add_key(
     algorithm = algorithm.lower()
     if algorithm not in ALGORITHMS:
         raise KeyError_(f"unknown algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}")
-    if not grants:
-        raise KeyError_("a key needs at least one --grant")
     if secret is None:
         size = dns.tsig.mac_sizes[ALGORITHMS[algorithm]]
         secret = base64.b64encode(secrets.token_bytes(size)).decode()

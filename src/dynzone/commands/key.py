@@ -37,9 +37,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--grant",
         metavar="'PATTERN [TYPE ...]'",
         action="append",
-        required=True,
+        default=[],
         help="names the key may change (host.example.com, or *.sub.example.com for a"
-        " subtree), optionally followed by record types; repeatable",
+        " subtree), optionally followed by record types; repeatable. Without any, the"
+        " key changes nothing: a key for zone transfers and NOTIFY",
     )
     add.add_argument("--secret", metavar="BASE64", help="use this secret instead of a new one")
     lst = key_sub.add_parser("list", help="list keys, their algorithms and grants")
@@ -69,11 +70,15 @@ def run(args: argparse.Namespace) -> int:
             key = add_key(conn, args.name, args.algorithm, grants, args.secret)
             server, port = _server(config)
             described = "; ".join(g.describe() for g in grants)
-            print(f"# key {key.name} added, may change: {described}")
+            if grants:
+                print(f"# key {key.name} added, may change: {described}")
+            else:
+                print(f"# key {key.name} added; it may change nothing (transfers, NOTIFY)")
             print("# BIND key file (nsupdate -k FILE, named.conf include):")
             sys.stdout.write(bind_key_file(key))
-            print("# certbot --dns-rfc2136-credentials FILE (chmod 600):")
-            sys.stdout.write(certbot_credentials(key, server, port))
+            if grants:
+                print("# certbot --dns-rfc2136-credentials FILE (chmod 600):")
+                sys.stdout.write(certbot_credentials(key, server, port))
             print("(the secret is stored in the store as given; keep it private)", file=sys.stderr)
         elif args.key_command == "list":
             for key, identity in all_keys(conn):
