@@ -47,7 +47,7 @@ class Key:
     algorithm: str
     secret: str
     key_file: Path  # the BIND key file `dynzone key add` printed
-    certbot_file: Path  # the certbot credentials it printed
+    certbot_file: Path  # the certbot credentials it printed (none for a key without grants)
 
 
 @dataclass
@@ -78,12 +78,13 @@ class UpdateServer:
         assert done.returncode == 0, done.stderr
         key_text = re.search(r'^key ".*?^};\n', done.stdout, re.S | re.M)
         certbot_text = re.search(r"^dns_rfc2136_server.*", done.stdout, re.S | re.M)
-        assert key_text and certbot_text, done.stdout
+        assert key_text and (certbot_text or not grants), done.stdout
         key_file = self.workdir / f"{name}.key"
         key_file.write_text(key_text.group(0))
         certbot_file = self.workdir / f"{name}.ini"
-        certbot_file.write_text(certbot_text.group(0))
-        certbot_file.chmod(0o600)
+        if certbot_text:
+            certbot_file.write_text(certbot_text.group(0))
+            certbot_file.chmod(0o600)
         secret = re.search(r'secret "([^"]+)"', key_text.group(0))
         alg = re.search(r"algorithm ([\w-]+);", key_text.group(0))
         assert secret and alg
