@@ -40,6 +40,31 @@ def test_the_documented_example_loads_with_paths_relative_to_the_file(tmp_path: 
     assert cfg.zones[0].file == tmp_path / "zones" / "example.com.zone"
 
 
+def test_transfer_settings_parse_keys_networks_and_notify_targets(tmp_path: Path) -> None:
+    text = GOOD + (
+        'allow_transfer = ["key:XFR.", "192.0.2.0/24", "::1"]\n'
+        'notify = ["192.0.2.2", "127.0.0.1:5300", "[::1]:5301"]\n'
+        'notify_key = "Xfr"\n'
+    )
+    zone = load_config(write(tmp_path, text)).zones[0]
+    assert zone.notify == (
+        ListenAddress("192.0.2.2", 53),
+        ListenAddress("127.0.0.1", 5300),
+        ListenAddress("::1", 5301),
+    )
+    assert zone.notify_key == "xfr"
+    access = zone.allow_transfer
+    assert access.allows("xfr", "203.0.113.9")  # the key, from anywhere
+    assert access.allows(None, "192.0.2.77") and access.allows(None, "::1")
+    assert not access.allows(None, "203.0.113.9")
+    assert not access.allows("other", "203.0.113.9")
+
+
+def test_transfers_are_denied_by_default(tmp_path: Path) -> None:
+    access = load_config(write(tmp_path, GOOD)).zones[0].allow_transfer
+    assert not access.allows(None, "127.0.0.1") and not access.allows("xfr", "127.0.0.1")
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -76,6 +101,17 @@ def test_the_documented_example_loads_with_paths_relative_to_the_file(tmp_path: 
         (GOOD + "journal_limit = 0\n", "zone[0].journal_limit: keep at least 1"),
         (GOOD + 'export_command = "true"\n', "zone[0].export_command: needs export_file"),
         (GOOD + 'allow_update = ["lan"]\n', "zone[0].allow_update[0]: 'lan' is not an address"),
+        (
+            GOOD + 'allow_transfer = ["secondaries"]\n',
+            "zone[0].allow_transfer[0]: 'secondaries' is neither \"key:NAME\" nor an address",
+        ),
+        (GOOD + 'allow_transfer = ["key:"]\n', "zone[0].allow_transfer[0]: '' is not a key name"),
+        (
+            GOOD + 'notify = ["ns2.example.com"]\n',
+            "zone[0].notify[0]: 'ns2.example.com' is not an IP",
+        ),
+        (GOOD + 'notify = ["127.0.0.1:0"]\n', "zone[0].notify[0]: '0' is not a port"),
+        (GOOD + 'notify_key = "xfr"\n', "zone[0].notify_key: needs notify to be set too"),
         (GOOD + '[http]\nlisten = ["127.0.0.1"]\n', "http.listen[0]: '127.0.0.1' is not HOST:PORT"),
         (GOOD + '[http]\ntrusted_proxies = ["me"]\n', "http.trusted_proxies[0]: 'me' is not"),
         (GOOD + "[http]\nfailed_logins_per_minute = 0\n", "http.failed_logins_per_minute"),

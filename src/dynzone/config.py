@@ -363,7 +363,11 @@ def parse_address(item: object, where: str, default_port: int) -> ListenAddress:
         try:
             return ListenAddress(str(ipaddress.ip_address(item)), default_port)
         except ValueError:
-            pass  # HOST:PORT, or an error parse_listen explains
+            if ":" not in item:
+                raise ConfigError(
+                    f"{where}: {item!r} is not an IP address; give an address, optionally"
+                    f' with a port: "192.0.2.2" (port {default_port}) or "192.0.2.2:5300"'
+                ) from None
     return parse_listen(item, where)
 
 

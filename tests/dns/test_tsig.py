@@ -130,3 +130,22 @@ def test_an_unsigned_error_names_the_error_without_a_mac() -> None:
     raw = tsig.unsigned_error(reply.to_wire(), failure.value)
     rd = dns.message.from_wire(raw, keyring=False).tsig[0]  # type: ignore[index]
     assert rd.error == dns.rcode.BADKEY and rd.mac == b""
+
+
+def test_every_message_of_a_stream_is_signed_and_validates_in_dnspython() -> None:
+    q, wire = signed_query()
+    signed = check(wire)
+    signer = tsig.StreamSigner(signed)
+    reply = dns.message.make_response(dns.message.from_wire(wire, keyring=False))
+    raws = [signer.sign(reply.to_wire(), signed.time_signed + i) for i in range(3)]
+    # dnspython's multi-message check: each MAC covers the previous one.
+    ctx = None
+    for i, raw in enumerate(raws):
+        parsed = dns.message.from_wire(
+            raw, keyring=RING, request_mac=q.mac, multi=True, tsig_ctx=ctx
+        )
+        assert parsed.had_tsig, i
+        ctx = parsed.tsig_ctx
+    # A message signed out of turn fails.
+    with pytest.raises(dns.tsig.BadSignature):
+        dns.message.from_wire(raws[2], keyring=RING, request_mac=q.mac, multi=True, tsig_ctx=None)
