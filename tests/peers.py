@@ -135,10 +135,9 @@ def _spawn(name: str, argv: list[str], workdir: Path, port: int) -> Server:
     return Server(name=name, port=port, proc=proc, workdir=workdir, log=log)
 
 
-def start_nsd(zones: dict[str, Path], workdir: Path, port: int | None = None) -> Server:
-    """Start NSD serving ``zones`` (name -> zone file) on 127.0.0.1."""
-    nsd, port = _prepare("nsd", workdir, port)
-    lines = [
+def _nsd_server(workdir: Path, port: int, *extra: str) -> list[str]:
+    """NSD's server and remote-control clauses for a test instance on 127.0.0.1:port."""
+    return [
         "server:",
         f"  ip-address: 127.0.0.1@{port}",
         "  server-count: 1",
@@ -150,8 +149,7 @@ def start_nsd(zones: dict[str, Path], workdir: Path, port: int | None = None) ->
         f'  zonelistfile: "{workdir}/zone.list"',
         f'  xfrdfile: "{workdir}/xfrd.state"',
         f'  xfrdir: "{workdir}"',
-        "  verbosity: 1",
-        "  hide-version: yes",
+        *extra,
         # Debian builds NSD with response rate limiting on; a test corpus sent
         # from one address would be throttled.
         "  rrl-ratelimit: 0",
@@ -159,18 +157,12 @@ def start_nsd(zones: dict[str, Path], workdir: Path, port: int | None = None) ->
         "remote-control:",
         "  control-enable: no",
     ]
-    for name, path in zones.items():
-        lines += ["zone:", f"  name: {name}", f'  zonefile: "{path}"']
-    conf = workdir / "nsd.conf"
-    conf.write_text("\n".join(lines) + "\n")
-    return _spawn("nsd", [nsd, "-d", "-c", str(conf)], workdir, port)
 
 
-def start_knot(zones: dict[str, Path], workdir: Path, port: int | None = None) -> Server:
-    """Start Knot DNS serving ``zones`` on 127.0.0.1."""
-    knotd, port = _prepare("knotd", workdir, port)
+def _knot_server(workdir: Path, port: int) -> list[str]:
+    """Knot's server, log and database clauses for a test instance on 127.0.0.1:port."""
     (workdir / "db").mkdir(exist_ok=True)
-    lines = [
+    return [
         "server:",
         f"  listen: 127.0.0.1@{port}",
         f'  rundir: "{workdir}"',
@@ -182,6 +174,25 @@ def start_knot(zones: dict[str, Path], workdir: Path, port: int | None = None) -
         "    any: info",
         "database:",
         f'  storage: "{workdir}/db"',
+    ]
+
+
+def start_nsd(zones: dict[str, Path], workdir: Path, port: int | None = None) -> Server:
+    """Start NSD serving ``zones`` (name -> zone file) on 127.0.0.1."""
+    nsd, port = _prepare("nsd", workdir, port)
+    lines = _nsd_server(workdir, port, "  verbosity: 1", "  hide-version: yes")
+    for name, path in zones.items():
+        lines += ["zone:", f"  name: {name}", f'  zonefile: "{path}"']
+    conf = workdir / "nsd.conf"
+    conf.write_text("\n".join(lines) + "\n")
+    return _spawn("nsd", [nsd, "-d", "-c", str(conf)], workdir, port)
+
+
+def start_knot(zones: dict[str, Path], workdir: Path, port: int | None = None) -> Server:
+    """Start Knot DNS serving ``zones`` on 127.0.0.1."""
+    knotd, port = _prepare("knotd", workdir, port)
+    lines = [
+        *_knot_server(workdir, port),
         "template:",
         "  - id: default",
         f'    storage: "{workdir}"',
@@ -224,26 +235,8 @@ def start_nsd_secondary(
     NOTIFY signed with ``notify_key``.
     """
     nsd, port = _prepare("nsd", workdir, port)
-    lines = [
-        "server:",
-        f"  ip-address: 127.0.0.1@{port}",
-        "  server-count: 1",
-        '  username: ""',
-        '  chroot: ""',
-        f'  zonesdir: "{workdir}"',
-        f'  pidfile: "{workdir}/nsd.pid"',
-        '  database: ""',
-        f'  zonelistfile: "{workdir}/zone.list"',
-        f'  xfrdfile: "{workdir}/xfrd.state"',
-        f'  xfrdir: "{workdir}"',
-        "  verbosity: 2",
-        # Reload as soon as a transfer is in; NSD's default waits a second.
-        "  xfrd-reload-timeout: 0",
-        "  rrl-ratelimit: 0",
-        "  rrl-whitelist-ratelimit: 0",
-        "remote-control:",
-        "  control-enable: no",
-    ]
+    # Reload as soon as a transfer is in; NSD's default waits a second.
+    lines = _nsd_server(workdir, port, "  verbosity: 2", "  xfrd-reload-timeout: 0")
     for k in _distinct(key, notify_key):
         lines += ["key:", f"  name: {k.name}", f"  algorithm: {k.algorithm}"]
         lines.append(f'  secret: "{k.secret}"')
@@ -270,21 +263,7 @@ def start_knot_secondary(
 ) -> Server:
     """Start Knot as a secondary of ``zone`` on 127.0.0.1 (keys as for NSD)."""
     knotd, port = _prepare("knotd", workdir, port)
-    (workdir / "db").mkdir(exist_ok=True)
-    lines = [
-        "server:",
-        f"  listen: 127.0.0.1@{port}",
-        f'  rundir: "{workdir}"',
-        "  background-workers: 1",
-        "  udp-workers: 1",
-        "  tcp-workers: 1",
-        "log:",
-        "  - target: stdout",
-        "    any: info",
-        "database:",
-        f'  storage: "{workdir}/db"',
-        "key:",
-    ]
+    lines = [*_knot_server(workdir, port), "key:"]
     for k in _distinct(key, notify_key):
         lines += [f"  - id: {k.name}", f"    algorithm: {k.algorithm}", f"    secret: {k.secret}"]
     lines += [

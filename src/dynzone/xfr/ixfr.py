@@ -53,16 +53,12 @@ def condense(entries: list[Entry]) -> Difference:
     removed: dict[tuple[_RecordKey, int], Record] = {}
     added: dict[tuple[_RecordKey, int], Record] = {}
     for e in entries:
-        for r in e.removed:
-            if r.rdata.rdtype == dns.rdatatype.SOA:
-                continue
-            k = ((r.name, r.rdata.rdtype, r.rdata), r.ttl)
-            if added.pop(k, None) is None:
-                removed[k] = r
-        for r in e.added:
-            if r.rdata.rdtype == dns.rdatatype.SOA:
-                continue
-            k = ((r.name, r.rdata.rdtype, r.rdata), r.ttl)
-            if removed.pop(k, None) is None:
-                added[k] = r
+        # A removal undoes an earlier addition, and an addition an earlier removal.
+        for records, undo, into in ((e.removed, added, removed), (e.added, removed, added)):
+            for r in records:
+                if r.rdata.rdtype == dns.rdatatype.SOA:
+                    continue
+                k = ((r.name, r.rdata.rdtype, r.rdata), r.ttl)
+                if undo.pop(k, None) is None:
+                    into[k] = r
     return Difference(old_soa, list(removed.values()), list(added.values()))
