@@ -8,6 +8,7 @@ reference swap, so the UDP thread and the event loop never wait on a write.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sqlite3
@@ -121,10 +122,12 @@ class Server:
             now = time.time()
             for name in changed:
                 if name in snapshots:
-                    # Never waits: the NOTIFY goes out from the event loop.
-                    self._loop.call_soon_threadsafe(
-                        self.notifier.changed, name, snapshots[name].soa, now
-                    )
+                    # Never waits: the NOTIFY goes out from the event loop (if it
+                    # is gone, we are shutting down and there is no one to tell).
+                    with contextlib.suppress(RuntimeError):
+                        self._loop.call_soon_threadsafe(
+                            self.notifier.changed, name, snapshots[name].soa, now
+                        )
         for zc in self.config.zones:
             if zc.name in changed and zc.export_file is not None and zc.name in snapshots:
                 self._export_pool.submit(

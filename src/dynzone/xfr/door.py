@@ -129,7 +129,13 @@ class TransferDoor:
         if client is None:
             return dns.rcode.FORMERR  # RFC 1995 §3: the query carries the client's SOA
         if client == zone.serial or serial_gt(client, zone.serial):
-            log.info("IXFR of %s from %s: serial %d is current", qname, who, client)
+            log.info(
+                "IXFR of %s from %s: its serial %d is not behind ours (%d); SOA only",
+                qname,
+                who,
+                client,
+                zone.serial,
+            )
             return _soa_only(zone, msg.id, flags, question, room)
         loop = asyncio.get_running_loop()
         entries = await loop.run_in_executor(self.pool, self.reader.since, zone.origin, client)
