@@ -171,7 +171,8 @@ def text(status: dict[str, Any]) -> str:
         else:
             behind = s["behind_seconds"]
             state = "behind" + (f" for {behind:.1f} s" if behind is not None else "")
-        lines.append(f"  {s['address']:<24} serial {s['serial']}  {state}")
+        served = "-" if s["serial"] is None else s["serial"]
+        lines.append(f"  {s['address']:<24} serial {served}  {state}")
     return "\n".join(lines) + "\n"
 
 
