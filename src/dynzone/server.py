@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import dns.name
-import dns.rdatatype
 
 from dynzone.changes import ChangeRejected, ChangeSet, Outcome, Writer, ZonePolicy
 from dynzone.config import Config, ConfigError, ZoneConfig, load_config
@@ -58,8 +57,7 @@ def _stored_serial(conn: sqlite3.Connection, zc: ZoneConfig) -> int | None:
     zid = zone_rows.zone_id(conn, zc.name)
     if zid is None:
         return None
-    soa = records.rrset(conn, zid, zc.name, dns.rdatatype.SOA)
-    return int(soa[0].rdata.serial) if soa else None  # type: ignore[attr-defined]
+    return records.serial(conn, zid, zc.name)
 
 
 class Server:

@@ -16,7 +16,7 @@ import dns.exception
 import dns.name
 
 from dynzone.commands.common import fail, load, open_store
-from dynzone.store import journal
+from dynzone.store import journal, records
 from dynzone.store import zones as zone_rows
 from dynzone.xfr import propagation
 from dynzone.zones.export import zone_text
@@ -58,7 +58,9 @@ def run(args: argparse.Namespace) -> int:
             zc = next((z for z in config.zones if z.name == origin), None)
             if zc is None:
                 return fail(f"zone {origin} is in the store but not in the configuration")
-            serial = load_stored(conn, origin).serial
+            serial = records.serial(conn, zid, origin)
+            if serial is None:
+                return fail(f"zone {origin} has no SOA record in the store")
             latest = journal.entries(conn, zid, 1)
             changed_at = latest[0].time if latest else None
             recorded = propagation.load(config.data_dir).get(origin.to_text(), {})

@@ -77,6 +77,12 @@ def rrset(conn: sqlite3.Connection, zone_id: int, name: dns.name.Name, rdtype: i
     return [from_row(*row) for row in rows]
 
 
+def serial(conn: sqlite3.Connection, zone_id: int, origin: dns.name.Name) -> int | None:
+    """The stored SOA serial of the zone at ``origin`` (one row read, not the zone)."""
+    soa = rrset(conn, zone_id, origin, dns.rdatatype.SOA)
+    return int(soa[0].rdata.serial) if soa else None  # type: ignore[attr-defined]
+
+
 def types_at(conn: sqlite3.Connection, zone_id: int, name: dns.name.Name) -> set[int]:
     """The record types present at a name."""
     rows = conn.execute(
