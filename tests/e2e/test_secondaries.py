@@ -24,11 +24,10 @@ import dns.query
 import dns.rdatatype
 import dns.tsigkeyring
 import dns.update
-import dns.zone
 import pytest
 
 from tests.conftest import need_peer
-from tests.e2e import dyndns_server
+from tests.e2e import dyndns_server, zone_sets
 from tests.e2e.dyndns_server import ZONE, Dynzone
 from tests.peers import (
     Server,
@@ -202,10 +201,7 @@ def _axfr_set(port: int, key: TsigSecret | None = None) -> set[str]:
         kw["keyring"] = dns.tsigkeyring.from_text({key.name: (key.algorithm, key.secret)})
         kw["keyname"] = key.name
     messages = dns.query.xfr("127.0.0.1", ZONE, port=port, timeout=10, relativize=False, **kw)
-    zone = dns.zone.from_xfr(messages, relativize=False)
-    return {
-        f"{name} {ttl} {rd.rdtype.name} {rd.to_text()}" for name, ttl, rd in zone.iterate_rdatas()
-    }
+    return zone_sets.from_messages(messages)
 
 
 def test_initial_transfer_gives_each_secondary_the_whole_zone(setup: Setup) -> None:

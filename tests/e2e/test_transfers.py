@@ -16,16 +16,15 @@ import dns.message
 import dns.opcode
 import dns.query
 import dns.rcode
-import dns.rdata
 import dns.rdatatype
 import dns.rrset
 import dns.tsig
 import dns.tsigkeyring
 import dns.update
-import dns.zone
 import pytest
 
 from tests.conftest import need_peer
+from tests.e2e import zone_sets
 from tests.e2e.update_server import EXAMPLE, Key, UpdateServer, start_update_server
 
 SETTINGS = 'allow_transfer = ["key:xfr", "::1/128"]\njournal_limit = 4\n'
@@ -73,24 +72,11 @@ def _soa_serial(row: list[str]) -> int:
     return int(row[6])
 
 
-def _records(rows: list[list[str]]) -> set[str]:
-    """Rows as 'owner ttl TYPE rdata' lines, rdata in dnspython's absolute form."""
-    out = set()
-    for r in rows:
-        rd = dns.rdata.from_text("IN", r[3], " ".join(r[4:]), relativize=False)
-        out.add(f"{r[0].lower()} {r[1]} {r[3]} {rd.to_text()}")
-    return out
-
-
 def _export(primary: UpdateServer) -> set[str]:
-    """``dynzone zone export`` as a set of the same lines."""
+    """``dynzone zone export`` as a set of record lines (zone_sets.py)."""
     done = primary.cli("zone", "export", EXAMPLE)
     assert done.returncode == 0, done.stderr
-    zone = dns.zone.from_text(done.stdout, origin=EXAMPLE, relativize=False)
-    return {
-        f"{name.to_text().lower()} {ttl} {rd.rdtype.name} {rd.to_text()}"
-        for name, ttl, rd in zone.iterate_rdatas()
-    }
+    return zone_sets.from_text(done.stdout, EXAMPLE)
 
 
 def test_ixfr_journal_cases_with_dig(primary: UpdateServer, keys: dict[str, Key]) -> None:
@@ -111,7 +97,10 @@ def test_ixfr_journal_cases_with_dig(primary: UpdateServer, keys: dict[str, Key]
     serials = [_soa_serial(r) for r in rows if r[3] == "SOA"]
     assert serials == [s3, s1, s3, s3], rows
     second_soa = [i for i, r in enumerate(rows) if r[3] == "SOA"][2]
-    removed, added = _records(rows[2:second_soa]), _records(rows[second_soa + 1 : -1])
+    removed, added = (
+        zone_sets.from_rows(rows[2:second_soa]),
+        zone_sets.from_rows(rows[second_soa + 1 : -1]),
+    )
     assert removed == {f'a.{EXAMPLE}. 300 TXT "one"'}
     assert added == {f'a.{EXAMPLE}. 300 TXT "two"', f'b.{EXAMPLE}. 300 TXT "three"'}
 
@@ -123,7 +112,7 @@ def test_ixfr_journal_cases_with_dig(primary: UpdateServer, keys: dict[str, Key]
         last = _update(primary, upd, f"c{i}", f"more {i} " + "x" * 200)
     rows = _dig(primary, xfr, EXAMPLE, f"IXFR={start}")
     assert _soa_serial(rows[0]) == last and _soa_serial(rows[-1]) == last
-    assert _records(rows[:-1]) == _export(primary)
+    assert zone_sets.from_rows(rows[:-1]) == _export(primary)
     # ... which does not fit in a 512-byte datagram: the SOA alone, "ask over TCP".
     udp = _ask(primary, "IXFR", tcp=False, key=xfr, soa_serial=start)
     assert [(rrset.rdtype, rrset[0].serial) for rrset in udp.answer] == [(dns.rdatatype.SOA, last)]
@@ -154,7 +143,7 @@ def test_axfr_with_kdig_is_signed_and_equals_export(
     rows = [line.split() for line in done.stdout.splitlines() if line and line[0] != ";"]
     rows = [r for r in rows if r[3] != "TSIG"]
     assert rows[0][3] == "SOA" and rows[-1][3] == "SOA"
-    assert _records(rows[:-1]) == _export(primary)
+    assert zone_sets.from_rows(rows[:-1]) == _export(primary)
 
 
 def _ask(
