@@ -6,8 +6,7 @@ import dns.name
 import dns.rdatatype
 import pytest
 
-from dynzone.policy import Grant, Identity, PatternError, normalise_pattern
-from dynzone.users import ADDRESS_TYPES
+from dynzone.policy import ADDRESS_TYPES, Grant, Identity, PatternError, normalise_pattern
 
 A, AAAA, TXT = dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.TXT
 

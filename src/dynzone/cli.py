@@ -26,7 +26,7 @@ from dynzone.config import (
 )
 from dynzone.demo import DEMO_USER, ensure_demo_user, ensure_demo_zone
 from dynzone.server import Server, StartupError
-from dynzone.store.sqlite import StoreError
+from dynzone.store.base import StoreError
 from dynzone.zones.loader import read_and_check
 
 
@@ -94,8 +94,7 @@ def cmd_serve(config_path: str | None, log_level: str) -> int:
         server = Server(config)
         server.load_zones()
         if config.path is None:
-            assert server.conn is not None
-            demo_password = ensure_demo_user(server.conn)
+            demo_password = ensure_demo_user(server.engine.store)
     except (ConfigError, StartupError) as exc:
         return _fail(str(exc))
     except OSError as exc:
@@ -120,7 +119,9 @@ def cmd_serve(config_path: str | None, log_level: str) -> int:
 def _banner(config: Config, server: Server, demo_password: str | None) -> None:
     lines = [f"dynzone {__version__} is serving"]
     for zc in config.zones:
-        z = server.snapshots[zc.name]
+        z = server.engine.snapshot(zc.name)
+        if z is None:
+            continue
         origin = f"from {zc.file}" if zc.file else "from the store"
         lines.append(
             f"  zone {zc.name.to_text(omit_final_dot=True)}: {z.record_count} records,"

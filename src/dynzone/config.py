@@ -1,6 +1,9 @@
 """The configuration file (TOML), checked key by key.
 
-Every mistake a user can make here ends in one ``ConfigError`` whose message
+This module only reads the file: the settings it builds are defined where
+they are used (``engine/settings.py`` per zone, ``dns/settings.py``,
+``http/settings.py``), so nothing else depends on the file's layout. Every
+mistake a user can make here ends in one ``ConfigError`` whose message
 names the file and the key (or the zone file and line), never a traceback.
 Paths in the file are relative to the file itself.
 """
@@ -16,12 +19,11 @@ from typing import Any
 import dns.exception
 import dns.name
 
+from dynzone.dns.settings import DnsSettings
+from dynzone.engine.settings import HostPort, Network, ZoneSettings
+from dynzone.http.settings import DEFAULT_HTTP_PORT, HttpSettings
 from dynzone.zones.serial import POLICIES as SERIAL_POLICIES
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-DEFAULT_DNS_PORT = 5353
-DEFAULT_HTTP_PORT = 8053
 DEMO_ZONE = "dyn.example.test"
 DEFAULT_DATA_DIR = "dynzone-data"
 
@@ -31,74 +33,11 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
-class ListenAddress:
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-
-@dataclass(frozen=True)
-class TransferAccess:
-    """``allow_transfer``: TSIG key names (lower case, no final dot) and networks."""
-
-    keys: frozenset[str] = frozenset()
-    networks: tuple[Network, ...] = ()
-
-    def allows(self, key: str | None, address: str) -> bool:
-        """Whether a transfer signed with ``key`` (or unsigned) from ``address`` is allowed."""
-        if key is not None and key in self.keys:
-            return True
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in net for net in self.networks)
-
-
-@dataclass(frozen=True)
-class ZoneConfig:
-    name: dns.name.Name
-    file: Path | None = None
-    ns: tuple[dns.name.Name, ...] = ()
-    email: str | None = None
-    serial_policy: str = "increment"
-    dynamic_ttl: int = 60
-    journal_limit: int = 1000
-    export_file: Path | None = None
-    export_command: str | None = None
-    # Networks whose unsigned RFC 2136 UPDATEs are accepted (default: none).
-    allow_update: tuple[Network, ...] = ()
-    # Who may transfer the zone (AXFR/IXFR); nobody unless listed.
-    allow_transfer: TransferAccess = field(default_factory=lambda: TransferAccess())
-    # Secondaries sent a NOTIFY after every change, and the key that signs it.
-    notify: tuple[ListenAddress, ...] = ()
-    notify_key: str | None = None
-
-
-@dataclass(frozen=True)
-class HttpConfig:
-    listen: tuple[ListenAddress, ...] = ()
-    trusted_proxies: tuple[Network, ...] = ()
-    updates_per_host_per_minute: int = 10
-    failed_logins_per_minute: int = 5
-
-
-@dataclass(frozen=True)
-class DnsConfig:
-    listen: tuple[ListenAddress, ...] = (ListenAddress("127.0.0.1", DEFAULT_DNS_PORT),)
-    edns_payload: int = 1232
-    tcp_idle_timeout: float = 10.0
-    tcp_max_connections: int = 1000
-
-
-@dataclass(frozen=True)
 class Config:
     data_dir: Path
-    dns: DnsConfig = field(default_factory=DnsConfig)
-    http: HttpConfig = field(default_factory=HttpConfig)
-    zones: tuple[ZoneConfig, ...] = ()
+    dns: DnsSettings = field(default_factory=DnsSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    zones: tuple[ZoneSettings, ...] = ()
     path: Path | None = None  # None for the built-in demo configuration
 
 
@@ -152,7 +91,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
 
     dns_raw = _typed(raw, "dns", dict, where, "", {})
     _no_unknown(dns_raw, _DNS_KEYS, where, "dns.")
-    default = DnsConfig()
+    default = DnsSettings()
     listen_raw = _typed(dns_raw, "listen", list, where, "dns.", [str(a) for a in default.listen])
     if not listen_raw:
         raise ConfigError(f'{where}: dns.listen: give at least one address, e.g. "127.0.0.1:5353"')
@@ -174,7 +113,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         raise ConfigError(f"{where}: dns.tcp_max_connections: must be at least 1")
 
     zones_raw = _typed(raw, "zone", list, where, "", [])
-    zones: list[ZoneConfig] = []
+    zones: list[ZoneSettings] = []
     seen: set[dns.name.Name] = set()
     for i, z in enumerate(zones_raw):
         key = f"zone[{i}]"
@@ -199,7 +138,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
     http = _parse_http(_typed(raw, "http", dict, where, "", {}), where)
     return Config(
         data_dir=data_dir,
-        dns=DnsConfig(
+        dns=DnsSettings(
             listen=listen,
             edns_payload=payload,
             tcp_idle_timeout=float(idle),
@@ -213,7 +152,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
 
 def _parse_zone_settings(
     z: dict[str, Any], name: dns.name.Name, base: Path, where: str, key: str
-) -> ZoneConfig:
+) -> ZoneSettings:
     p = f"{key}."
     file: Path | None = None
     file_text = _typed(z, "file", str, where, p, "")
@@ -258,7 +197,7 @@ def _parse_zone_settings(
     export_text = _typed(z, "export_file", str, where, p, "")
     command = _typed(z, "export_command", str, where, p, "") or None
     allow_update = _networks(z, "allow_update", where, p)
-    allow_transfer = _transfer_access(z, where, p)
+    transfer_keys, transfer_networks = _transfer_access(z, where, p)
     notify = tuple(
         parse_address(item, f"{where}: {p}notify[{i}]", default_port=53)
         for i, item in enumerate(_typed(z, "notify", list, where, p, []))
@@ -270,7 +209,7 @@ def _parse_zone_settings(
             raise ConfigError(f"{where}: {p}notify_key: needs notify to be set too")
     if command is not None and not export_text:
         raise ConfigError(f"{where}: {key}.export_command: needs export_file to be set too")
-    return ZoneConfig(
+    return ZoneSettings(
         name=name,
         file=file,
         ns=tuple(ns),
@@ -281,7 +220,8 @@ def _parse_zone_settings(
         export_file=base / export_text if export_text else None,
         export_command=command,
         allow_update=allow_update,
-        allow_transfer=allow_transfer,
+        transfer_keys=transfer_keys,
+        transfer_networks=transfer_networks,
         notify=notify,
         notify_key=notify_key,
     )
@@ -292,13 +232,7 @@ def _email_ok(email: str) -> bool:
     return bool(at and local and "." in domain and " " not in email)
 
 
-def email_to_rname(email: str) -> dns.name.Name:
-    """hostmaster@example.com -> hostmaster.example.com. (dots in the local part escaped)."""
-    local, _, domain = email.rpartition("@")
-    return dns.name.from_text(local.replace(".", "\\.") + "." + domain.rstrip(".") + ".")
-
-
-def _parse_http(raw: dict[str, Any], where: str) -> HttpConfig:
+def _parse_http(raw: dict[str, Any], where: str) -> HttpSettings:
     _no_unknown(raw, _HTTP_KEYS, where, "http.")
     listen_raw = _typed(raw, "listen", list, where, "http.", [])
     listen = tuple(
@@ -307,11 +241,11 @@ def _parse_http(raw: dict[str, Any], where: str) -> HttpConfig:
     proxies = _networks(raw, "trusted_proxies", where, "http.")
     limits = {}
     for name in ("updates_per_host_per_minute", "failed_logins_per_minute"):
-        value = _typed(raw, name, int, where, "http.", getattr(HttpConfig, name))
+        value = _typed(raw, name, int, where, "http.", getattr(HttpSettings, name))
         if value < 1:
             raise ConfigError(f"{where}: http.{name}: must be at least 1")
         limits[name] = value
-    return HttpConfig(listen=listen, trusted_proxies=proxies, **limits)
+    return HttpSettings(listen=listen, trusted_proxies=proxies, **limits)
 
 
 def _networks(raw: dict[str, Any], key: str, where: str, prefix: str) -> tuple[Network, ...]:
@@ -327,7 +261,9 @@ def _networks(raw: dict[str, Any], key: str, where: str, prefix: str) -> tuple[N
     return tuple(out)
 
 
-def _transfer_access(z: dict[str, Any], where: str, prefix: str) -> TransferAccess:
+def _transfer_access(
+    z: dict[str, Any], where: str, prefix: str
+) -> tuple[frozenset[str], tuple[Network, ...]]:
     """``allow_transfer = ["key:NAME", "192.0.2.0/24"]``."""
     keys = set()
     networks = []
@@ -343,7 +279,7 @@ def _transfer_access(z: dict[str, Any], where: str, prefix: str) -> TransferAcce
                 f'{at}: {item!r} is neither "key:NAME" nor an address or network'
                 ' like "192.0.2.0/24"'
             ) from None
-    return TransferAccess(frozenset(keys), tuple(networks))
+    return frozenset(keys), tuple(networks)
 
 
 def _key_name(text: str, where: str) -> str:
@@ -357,11 +293,11 @@ def _key_name(text: str, where: str) -> str:
     return name.to_text(omit_final_dot=True).lower()
 
 
-def parse_address(item: object, where: str, default_port: int) -> ListenAddress:
+def parse_address(item: object, where: str, default_port: int) -> HostPort:
     """Parse ``"192.0.2.1"``, ``"192.0.2.1:5300"`` or ``"[2001:db8::1]:5300"``."""
     if isinstance(item, str) and not item.startswith("["):
         try:
-            return ListenAddress(str(ipaddress.ip_address(item)), default_port)
+            return HostPort(str(ipaddress.ip_address(item)), default_port)
         except ValueError:
             if ":" not in item:
                 raise ConfigError(
@@ -371,7 +307,7 @@ def parse_address(item: object, where: str, default_port: int) -> ListenAddress:
     return parse_listen(item, where)
 
 
-def parse_listen(item: object, where: str) -> ListenAddress:
+def parse_listen(item: object, where: str) -> HostPort:
     """Parse ``"127.0.0.1:5353"`` or ``"[::1]:5353"``."""
     if not isinstance(item, str):
         raise ConfigError(f'{where}: expected a string like "127.0.0.1:5353"')
@@ -389,15 +325,15 @@ def parse_listen(item: object, where: str) -> ListenAddress:
         raise ConfigError(f"{where}: {host!r} is not an IP address") from None
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise ConfigError(f"{where}: {port_text!r} is not a port number (1-65535)")
-    return ListenAddress(str(ip), int(port_text))
+    return HostPort(str(ip), int(port_text))
 
 
 def demo_config(data_dir: Path) -> Config:
     """The embedded default: the demo zone in ``data_dir``, DNS on 127.0.0.1:5353, HTTP on 8053."""
     return Config(
         data_dir=data_dir,
-        http=HttpConfig(listen=(ListenAddress("127.0.0.1", DEFAULT_HTTP_PORT),)),
-        zones=(ZoneConfig(dns.name.from_text(DEMO_ZONE), data_dir / f"{DEMO_ZONE}.zone"),),
+        http=HttpSettings(listen=(HostPort("127.0.0.1", DEFAULT_HTTP_PORT),)),
+        zones=(ZoneSettings(dns.name.from_text(DEMO_ZONE), data_dir / f"{DEMO_ZONE}.zone"),),
     )
 
 

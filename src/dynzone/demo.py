@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from dynzone.config import DEMO_ZONE
 from dynzone.policy import Grant
-from dynzone.store import identities
-from dynzone.store.sqlite import transaction
+from dynzone.store.base import Store
 from dynzone.users import PREFIX, hash_password, new_password
 
 DEMO_USER = "demo"
@@ -40,16 +38,16 @@ def ensure_demo_zone(path: Path) -> bool:
     return True
 
 
-def ensure_demo_user(conn: sqlite3.Connection) -> str:
+def ensure_demo_user(store: Store) -> str:
     """(Re)create the demo user with a fresh password, and return that password.
 
     The password is stored only as a hash, so a new one is made at every demo
     start to be able to print working ``curl`` lines.
     """
     password = new_password()
-    with transaction(conn):
-        identities.remove(conn, PREFIX + DEMO_USER)
-        identities.add(
-            conn, PREFIX + DEMO_USER, hash_password(password), [Grant(f"*.{DEMO_ZONE}.")], "demo"
+    with store.write() as txn:
+        txn.remove_identity(PREFIX + DEMO_USER)
+        txn.add_identity(
+            PREFIX + DEMO_USER, hash_password(password), [Grant(f"*.{DEMO_ZONE}.")], "demo"
         )
     return password

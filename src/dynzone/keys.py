@@ -12,7 +12,6 @@ import base64
 import binascii
 import functools
 import secrets
-import sqlite3
 from dataclasses import dataclass
 
 import dns.exception
@@ -20,8 +19,7 @@ import dns.name
 import dns.tsig
 
 from dynzone.policy import Grant, Identity
-from dynzone.store import identities
-from dynzone.store.sqlite import transaction
+from dynzone.store.base import Store
 
 PREFIX = "key:"
 DEFAULT_ALGORITHM = "hmac-sha256"
@@ -81,7 +79,7 @@ def check_secret(secret: str) -> str:
 
 
 def add_key(
-    conn: sqlite3.Connection,
+    store: Store,
     name: str,
     algorithm: str,
     grants: list[Grant],
@@ -96,26 +94,26 @@ def add_key(
         size = dns.tsig.mac_sizes[ALGORITHMS[algorithm]]
         secret = base64.b64encode(secrets.token_bytes(size)).decode()
     key = TsigKey(name, algorithm, check_secret(secret))
-    with transaction(conn):
-        if identities.get(conn, PREFIX + name) is not None:
+    with store.write() as txn:
+        if txn.identity(PREFIX + name) is not None:
             raise KeyError_(f"key {name} already exists (remove it first to replace it)")
-        identities.add(conn, PREFIX + name, key.secret, grants, algorithm=algorithm)
+        txn.add_identity(PREFIX + name, key.secret, grants, algorithm=algorithm)
     return key
 
 
-def remove_key(conn: sqlite3.Connection, name: str) -> None:
+def remove_key(store: Store, name: str) -> None:
     name = normalise_name(name)
-    with transaction(conn):
-        if not identities.remove(conn, PREFIX + name):
+    with store.write() as txn:
+        if not txn.remove_identity(PREFIX + name):
             raise KeyError_(f"no key {name}")
 
 
-def all_keys(conn: sqlite3.Connection) -> list[tuple[TsigKey, Identity]]:
+def all_keys(store: Store) -> list[tuple[TsigKey, Identity]]:
     """Every key with its identity (grants), by name."""
     out = []
-    for ident, algorithm, secret in identities.with_algorithm(conn, PREFIX):
+    for ident, algorithm, secret in store.secrets(PREFIX):
         key = TsigKey(ident[len(PREFIX) :], algorithm, secret)
-        out.append((key, Identity(ident, identities.grants(conn, ident))))
+        out.append((key, Identity(ident, store.grants(ident))))
     return out
 
 
@@ -123,21 +121,21 @@ class Keyring:
     """The keys a server checks signatures with, read from the store.
 
     ``find`` re-reads the keys whenever another connection committed since
-    the last look (SQLite's ``data_version``), so ``dynzone key add`` and
-    ``key remove`` take effect at the next message without a reload. Use
-    from one thread.
+    the last look (``Store.version``), so ``dynzone key add`` and ``key
+    remove`` take effect at the next message without a reload. Use from one
+    thread.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __init__(self, store: Store) -> None:
+        self.store = store
         self._version: int | None = None
         self._keys: dict[dns.name.Name, tuple[TsigKey, Identity]] = {}
 
     def find(self, name: dns.name.Name) -> tuple[TsigKey, Identity] | None:
-        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        version = self.store.version()
         if version != self._version:
             # dns.name.Name compares and hashes case-insensitively, as key names must.
-            self._keys = {dns.name.from_text(k.name): (k, i) for k, i in all_keys(self.conn)}
+            self._keys = {dns.name.from_text(k.name): (k, i) for k, i in all_keys(self.store)}
             self._version = version
         return self._keys.get(name)
 

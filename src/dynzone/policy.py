@@ -4,7 +4,8 @@ An identity (an HTTP user, a TSIG key; tokens later) holds grants. A
 grant names *which names* — exact (``host.example.com.``), a subtree
 (``*.lab.example.com.``: every name below ``lab.example.com``), or a regular
 expression imported from dyndnsd (``regex:...``) — and optionally *which record
-types*. Every door asks ``Identity.may`` before it builds a ChangeSet.
+types*. Every door asks ``engine/access.py``, which asks ``Identity.may``, before it
+builds a ChangeSet.
 """
 
 from __future__ import annotations
@@ -87,6 +88,9 @@ class Identity:
                 return True
         return False
 
+
+# The records a dyndns2 update may write, unless a grant lists types itself.
+ADDRESS_TYPES = frozenset({int(dns.rdatatype.A), int(dns.rdatatype.AAAA)})
 
 # Types a grant without a type list never covers for RFC 2136 updates: the
 # zone's own SOA (and NS at the apex, see ``update_defaults``) and DNSSEC data,

@@ -7,18 +7,13 @@ argon2 hash; a generated password is shown once and never again.
 from __future__ import annotations
 
 import secrets
-import sqlite3
 
 import argon2
-import dns.rdatatype
 
 from dynzone.policy import Grant, Identity
-from dynzone.store import identities
-from dynzone.store.sqlite import transaction
+from dynzone.store.base import Store
 
 PREFIX = "user:"
-# The records a dyndns2 update may write, unless a grant lists types itself.
-ADDRESS_TYPES = frozenset({int(dns.rdatatype.A), int(dns.rdatatype.AAAA)})
 
 _hasher = argon2.PasswordHasher()
 
@@ -35,36 +30,36 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def add_user(conn: sqlite3.Connection, name: str, password: str, grants: list[Grant]) -> None:
+def add_user(store: Store, name: str, password: str, grants: list[Grant]) -> None:
     if not name or ":" in name or any(c.isspace() for c in name):
         raise UserError(f"{name!r} is not a usable user name (no spaces or colons)")
     if not password:
         raise UserError("the password is empty")
     hashed = hash_password(password)
-    with transaction(conn):
-        if identities.get(conn, PREFIX + name) is not None:
+    with store.write() as txn:
+        if txn.identity(PREFIX + name) is not None:
             raise UserError(f"user {name} already exists (use `dynzone user passwd {name}`)")
-        identities.add(conn, PREFIX + name, hashed, grants)
+        txn.add_identity(PREFIX + name, hashed, grants)
 
 
-def set_password(conn: sqlite3.Connection, name: str, password: str) -> None:
+def set_password(store: Store, name: str, password: str) -> None:
     if not password:
         raise UserError("the password is empty")
     hashed = hash_password(password)
-    with transaction(conn):
-        if not identities.set_secret(conn, PREFIX + name, hashed):
+    with store.write() as txn:
+        if not txn.set_secret(PREFIX + name, hashed):
             raise UserError(f"no user {name}")
 
 
-def remove_user(conn: sqlite3.Connection, name: str) -> None:
-    with transaction(conn):
-        if not identities.remove(conn, PREFIX + name):
+def remove_user(store: Store, name: str) -> None:
+    with store.write() as txn:
+        if not txn.remove_identity(PREFIX + name):
             raise UserError(f"no user {name}")
 
 
-def verify(conn: sqlite3.Connection, name: str, password: str) -> Identity | None:
+def verify(store: Store, name: str, password: str) -> Identity | None:
     """The user's identity if the password is right, else None (argon2: ~50 ms)."""
-    found = identities.get(conn, PREFIX + name)
+    found = store.identity(PREFIX + name)
     if found is None:
         # Spend the same effort as a real check, so timing does not tell
         # which user names exist.

@@ -8,7 +8,7 @@ import dns.rdatatype
 import pytest
 
 from dynzone.dns.answer import Answer, resolve
-from dynzone.zones.catalog import Catalog
+from dynzone.engine.catalog import Catalog
 from dynzone.zones.snapshot import ZoneSnapshot
 from dynzone.zones.zonefile import read_zone_text
 

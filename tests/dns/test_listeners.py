@@ -10,10 +10,10 @@ import dns.name
 import dns.query
 import pytest
 
-from dynzone.config import ListenAddress
 from dynzone.dns import listeners, udp_batch
 from dynzone.dns.responder import Responder
-from dynzone.zones.catalog import Catalog
+from dynzone.engine.catalog import Catalog
+from dynzone.engine.settings import HostPort
 from dynzone.zones.snapshot import ZoneSnapshot
 from dynzone.zones.zonefile import read_zone_text
 from tests.peers import free_port
@@ -41,7 +41,7 @@ def test_listeners_answer_over_udp_and_tcp(monkeypatch: pytest.MonkeyPatch, batc
 
     async def scenario() -> None:
         closers = await listeners.open_listeners(
-            (ListenAddress("127.0.0.1", port),), responder(), listeners.TcpLimits(5, 10)
+            (HostPort("127.0.0.1", port),), responder(), listeners.TcpLimits(5, 10)
         )
         try:
             for tcp in (False, True):

@@ -10,7 +10,7 @@ import dns.rcode
 import pytest
 
 from dynzone.dns.responder import Responder
-from dynzone.zones.catalog import Catalog
+from dynzone.engine.catalog import Catalog
 from dynzone.zones.snapshot import ZoneSnapshot
 from dynzone.zones.zonefile import read_zone_text
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dns.name
 import dns.rdata
 
-from dynzone.store.journal import Entry
+from dynzone.store.base import JournalEntry as Entry
 from dynzone.xfr.ixfr import chain, condense
 from dynzone.zones.zonefile import Record
 

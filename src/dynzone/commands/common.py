@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from pathlib import Path
 
 import dns.name
 
+from dynzone import store
 from dynzone.config import DEFAULT_DATA_DIR, Config, demo_config, load_config
 from dynzone.policy import REGEX_PREFIX, Grant
-from dynzone.store.sqlite import connect
+from dynzone.store.base import Store
 
 
 def load(config_path: str | None) -> Config:
@@ -20,8 +20,8 @@ def load(config_path: str | None) -> Config:
     return load_config(config_path)
 
 
-def open_store(config: Config) -> sqlite3.Connection:
-    return connect(config.data_dir)
+def open_store(config: Config) -> Store:
+    return store.open_store(config.data_dir)
 
 
 def fail(message: str) -> int:

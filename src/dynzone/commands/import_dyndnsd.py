@@ -22,11 +22,10 @@ import dns.rdataclass
 import dns.rdatatype
 import yaml
 
-from dynzone.changes import ChangeRejected, ChangeSet, SetRRset, Writer, ZoneChange, ZonePolicy
 from dynzone.commands.common import fail, load, open_store
+from dynzone.engine.changeset import ChangeRejected, ChangeSet, SetRRset, ZoneChange
+from dynzone.engine.engine import Engine
 from dynzone.policy import REGEX_PREFIX, Grant, PatternError, normalise_pattern
-from dynzone.store import identities
-from dynzone.store.sqlite import transaction
 from dynzone.users import PREFIX, hash_password
 from dynzone.zones.loader import ZoneLoadError
 from dynzone.zones.sync import sync_zone
@@ -97,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError_ as exc:
         return fail(str(exc))
     zones = {z.name: z for z in config.zones}
-    conn = open_store(config)
+    store = open_store(config)
     try:
         # Check everything before writing anything.
         plan: list[tuple[str, str, list[Grant]]] = []
@@ -126,31 +125,32 @@ def run(args: argparse.Namespace) -> int:
         # Users first, all in one transaction; a re-run skips the ones already there.
         added, skipped = 0, []
         hashed = [(n, hash_password(pw), g) for n, pw, g in plan]
-        with transaction(conn):
+        with store.write() as txn:
             for name, secret, grants in hashed:
-                if identities.get(conn, PREFIX + name) is not None:
+                if txn.identity(PREFIX + name) is not None:
                     skipped.append(name)
                     continue
-                identities.add(conn, PREFIX + name, secret, grants, "dyndnsd")
+                txn.add_identity(PREFIX + name, secret, grants, "dyndnsd")
                 added += 1
         print(f"users: {added} imported (passwords hashed with argon2)")
         for name in skipped:
             print(f"users: {name} already exists in dynzone; left unchanged", file=sys.stderr)
         if changes:
-            policies = {z.name: ZonePolicy(z.serial_policy, z.journal_limit) for z in config.zones}
-            writer = Writer(conn, {}, policies, lambda _s, _c: None)
+            # The same pipeline as the server's: the zones brought in line with their
+            # files first, then one ChangeSet, journaled as the import.
+            engine = Engine(store, config.zones, lambda: open_store(config))
             for zone in changes:
-                sync_zone(conn, writer, zones[zone])
+                sync_zone(engine, zones[zone])
             zone_changes = tuple(ZoneChange(z, tuple(ops)) for z, ops in changes.items())
-            outcomes = writer.commit(ChangeSet("import:dyndnsd", str(yaml_path), zone_changes))
+            outcomes = engine.commit_now(ChangeSet("import:dyndnsd", str(yaml_path), zone_changes))
             for o in outcomes:
                 print(
                     f"zone {o.zone}: {len(o.added) - 1 if o.changed else 0} records imported,"
                     f" serial {o.serial_to}"
                 )
-            print("a running dynzone serves them after `kill -HUP`", file=sys.stderr)
+            print("a running dynzone serves them within a second", file=sys.stderr)
     except (ImportError_, ChangeRejected, ZoneLoadError, ValueError) as exc:
         return fail(str(exc))
     finally:
-        conn.close()
+        store.close()
     return 0

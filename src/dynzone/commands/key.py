@@ -62,12 +62,12 @@ def parse_grant(text: str) -> Grant:
 
 def run(args: argparse.Namespace) -> int:
     config = load(args.config)
-    conn = open_store(config)
+    store = open_store(config)
     try:
         if args.key_command == "add":
             grants = [parse_grant(g) for g in args.grant]
             warn_unserved(grants, [z.name for z in config.zones], "updates to it will get NOTAUTH")
-            key = add_key(conn, args.name, args.algorithm, grants, args.secret)
+            key = add_key(store, args.name, args.algorithm, grants, args.secret)
             server, port = _server(config)
             described = "; ".join(g.describe() for g in grants)
             if grants:
@@ -81,17 +81,17 @@ def run(args: argparse.Namespace) -> int:
                 sys.stdout.write(certbot_credentials(key, server, port))
             print("(the secret is stored in the store as given; keep it private)", file=sys.stderr)
         elif args.key_command == "list":
-            for key, identity in all_keys(conn):
+            for key, identity in all_keys(store):
                 held = "; ".join(g.describe() for g in identity.grants) or "(no grants)"
                 print(f"{key.name} {key.algorithm}: {held}")
         elif args.key_command == "remove":
-            remove_key(conn, args.name)
+            remove_key(store, args.name)
             print(f"key {args.name} removed")
     except (KeyError_, PatternError) as exc:
         print(f"dynzone: error: {exc}", file=sys.stderr)
         return 1
     finally:
-        conn.close()
+        store.close()
     return 0
 
 

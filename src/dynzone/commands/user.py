@@ -7,7 +7,6 @@ import sys
 
 from dynzone.commands.common import load, open_store, warn_unserved
 from dynzone.policy import Grant, PatternError, normalise_pattern
-from dynzone.store import identities
 from dynzone.users import PREFIX, UserError, add_user, new_password, remove_user, set_password
 
 
@@ -47,29 +46,29 @@ def _password(from_stdin: bool) -> tuple[str, bool]:
 
 def run(args: argparse.Namespace) -> int:
     config = load(args.config)
-    conn = open_store(config)
+    store = open_store(config)
     try:
         if args.user_command == "add":
             grants = [Grant(normalise_pattern(p)) for p in args.host]
             warn_unserved(grants, [z.name for z in config.zones], "updates to it will get nohost")
             password, generated = _password(args.password_stdin)
-            add_user(conn, args.name, password, grants)
+            add_user(store, args.name, password, grants)
             print(f"user {args.name} added, may update: {', '.join(g.pattern for g in grants)}")
             if generated:
                 print(f"password: {password}")
                 print("(shown only now; it is stored as an argon2 hash)", file=sys.stderr)
         elif args.user_command == "list":
-            for name, _, origin in identities.names(conn, PREFIX):
-                held = identities.grants(conn, name)
+            for row in store.identities(PREFIX):
+                held = store.grants(row.name)
                 hosts = ", ".join(g.describe() for g in held) or "(no hosts)"
-                note = f"  [{origin}]" if origin else ""
-                print(f"{name[len(PREFIX) :]}: {hosts}{note}")
+                note = f"  [{row.origin}]" if row.origin else ""
+                print(f"{row.name[len(PREFIX) :]}: {hosts}{note}")
         elif args.user_command == "remove":
-            remove_user(conn, args.name)
+            remove_user(store, args.name)
             print(f"user {args.name} removed")
         elif args.user_command == "passwd":
             password, generated = _password(args.password_stdin)
-            set_password(conn, args.name, password)
+            set_password(store, args.name, password)
             print(f"password of {args.name} changed")
             if generated:
                 print(f"password: {password}")
@@ -77,5 +76,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"dynzone: error: {exc}", file=sys.stderr)
         return 1
     finally:
-        conn.close()
+        store.close()
     return 0

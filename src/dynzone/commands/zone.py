@@ -16,11 +16,9 @@ import dns.exception
 import dns.name
 
 from dynzone.commands.common import fail, load, open_store
-from dynzone.store import journal, records
-from dynzone.store import zones as zone_rows
 from dynzone.xfr import propagation
 from dynzone.zones.export import zone_text
-from dynzone.zones.loader import load_stored
+from dynzone.zones.snapshot import ZoneSnapshot
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,22 +44,21 @@ def run(args: argparse.Namespace) -> int:
     except dns.exception.DNSException as exc:
         return fail(f"{args.name!r} is not a domain name: {exc}")
     config = load(args.config)
-    conn = open_store(config)
+    store = open_store(config)
     try:
-        zid = zone_rows.zone_id(conn, origin)
-        if zid is None:
-            known = ", ".join(zone_rows.names(conn)) or "none"
+        serial = store.soa_serial(origin)
+        if serial is None:
+            known = ", ".join(store.zone_names()) or "none"
             return fail(f"zone {origin} is not in the store {config.data_dir} (zones: {known})")
         if args.zone_command == "export":
-            sys.stdout.write(zone_text(load_stored(conn, origin)))
+            stored = store.load_zone(origin)
+            assert stored is not None
+            sys.stdout.write(zone_text(ZoneSnapshot(origin, stored.records)))
         elif args.zone_command == "status":
             zc = next((z for z in config.zones if z.name == origin), None)
             if zc is None:
                 return fail(f"zone {origin} is in the store but not in the configuration")
-            serial = records.serial(conn, zid, origin)
-            if serial is None:
-                return fail(f"zone {origin} has no SOA record in the store")
-            latest = journal.entries(conn, zid, 1)
+            latest = store.journal(origin, 1)
             changed_at = latest[0].time if latest else None
             recorded = propagation.load(config.data_dir).get(origin.to_text(), {})
             report = asyncio.run(
@@ -72,15 +69,17 @@ def run(args: argparse.Namespace) -> int:
             else:
                 sys.stdout.write(propagation.text(report))
         else:
-            for e in journal.entries(conn, zid, args.last):
+            for e in store.journal(origin, args.last):
                 when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(e.time))
-                print(
-                    f"; serial {e.serial_from} -> {e.serial_to} at {when}"
-                    f" by {e.identity} from {e.source}"
+                change = (
+                    f"zone created at serial {e.serial_to}"
+                    if e.creates_zone
+                    else f"serial {e.serial_from} -> {e.serial_to}"
                 )
+                print(f"; {change} at {when} by {e.identity} from {e.source}")
                 for sign, recs in (("-", e.removed), ("+", e.added)):
                     for r in recs:
                         print(f"{sign} {r.name} {r.ttl} IN {r.rdata.rdtype.name} {r.rdata}")
     finally:
-        conn.close()
+        store.close()
     return 0

@@ -23,7 +23,8 @@ import dns.rdata
 import dns.rdatatype
 import dns.rrset
 
-from dynzone.zones.catalog import Catalog
+from dynzone.engine.catalog import Catalog
+from dynzone.zones.deps import Deps, rrset_tag
 from dynzone.zones.snapshot import Match, Node, ZoneSnapshot, key_of, rename
 
 _ADDRESS = (dns.rdatatype.A, dns.rdatatype.AAAA)
@@ -58,10 +59,18 @@ class Answer:
     optional_authority: bool = False
 
 
-def resolve(catalog: Catalog, qname: dns.name.Name, qtype: int, key: bytes | None = None) -> Answer:
+def resolve(
+    catalog: Catalog,
+    qname: dns.name.Name,
+    qtype: int,
+    key: bytes | None = None,
+    deps: Deps | None = None,
+) -> Answer:
     """Answer ``qname``/``qtype`` (class IN) from the zones in ``catalog``.
 
-    ``key`` is ``qname``'s index key when the caller already has it.
+    ``key`` is ``qname``'s index key when the caller already has it. ``deps``,
+    if given, collects everything the answer was read from (zones/deps.py),
+    so that a cached copy can be retired when any of it changes.
     """
     if key is None:
         key = key_of(qname)
@@ -81,20 +90,21 @@ def resolve(catalog: Catalog, qname: dns.name.Name, qtype: int, key: bytes | Non
     name = qname
     positive = False
     for _ in range(MAX_CHAIN):
-        look = zone.find(key, qtype)
+        look = zone.find(key, qtype, deps)
         match = look.match
         if match is Match.REFERRAL:
             if not found:
                 ans.aa = False
-            ans.authority.append(look.node[dns.rdatatype.NS])
-            ans.additional = _glue(zone, look.node[dns.rdatatype.NS])
+            ns = _used(look.node, dns.rdatatype.NS, look.owner, deps)
+            ans.authority.append(ns)
+            ans.additional = _addresses([(ns, zone)], set(), True, deps)
             break
         if match is Match.NXDOMAIN:
             ans.rcode = dns.rcode.NXDOMAIN
             ans.authority.append(zone.negative_soa)
             break
         if match is Match.DNAME:
-            dname = look.node[dns.rdatatype.DNAME]
+            dname = _used(look.node, dns.rdatatype.DNAME, look.owner, deps)
             found.append((dname, zone))
             try:
                 target = name.relativize(dname.name).concatenate(dname[0].target)
@@ -113,6 +123,8 @@ def resolve(catalog: Catalog, qname: dns.name.Name, qtype: int, key: bytes | Non
             node: Node = look.node
             rrset = _pick(node, qtype, key == zone.key)
             if rrset is not None:
+                if deps is not None:
+                    deps.tags.add(rrset_tag(look.owner, rrset.rdtype))
                 if match is Match.WILDCARD:
                     rrset = rename(rrset, name)
                 found.append((rrset, zone))
@@ -123,7 +135,7 @@ def resolve(catalog: Catalog, qname: dns.name.Name, qtype: int, key: bytes | Non
                 if (
                     qtype != dns.rdatatype.ANY
                     and not (rrset.rdtype == dns.rdatatype.NS and key == zone.key)
-                    and key not in zone.cuts
+                    and not (match is Match.EXACT and dns.rdatatype.NS in node and key != zone.key)
                 ):
                     ans.authority.append(zone.ns)
                     ans.optional_authority = True
@@ -133,6 +145,8 @@ def resolve(catalog: Catalog, qname: dns.name.Name, qtype: int, key: bytes | Non
                 # The name exists (or a wildcard covers it) without this type.
                 ans.authority.append(zone.negative_soa)
                 break
+            if deps is not None:
+                deps.tags.add(rrset_tag(look.owner, dns.rdatatype.CNAME))
             if match is Match.WILDCARD:
                 cname = rename(cname, name)
             found.append((cname, zone))
@@ -146,8 +160,15 @@ def resolve(catalog: Catalog, qname: dns.name.Name, qtype: int, key: bytes | Non
 
     ans.answer = [rrset for rrset, _ in found]
     if positive:
-        ans.additional = _additional(found, zone, ans.authority)
+        ans.additional = _additional(found, zone, ans.authority, deps)
     return ans
+
+
+def _used(node: Node, rdtype: int, owner: bytes, deps: Deps | None) -> dns.rrset.RRset:
+    """The RRset ``rdtype`` of ``node`` (at ``owner``), noted as read."""
+    if deps is not None:
+        deps.tags.add(rrset_tag(owner, rdtype))
+    return node[rdtype]
 
 
 def _follow(
@@ -173,31 +194,29 @@ def _pick(node: Node, qtype: int, at_apex: bool) -> dns.rrset.RRset | None:
     return node[min(node)]
 
 
-def _glue(zone: ZoneSnapshot, ns: dns.rrset.RRset) -> list[dns.rrset.RRset]:
-    """Addresses of a referral's name servers, glue included (A first, then AAAA)."""
-    return _addresses([(ns, zone)], set(), allow_glue=True)
-
-
 def _additional(
     found: list[tuple[dns.rrset.RRset, ZoneSnapshot]],
     last_zone: ZoneSnapshot,
     authority: list[dns.rrset.RRset],
+    deps: Deps | None,
 ) -> list[dns.rrset.RRset]:
     """Addresses of targets named in the answer and authority, never glue."""
     sources = [*found, *((rrset, last_zone) for rrset in authority)]
     in_answer: set[tuple[bytes, int]] = {
         (key_of(r.name), r.rdtype) for r, _ in found if r.rdtype in _ADDRESS
     }
-    return _addresses(sources, in_answer, allow_glue=False)
+    return _addresses(sources, in_answer, False, deps)
 
 
 def _addresses(
     sources: list[tuple[dns.rrset.RRset, ZoneSnapshot]],
     skip: set[tuple[bytes, int]],
     allow_glue: bool,
+    deps: Deps | None,
 ) -> list[dns.rrset.RRset]:
     """A and AAAA RRsets of the NS/MX/SRV targets in ``sources``: all A, then all AAAA
-    (NSD's order), each target once, none already in ``skip``."""
+    (NSD's order), each target once, none already in ``skip``. Glue (data at or
+    below a cut) only with ``allow_glue``, for referrals."""
     seen: set[bytes] = set()
     a: list[dns.rrset.RRset] = []
     aaaa: list[dns.rrset.RRset] = []
@@ -211,7 +230,7 @@ def _addresses(
             if key in seen:
                 continue
             seen.add(key)
-            for addr in zone.addresses_for(target, allow_glue, key):
+            for addr in zone.addresses_for(target, allow_glue, key, deps):
                 if (key, addr.rdtype) not in skip:
                     (a if addr.rdtype == dns.rdatatype.A else aaaa).append(addr)
     return a + aaaa

@@ -32,6 +32,7 @@ from dynzone.dns.responder import (
     error_reply,
     question_of,
 )
+from dynzone.engine.engine import Engine
 from dynzone.keys import Keyring
 from dynzone.update.door import UpdateDoor
 from dynzone.xfr.door import TransferDoor
@@ -56,11 +57,13 @@ class AsyncAnswerer:
 
     def __init__(
         self,
+        engine: Engine,
         responder: Responder,
         keyring: Keyring,
         updates: UpdateDoor,
         transfers: TransferDoor | None = None,
     ) -> None:
+        self.engine = engine
         self.responder = responder
         self.keyring = keyring
         self.updates = updates
@@ -123,9 +126,7 @@ class AsyncAnswerer:
         if question is None:
             return self._reply(msg, dns.rcode.FORMERR)
         if opcode == dns.opcode.NOTIFY:
-            catalog = self.responder.catalog
-            settings = self.updates.settings
-            rcode = answer_notify(question, key, peer.address, catalog, settings)
+            rcode = answer_notify(question, key, peer.address, self.engine)
             return self._reply(msg, rcode, aa=rcode == dns.rcode.NOERROR)
         reserve = tsig.reserve(signed.key) if signed is not None else 0
         if question[1] in _TRANSFERS:

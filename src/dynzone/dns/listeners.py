@@ -23,10 +23,10 @@ import socket
 from collections.abc import Callable
 from typing import cast
 
-from dynzone.config import ListenAddress
 from dynzone.dns import udp_batch
 from dynzone.dns.handoff import AsyncAnswerer, Peer, answer_later
 from dynzone.dns.responder import HANDOFF, Responder
+from dynzone.engine.settings import HostPort
 
 log = logging.getLogger("dynzone.dns")
 
@@ -225,7 +225,7 @@ def _grow_receive_buffer(sock: socket.socket | None) -> None:
 
 async def _open_udp(
     loop: asyncio.AbstractEventLoop,
-    addr: ListenAddress,
+    addr: HostPort,
     family: int,
     responder: Responder,
     answerer: AsyncAnswerer | None,
@@ -256,7 +256,7 @@ async def _open_udp(
     return udp.close
 
 
-def _bind_failure(addr: ListenAddress, proto: str, exc: OSError) -> str:
+def _bind_failure(addr: HostPort, proto: str, exc: OSError) -> str:
     """Why binding failed, with what the user can do about it."""
     hint = {
         errno.EADDRINUSE: "another program (another DNS server?) is using it",
@@ -272,7 +272,7 @@ class ListenError(Exception):
 
 
 async def open_listeners(
-    addresses: tuple[ListenAddress, ...],
+    addresses: tuple[HostPort, ...],
     responder: Responder,
     limits: TcpLimits,
     answerer: AsyncAnswerer | None = None,

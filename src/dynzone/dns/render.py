@@ -59,14 +59,19 @@ class EdnsReply:
 
 
 class WireWriter:
-    """A DNS message body with RFC 1035 §4.1.4 name compression."""
+    """A DNS message body with RFC 1035 §4.1.4 name compression.
 
-    __slots__ = ("added", "buf", "table")
+    ``serials`` collects where each SOA serial went (offset, the zone's key),
+    so that a cached copy can be served later with the zone's newer serial.
+    """
+
+    __slots__ = ("added", "buf", "serials", "table")
 
     def __init__(self) -> None:
         self.buf = bytearray(12)  # the header is written last
         self.table: dict[bytes, int] = {}
         self.added: list[bytes] = []
+        self.serials: list[tuple[int, bytes]] = []
 
     def name(self, name: dns.name.Name, compress: bool = True) -> None:
         labels = name.labels
@@ -122,6 +127,7 @@ class WireWriter:
             elif rdtype == _SOA:
                 self.name(rd.mname)
                 self.name(rd.rname)
+                self.serials.append((len(buf), rrset.name.to_wire().lower()))  # type: ignore[union-attr]
                 buf += struct.pack(
                     "!IIIII",
                     rd.serial,
@@ -143,6 +149,7 @@ class WireWriter:
 
     def rollback(self, size: int, mark: int) -> None:
         del self.buf[size:]
+        self.serials = [s for s in self.serials if s[0] < size]
         for key in self.added[mark:]:
             del self.table[key]
         del self.added[mark:]
@@ -158,8 +165,12 @@ def render(
     edns: EdnsReply | None,
     max_size: int,
     anchors: tuple[bytes, ...] = (),
+    serials: list[tuple[int, bytes]] | None = None,
 ) -> bytes:
     """Return the reply's wire bytes, at most ``max_size`` long.
+
+    ``serials``, if given, receives the offset of every SOA serial in the
+    reply with the key of its zone (see ``WireWriter``).
 
     With ``anchors`` (keys of suffixes of ``qname``), names in the answer are
     compressed against the question only at those suffixes. The body then
@@ -210,4 +221,6 @@ def render(
         w.buf += struct.pack("!BHHIH", 0, dns.rdatatype.OPT, edns.payload, ednsflags, 0)
         counts[2] += 1
     struct.pack_into("!HHHHHH", w.buf, 0, msg_id, flags, 1, *counts)
+    if serials is not None:
+        serials += w.serials
     return bytes(w.buf)

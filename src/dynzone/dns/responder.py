@@ -1,11 +1,13 @@
 """Turn one DNS message into the reply bytes: a fast path and a slow path.
 
-Fast path (DESIGN.md principle 3): a plain query (QUERY opcode, one question,
-nothing else but an optional OPT, whose options we ignore) is answered from a cache of
-pre-rendered replies kept on the current catalog. Only the header and the
+Fast path: a plain query (QUERY opcode, one question, nothing else but an
+optional OPT, whose options we ignore) is answered from the answer cache of
+the current catalog (engine/answer_cache.py). Only the header and the
 question are read; the reply is the cached flags and counts, the client's ID,
 the client's own question bytes (so its letter case is kept, and compression
-pointers into it stay valid) and the cached body.
+pointers into it stay valid) and the cached body, with the zone's current SOA
+serial patched in where the body carries one. A commit retires only the
+cached answers it can change, so the cache stays hot while zones change.
 
 Everything else — EDNS versions above 0, odd flags, errors, malformed input —
 takes the slow path, which parses with dnspython and renders a reply from scratch.
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import enum
 import struct
-from typing import Final, TypeVar
+from typing import Final
 
 import dns.exception
 import dns.flags
@@ -33,7 +35,9 @@ import dns.renderer
 from dynzone.dns.answer import Answer, resolve
 from dynzone.dns.render import EdnsReply, render
 from dynzone.dns.tsig import tsig_start
-from dynzone.zones.catalog import CACHE_LIMIT, CachedAnswer, Catalog
+from dynzone.engine.answer_cache import CachedAnswer, Patches
+from dynzone.engine.catalog import Catalog
+from dynzone.zones.deps import Deps
 from dynzone.zones.snapshot import Match, key_of
 
 DEFAULT_PAYLOAD = 1232  # RFC 9715 / DNS Flag Day 2020
@@ -41,8 +45,6 @@ PLAIN_UDP_LIMIT = 512  # RFC 1035 §4.2.1, without EDNS
 TCP_LIMIT = 65535
 
 _RD_CD_MASK = dns.flags.RD | dns.flags.CD
-_K = TypeVar("_K")
-_V = TypeVar("_V")
 _TRANSFER = {dns.rdatatype.AXFR, dns.rdatatype.IXFR}
 _HANDED_OFF = {dns.opcode.UPDATE, dns.opcode.NOTIFY}
 
@@ -62,8 +64,9 @@ HANDOFF: Final = Handoff.HANDOFF
 class Responder:
     """Answers queries from whatever catalog is current.
 
-    ``catalog`` is replaced (one reference swap) when zones change; a query
-    already being answered finishes against the catalog it started with.
+    ``catalog`` is replaced (one reference swap, by the engine) when zones
+    change; a query already being answered finishes against the catalog it
+    started with.
     """
 
     def __init__(self, catalog: Catalog, payload: int = DEFAULT_PAYLOAD) -> None:
@@ -73,6 +76,10 @@ class Responder:
         # are NOTIMP and transfers REFUSED.
         self.hands_off = False
 
+    def use(self, catalog: Catalog) -> None:
+        """Answer from ``catalog`` from now on (the engine calls this at every swap)."""
+        self.catalog = catalog
+
     # -- fast path -------------------------------------------------------
 
     def respond(self, data: bytes, tcp: bool = False) -> bytes | Handoff | None:
@@ -81,7 +88,9 @@ class Responder:
         if not tcp:
             whole = catalog.exact.get(data[2:])
             if whole is not None:
-                return data[:2] + whole
+                if whole.__class__ is bytes:
+                    return data[:2] + whole
+                return data[:2] + _patched(catalog, *whole)
         n = len(data)
         # Header: QR=0, opcode QUERY, then QDCOUNT=1, ANCOUNT=0, NSCOUNT=0.
         if n < 17 or data[2] & 0xF8 or data[4:10] != b"\x00\x01\x00\x00\x00\x00":
@@ -125,9 +134,11 @@ class Responder:
         hit = catalog.cache.get(key)
         if hit is None:
             hit = self._prepare(catalog, key, i - 11, variant)
-        flags0, flags1, counts, body, size = hit
+        flags0, flags1, counts, body, size, patches = hit
         if size > limit and not tcp:
             return self._slow(data, tcp)  # renders the truncated reply for this limit
+        if patches:
+            body = _patched(catalog, body, patches)
         # The client's RD and CD bits, then our counts and body behind its question.
         tail = b"".join(
             (
@@ -138,7 +149,13 @@ class Responder:
             )
         )
         if not tcp:
-            _bounded(catalog.exact)[data[2:]] = tail
+            shift = qend - 2  # where the body starts in the bytes after the ID
+            catalog.answers.put_exact(
+                key,
+                hit,
+                data[2:],
+                (tail, tuple((at + shift, zone) for at, zone in patches)) if patches else tail,
+            )
         return data[:2] + tail
 
     def _prepare(self, catalog: Catalog, key: bytes, name_len: int, variant: int) -> CachedAnswer:
@@ -147,13 +164,15 @@ class Responder:
         qname = name_from_key(key)
         qtype, qclass = struct.unpack_from("!HH", key, name_len)
         edns = None if variant == 0 else EdnsReply(self.payload, do=variant == 2)
-        shape = _shape(catalog, name_key, qtype, qclass)
+        deps = Deps()
+        shape = _shape(catalog, name_key, qtype, qclass, deps)
         shape_key = None if shape is None else (*shape, key[name_len:])
         shared = None if shape_key is None else catalog.shapes.get(shape_key)
         if shared is not None and not _mentions(shared[1], name_key):
             entry = shared[0]
+            tags = deps.finish() | shared[2]
         else:
-            ans = decide(catalog, qname, qtype, qclass, name_key)
+            ans = decide(catalog, qname, qtype, qclass, name_key, deps)
             anchors: tuple[bytes, ...] = ()
             if shape_key is not None:
                 names = _names_besides(ans, name_key)
@@ -161,12 +180,15 @@ class Responder:
                     shape_key = None  # this name takes part in its own answer
                 else:
                     anchors = (name_key, shape_key[0])
-            wire = render(qname, qtype, qclass, 0, 0, ans, edns, TCP_LIMIT, anchors)
+            serials: list[tuple[int, bytes]] = []
+            wire = render(qname, qtype, qclass, 0, 0, ans, edns, TCP_LIMIT, anchors, serials)
             qend = 12 + name_len + 4
-            entry = (wire[2], wire[3], wire[4:12], wire[qend:], len(wire))
+            patches = tuple((at - qend, zone) for at, zone in serials)
+            entry = (wire[2], wire[3], wire[4:12], wire[qend:], len(wire), patches)
+            tags = deps.finish()
             if shape_key is not None:
-                _bounded(catalog.shapes)[shape_key] = (entry, names)
-        _bounded(catalog.cache)[key] = entry
+                catalog.answers.put_shape(catalog, shape_key, (entry, names, tags))
+        catalog.answers.put(catalog, key, entry, tags)
         return entry
 
     # -- slow path -------------------------------------------------------
@@ -231,7 +253,7 @@ def _options_well_framed(data: bytes, at: int) -> bool:
 
 
 def _shape(
-    catalog: Catalog, name_key: bytes, qtype: int, qclass: int
+    catalog: Catalog, name_key: bytes, qtype: int, qclass: int, deps: Deps
 ) -> tuple[bytes, bytes, int] | None:
     """What an NXDOMAIN or wildcard answer depends on besides the name's length.
 
@@ -251,7 +273,7 @@ def _shape(
     zone = catalog.find_zone(name_key)
     if zone is None or (qtype == dns.rdatatype.DS and name_key == zone.key):
         return None
-    look = zone.find(name_key, qtype)
+    look = zone.find(name_key, qtype, deps)
     if look.match is Match.NXDOMAIN:
         return zone.key, zone.key, len(name_key)
     if look.match is Match.WILDCARD:
@@ -297,11 +319,12 @@ def _mentions(names: frozenset[bytes], name_key: bytes) -> bool:
     return any(n.endswith(name_key) for n in names)
 
 
-def _bounded(cache: dict[_K, _V]) -> dict[_K, _V]:
-    """The cache itself, emptied first when it is full."""
-    if len(cache) >= CACHE_LIMIT:
-        cache.clear()
-    return cache
+def _patched(catalog: Catalog, data: bytes, patches: Patches) -> bytes:
+    """``data`` with the current serial of each zone written where ``patches`` say."""
+    zones = catalog.zones
+    for at, zone in patches:
+        data = data[:at] + zones[zone].serial_wire + data[at + 4 :]
+    return data
 
 
 def name_from_key(wire: bytes) -> dns.name.Name:
@@ -316,17 +339,22 @@ def name_from_key(wire: bytes) -> dns.name.Name:
 
 
 def decide(
-    catalog: Catalog, qname: dns.name.Name, qtype: int, qclass: int, key: bytes | None = None
+    catalog: Catalog,
+    qname: dns.name.Name,
+    qtype: int,
+    qclass: int,
+    key: bytes | None = None,
+    deps: Deps | None = None,
 ) -> Answer:
-    """What a standard query gets, before any wire concerns."""
+    """What a standard query gets, before any wire concerns (``deps``: see resolve)."""
     if qtype in _TRANSFER:
         return Answer(rcode=dns.rcode.REFUSED, aa=False)  # no transfer path (xfr/door.py)
     if qclass == dns.rdataclass.IN:
-        return resolve(catalog, qname, qtype, key)
+        return resolve(catalog, qname, qtype, key, deps)
     if qclass == dns.rdataclass.ANY:
         # QCLASS * (RFC 1035 §3.2.5): we hold class IN only, so answer that, but
         # without AA, as NSD does: we cannot vouch for classes we do not hold.
-        ans = resolve(catalog, qname, qtype)
+        ans = resolve(catalog, qname, qtype, key, deps)
         ans.aa = False
         if ans.optional_authority:
             ans.authority, ans.additional = [], []

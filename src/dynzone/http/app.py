@@ -2,7 +2,7 @@
 
 Password checks (argon2, ~50 ms each) run in a small thread pool with their
 own read connections to the store, so they never hold up the loop or the
-writer. Updates go through ``Server.commit``, which returns only once the
+writer. Updates go through ``Engine.commit``, which returns only once the
 change is durable and the new answer is being served.
 """
 
@@ -15,23 +15,23 @@ import functools
 import logging
 import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from concurrent.futures import Executor, ThreadPoolExecutor
 
+import dns.name
 from aiohttp import web
 
-from dynzone.changes import ChangeRejected
 from dynzone.dns.listeners import ListenError
+from dynzone.engine.changeset import ChangeRejected
+from dynzone.engine.engine import Engine
 from dynzone.http import dyndns2
 from dynzone.http.clientaddr import Address, client_address
 from dynzone.http.ratelimit import RateLimit
+from dynzone.http.settings import HttpSettings
 from dynzone.http.zone_status import zone_status
 from dynzone.policy import Identity
-from dynzone.store.sqlite import connect
+from dynzone.store.base import Store
 from dynzone.users import verify
-
-if TYPE_CHECKING:
-    from dynzone.server import Server
+from dynzone.xfr.propagation import Tracker
 
 log = logging.getLogger("dynzone")
 
@@ -45,29 +45,34 @@ def _text(body: str, status: int = 200, headers: dict[str, str] | None = None) -
 class Dyndns2Door:
     """The dyndns2 handlers and the state they share (limits, auth threads)."""
 
-    def __init__(self, server: Server) -> None:
-        self.server = server
-        http = server.config.http
-        self.host_limit = RateLimit(http.updates_per_host_per_minute)
-        self.login_limit = RateLimit(http.failed_logins_per_minute)
+    def __init__(self, engine: Engine, settings: Callable[[], HttpSettings]) -> None:
+        self.engine = engine
+        self.settings = settings  # the current [http] settings (a reload replaces them)
+        settings_now = settings()
+        self.host_limit = RateLimit(settings_now.updates_per_host_per_minute)
+        self.login_limit = RateLimit(settings_now.failed_logins_per_minute)
         self._auth_pool = ThreadPoolExecutor(2, thread_name_prefix="dynzone-auth")
         self._local = threading.local()
+        self._stores: list[Store] = []
 
     realm = REALM
 
     def close(self) -> None:
         self._auth_pool.shutdown(wait=True)
+        for store in self._stores:
+            store.close()
 
     def client(self, request: web.Request) -> Address:
         peer = request.transport.get_extra_info("peername") if request.transport else None
         host = peer[0] if peer else "127.0.0.1"
-        return client_address(host, request.headers, self.server.config.http.trusted_proxies)
+        return client_address(host, request.headers, self.settings().trusted_proxies)
 
     def _verify(self, user: str, password: str) -> Identity | None:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = connect(self.server.config.data_dir)
-        return verify(conn, user, password)
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = self._local.store = self.engine.open_reader()
+            self._stores.append(store)
+        return verify(store, user, password)
 
     async def authenticate(self, request: web.Request, client: Address) -> Identity | str:
         """The caller's identity, or the reply word for why not."""
@@ -104,7 +109,7 @@ class Dyndns2Door:
         if isinstance(auth, str):
             return _text(auth + "\n")
         identity = auth
-        catalog = self.server.responder.catalog
+        catalog = self.engine.catalog
         try:
             plan = dyndns2.plan_update(params, identity, catalog, client)
         except dyndns2.BadAddress as exc:
@@ -121,10 +126,9 @@ class Dyndns2Door:
             lines = dyndns2.refusal_lines(plan)
             self._log(identity, client, plan, lines)
             return _text("\n".join(lines) + "\n")
-        ttls = {z.name: z.dynamic_ttl for z in self.server.config.zones}
-        changeset = dyndns2.build_changeset(plan, catalog, ttls, identity, str(client))
+        changeset = dyndns2.build_changeset(plan, catalog, self._dynamic_ttl, identity, str(client))
         try:
-            outcomes = await self.server.commit(changeset)
+            outcomes = await self.engine.commit(changeset)
         except ChangeRejected as exc:
             log.warning("http: %s from %s: refused: %s", identity.name, client, exc)
             lines = ["nohost"] * len(plan.names)
@@ -147,6 +151,10 @@ class Dyndns2Door:
         self._log(identity, client, plan, lines)
         return _text("\n".join(lines) + "\n")
 
+    def _dynamic_ttl(self, zone: dns.name.Name) -> int:
+        settings = self.engine.zone_settings(zone)
+        return settings.dynamic_ttl if settings is not None else 60
+
     def _log(
         self, identity: Identity, client: Address, plan: dyndns2.Plan, lines: list[str]
     ) -> None:
@@ -161,21 +169,29 @@ class Dyndns2Door:
         return web.Response(text=dyndns2.CHECKIP_PAGE.format(addr=addr), content_type="text/html")
 
 
-async def start_http(server: Server) -> Callable[[], Awaitable[None]]:
-    """Listen on every ``http.listen`` address; returns the coroutine that stops it."""
-    door = Dyndns2Door(server)
+async def start_http(
+    engine: Engine, settings: Callable[[], HttpSettings], tracker: Tracker, pool: Executor
+) -> Callable[[], Awaitable[None]]:
+    """Listen on every ``http.listen`` address; returns the coroutine that stops it.
+
+    ``settings`` gives the current ``[http]`` settings; ``tracker`` and ``pool``
+    (the transfer thread) serve the zone status endpoint.
+    """
+    door = Dyndns2Door(engine, settings)
     app = web.Application(client_max_size=64 * 1024)
     app.router.add_route("GET", "/nic/update", door.update)
     app.router.add_route("POST", "/nic/update", door.update)
     app.router.add_route("GET", "/nic/checkip", door.checkip)
     app.router.add_route("GET", "/checkip", door.checkip)
     app.router.add_route(
-        "GET", "/api/zones/{zone}/status", functools.partial(zone_status, server, door)
+        "GET",
+        "/api/zones/{zone}/status",
+        functools.partial(zone_status, engine, tracker, pool, door),
     )
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
-        for addr in server.config.http.listen:
+        for addr in settings().listen:
             site = web.TCPSite(runner, addr.host, addr.port, reuse_address=True)
             try:
                 await site.start()

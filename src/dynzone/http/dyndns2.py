@@ -16,8 +16,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import dns.name
@@ -25,11 +24,13 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
-from dynzone.changes import ChangeSet, Outcome, SetRRset, ZoneChange
+from dynzone.engine import access
+from dynzone.engine.access import Door
+from dynzone.engine.catalog import Catalog
+from dynzone.engine.changeset import ChangeSet, Outcome, SetRRset, ZoneChange
 from dynzone.http.clientaddr import Address, plain
-from dynzone.policy import Identity
-from dynzone.users import ADDRESS_TYPES
-from dynzone.zones.catalog import Catalog
+from dynzone.policy import ADDRESS_TYPES, Identity
+from dynzone.store.base import StoreError
 from dynzone.zones.snapshot import Match, key_of
 
 log = logging.getLogger("dynzone")
@@ -135,7 +136,7 @@ def _refusal(
     name: dns.name.Name, wanted: set[int] | frozenset[int], identity: Identity, catalog: Catalog
 ) -> str | None:
     """``nohost`` if the name is not this identity's to change, or not in a served zone."""
-    if not all(identity.may(name, t, ADDRESS_TYPES) for t in wanted):
+    if not all(access.may_change(identity, Door.DYNDNS2, name, t) for t in wanted):
         return "nohost"
     key = key_of(name)
     zone = catalog.find_zone(key)
@@ -150,14 +151,19 @@ def _refusal(
 
 
 def build_changeset(
-    plan: Plan, catalog: Catalog, ttls: Mapping[dns.name.Name, int], identity: Identity, source: str
+    plan: Plan,
+    catalog: Catalog,
+    ttl_of: Callable[[dns.name.Name], int],
+    identity: Identity,
+    source: str,
 ) -> ChangeSet:
-    """One ChangeSet for every name in the plan (grouped by zone)."""
+    """One ChangeSet for every name in the plan (grouped by zone); ``ttl_of`` gives a
+    zone's ``dynamic_ttl``."""
     by_zone: dict[dns.name.Name, list[SetRRset]] = {}
     for name in plan.names:
         zone = catalog.find_zone(key_of(name))
         assert zone is not None
-        ttl = ttls.get(zone.origin, 60)
+        ttl = ttl_of(zone.origin)
         ops = by_zone.setdefault(zone.origin, [])
         for rdtype, addr in ((_A, plan.v4), (_AAAA, plan.v6)):
             if plan.offline:
@@ -189,7 +195,7 @@ def refusal_lines(plan: Plan) -> list[str]:
 
 
 def is_store_failure(exc: BaseException) -> bool:
-    return isinstance(exc, sqlite3.Error | OSError)
+    return isinstance(exc, StoreError | OSError)
 
 
 CHECKIP_PAGE = (

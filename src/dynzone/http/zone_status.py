@@ -8,21 +8,24 @@ basic authentication, as for /nic/update), since it names the secondaries.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import Executor
 from typing import TYPE_CHECKING
 
 import dns.exception
 import dns.name
 from aiohttp import web
 
+from dynzone.engine.engine import Engine
 from dynzone.xfr import propagation
-from dynzone.zones.snapshot import key_of
+from dynzone.xfr.propagation import Tracker
 
 if TYPE_CHECKING:
     from dynzone.http.app import Dyndns2Door
-    from dynzone.server import Server
 
 
-async def zone_status(server: Server, door: Dyndns2Door, request: web.Request) -> web.Response:
+async def zone_status(
+    engine: Engine, tracker: Tracker, pool: Executor, door: Dyndns2Door, request: web.Request
+) -> web.Response:
     auth = await door.authenticate(request, door.client(request))
     if isinstance(auth, str):
         status = 401 if auth == "badauth" else 429
@@ -35,13 +38,13 @@ async def zone_status(server: Server, door: Dyndns2Door, request: web.Request) -
         origin = dns.name.from_text(request.match_info["zone"])
     except dns.exception.DNSException:
         return web.json_response({"error": "not a domain name"}, status=400)
-    zone = server.responder.catalog.zones.get(key_of(origin))
-    zc = server.zone_settings(origin)
+    zone = engine.snapshot(origin)
+    zc = engine.zone_settings(origin)
     if zone is None or zc is None:
         return web.json_response({"error": f"zone {origin} is not served here"}, status=404)
     loop = asyncio.get_running_loop()
-    latest = await loop.run_in_executor(server.transfer_pool, server.journal_reader.latest, origin)
-    seen = server.tracker.seen.get(origin.to_text(), {})
+    latest = await loop.run_in_executor(pool, engine.journal.latest, origin)
+    seen = tracker.seen.get(origin.to_text(), {})
     recorded = {target: vars(s) for target, s in seen.items()}
     report = await propagation.report(
         origin, zone.serial, latest.time if latest else None, zc.notify, recorded

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dns.rdatatype
 
-from dynzone.changes import AddRecord, DeleteRecord, DeleteRRset, SetRRset, ZoneEdit
+from dynzone.engine.changeset import AddRecord, DeleteRecord, DeleteRRset, SetRRset, ZoneEdit
 from dynzone.update.sections import Action, Change
 from dynzone.zones.checks import CNAME_COMPANIONS
 from dynzone.zones.serial import serial_gt

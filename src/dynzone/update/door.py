@@ -17,10 +17,7 @@ Order of work, each step answering with its own rcode:
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import sqlite3
-from collections.abc import Awaitable, Callable
 
 import dns.message
 import dns.name
@@ -28,10 +25,12 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 
-from dynzone.changes import ChangeRejected, ChangeSet, Outcome, ZoneChange, ZoneEdit
-from dynzone.config import ZoneConfig
-from dynzone.policy import Grant, Identity, update_defaults
-from dynzone.store.sqlite import StoreError
+from dynzone.engine import access
+from dynzone.engine.access import Door
+from dynzone.engine.changeset import ChangeRejected, ChangeSet, Outcome, ZoneChange, ZoneEdit
+from dynzone.engine.engine import Engine
+from dynzone.policy import Identity
+from dynzone.store.base import StoreError
 from dynzone.update.apply import apply_changes
 from dynzone.update.prerequisites import check_prerequisites
 from dynzone.update.sections import (
@@ -42,27 +41,17 @@ from dynzone.update.sections import (
     read_changes,
     read_prerequisites,
 )
-from dynzone.zones.catalog import Catalog
 from dynzone.zones.snapshot import key_of
 from dynzone.zones.zonefile import Record
 
 log = logging.getLogger("dynzone.update")
 
-Commit = Callable[[ChangeSet], Awaitable[list[Outcome]]]
-
 
 class UpdateDoor:
-    """Answers UPDATE messages for the zones in the current catalog."""
+    """Answers UPDATE messages for the zones the engine serves."""
 
-    def __init__(
-        self,
-        catalog: Callable[[], Catalog],
-        settings: Callable[[dns.name.Name], ZoneConfig | None],
-        commit: Commit,
-    ) -> None:
-        self.catalog = catalog
-        self.settings = settings
-        self.commit = commit
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
     async def handle(
         self, wire: bytes, msg: dns.message.Message, identity: Identity | None, address: str
@@ -95,13 +84,25 @@ class UpdateDoor:
         if len(question) != 1 or question[0].rdtype != dns.rdatatype.SOA:
             raise UpdateError(dns.rcode.FORMERR, "the zone section must hold one SOA question")
         origin = question[0].name
-        catalog = self.catalog()
+        catalog = self.engine.catalog
         zone = catalog.find_zone(key_of(origin))
-        if question[0].rdclass != dns.rdataclass.IN or zone is None or zone.origin != origin:
+        settings = self.engine.zone_settings(origin)
+        if (
+            question[0].rdclass != dns.rdataclass.IN
+            or zone is None
+            or zone.origin != origin
+            or settings is None
+        ):
             raise UpdateError(dns.rcode.NOTAUTH, f"{origin} is not a zone served here")
         if identity is None:
-            identity = self._unsigned(origin, address)
-        if not any(_reaches(g, origin) for g in identity.grants):
+            identity = access.unsigned_update_identity(settings, address)
+            if identity is None:
+                raise UpdateError(
+                    dns.rcode.REFUSED,
+                    f"unsigned UPDATE to {origin}; sign it with a key (dynzone key add)"
+                    " or list the network in the zone's allow_update",
+                )
+        if not access.reaches(identity, origin):
             raise UpdateError(dns.rcode.REFUSED, f"{identity.name} has no grant in {origin}")
 
         def in_zone(name: dns.name.Name) -> bool:
@@ -127,7 +128,9 @@ class UpdateDoor:
 
         def vet(removed: list[Record], added: list[Record]) -> None:
             for r in (*removed, *added):
-                if not identity.may(r.name, r.rdata.rdtype, update_defaults(r.name == origin)):
+                if not access.may_change(
+                    identity, Door.RFC2136, r.name, r.rdata.rdtype, r.name == origin
+                ):
                     raise UpdateError(
                         dns.rcode.REFUSED,
                         f"{identity.name} may not change {r.name} {r.rdata.rdtype.name}",
@@ -135,48 +138,21 @@ class UpdateDoor:
 
         changeset = ChangeSet(identity.name, address, (ZoneChange(origin, (), edit=edit, vet=vet),))
         try:
-            outcomes = await self.commit(changeset)
+            outcomes = await self.engine.commit(changeset)
         except ChangeRejected as exc:
             raise UpdateError(dns.rcode.REFUSED, str(exc)) from None
-        except (StoreError, sqlite3.Error) as exc:
+        except StoreError as exc:
             log.error("UPDATE to %s not committed: %s", origin, exc)
             raise UpdateError(dns.rcode.SERVFAIL, "the store could not commit") from None
         return outcomes[0] if outcomes else None
-
-    def _unsigned(self, origin: dns.name.Name, address: str) -> Identity:
-        """The identity of an unsigned UPDATE, if the zone lets its network update."""
-        settings = self.settings(origin)
-        networks = settings.allow_update if settings is not None else ()
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            ip = None
-        if ip is None or not any(ip in net for net in networks):
-            raise UpdateError(
-                dns.rcode.REFUSED,
-                f"unsigned UPDATE to {origin}; sign it with a key (dynzone key add)"
-                " or list the network in the zone's allow_update",
-            )
-        apex = origin.to_text().lower()
-        return Identity(f"address:{address}", (Grant(apex), Grant("*." + apex)))
-
-
-def _reaches(grant: Grant, origin: dns.name.Name) -> bool:
-    """Whether ``grant`` covers any name in the zone ``origin``."""
-    if grant.pattern.startswith("regex:"):
-        return True
-    name = dns.name.from_text(grant.pattern.removeprefix("*."))
-    return name.is_subdomain(origin) or (
-        grant.pattern.startswith("*.") and origin.is_subdomain(name)
-    )
 
 
 def _authorise(identity: Identity, origin: dns.name.Name, c: Change) -> None:
     """Refuse a change the identity's grants do not cover, before any data is read."""
     if c.action is Action.DELETE_NAME:
-        ok = any(g.covers_name(c.name) for g in identity.grants)
+        ok = access.may_delete_name(identity, c.name)
     else:
-        ok = identity.may(c.name, c.rdtype, update_defaults(c.name == origin))
+        ok = access.may_change(identity, Door.RFC2136, c.name, c.rdtype, c.name == origin)
     if not ok:
         raise UpdateError(
             dns.rcode.REFUSED,

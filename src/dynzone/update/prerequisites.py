@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dns.rcode
 
-from dynzone.changes import ZoneEdit
+from dynzone.engine.changeset import ZoneEdit
 from dynzone.update.sections import Need, Prerequisite, UpdateError
 
 # The rcode of each unmet prerequisite (§3.2.1-3.2.5).

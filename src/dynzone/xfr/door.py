@@ -15,26 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Executor
-from pathlib import Path
 
 import dns.message
-import dns.name
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
-from dynzone.config import ZoneConfig
-from dynzone.store import journal
-from dynzone.store import zones as zone_rows
-from dynzone.store.sqlite import connect
+from dynzone.engine import access
+from dynzone.engine.access import Action
+from dynzone.engine.engine import Engine
 from dynzone.xfr import messages
 from dynzone.xfr.ixfr import chain, condense
-from dynzone.zones.catalog import Catalog
 from dynzone.zones.serial import serial_gt
 from dynzone.zones.snapshot import ZoneSnapshot, key_of
 
@@ -46,45 +40,12 @@ _BATCH = 16
 TransferReply = int | bytes | AsyncIterator[bytes]
 
 
-class JournalReader:
-    """Reads the journal in the transfer thread, on that thread's own connection."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self._local = threading.local()
-
-    def since(self, origin: dns.name.Name, serial: int) -> list[journal.Entry]:
-        """The entries from ``serial`` on (journal.since)."""
-        conn, zid = self._zone(origin)
-        return [] if zid is None else journal.since(conn, zid, serial)
-
-    def latest(self, origin: dns.name.Name) -> journal.Entry | None:
-        """The zone's newest journal entry."""
-        conn, zid = self._zone(origin)
-        found = journal.entries(conn, zid, 1) if zid is not None else []
-        return found[0] if found else None
-
-    def _zone(self, origin: dns.name.Name) -> tuple[sqlite3.Connection, int | None]:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = connect(self.data_dir)
-        return conn, zone_rows.zone_id(conn, origin)
-
-
 class TransferDoor:
     """Decides who gets a transfer and produces its messages."""
 
-    def __init__(
-        self,
-        catalog: Callable[[], Catalog],
-        settings: Callable[[dns.name.Name], ZoneConfig | None],
-        reader: JournalReader,
-        pool: Executor,
-    ) -> None:
-        self.catalog = catalog
-        self.settings = settings
-        self.reader = reader
-        self.pool = pool
+    def __init__(self, engine: Engine, pool: Executor) -> None:
+        self.engine = engine
+        self.pool = pool  # the transfer thread: journal reads and message rendering
 
     async def handle(
         self,
@@ -101,14 +62,15 @@ class TransferDoor:
         ``room`` is the size each message may take.
         """
         qname, qtype, qclass = question
-        zone = self.catalog().zones.get(key_of(qname)) if qclass == dns.rdataclass.IN else None
+        catalog = self.engine.catalog
+        zone = catalog.zones.get(key_of(qname)) if qclass == dns.rdataclass.IN else None
         kind = dns.rdatatype.to_text(dns.rdatatype.RdataType.make(qtype))
         who = f"{address}" + (f" (key {key})" if key else " (unsigned)")
         if zone is None:
             log.info("%s of %s from %s: not a zone we serve; NOTAUTH", kind, qname, who)
             return dns.rcode.NOTAUTH
-        zc = self.settings(zone.origin)
-        if zc is None or not zc.allow_transfer.allows(key, address):
+        zc = self.engine.zone_settings(zone.origin)
+        if zc is None or not access.allowed(Action.TRANSFER, zc, address, key):
             log.warning(
                 "%s of %s from %s refused: not in the zone's allow_transfer", kind, qname, who
             )
@@ -138,7 +100,9 @@ class TransferDoor:
             )
             return _soa_only(zone, msg.id, flags, question, room)
         loop = asyncio.get_running_loop()
-        entries = await loop.run_in_executor(self.pool, self.reader.since, zone.origin, client)
+        entries = await loop.run_in_executor(
+            self.pool, self.engine.journal.since, zone.origin, client
+        )
         path = chain(entries, client, zone.serial)
         if path is None:
             log.info(

@@ -14,7 +14,7 @@ import dns.name
 import dns.rdata
 import dns.rdatatype
 
-from dynzone.store.journal import Entry
+from dynzone.store.base import JournalEntry
 from dynzone.zones.zonefile import Record
 
 _RecordKey = tuple[dns.name.Name, int, dns.rdata.Rdata]
@@ -29,7 +29,9 @@ class Difference:
     added: list[Record]
 
 
-def chain(entries: list[Entry], serial_from: int, serial_to: int) -> list[Entry] | None:
+def chain(
+    entries: list[JournalEntry], serial_from: int, serial_to: int
+) -> list[JournalEntry] | None:
     """The entries leading from ``serial_from`` to ``serial_to``, or None if they do not.
 
     ``entries`` may run past ``serial_to`` (a commit the snapshot being sent
@@ -40,14 +42,14 @@ def chain(entries: list[Entry], serial_from: int, serial_to: int) -> list[Entry]
     for e in entries:
         if at == serial_to:
             break
-        if e.serial_from != at:
-            return None  # a gap: an entry was dropped or written out of order
+        if e.serial_from != at or e.creates_zone:
+            return None  # a gap: an entry was dropped, written out of order, or is a creation
         out.append(e)
         at = e.serial_to
     return out if at == serial_to and out else None
 
 
-def condense(entries: list[Entry]) -> Difference:
+def condense(entries: list[JournalEntry]) -> Difference:
     """One difference equal to applying ``entries`` in order (SOA records set apart)."""
     old_soa = next(r for r in entries[0].removed if r.rdata.rdtype == dns.rdatatype.SOA)
     removed: dict[tuple[_RecordKey, int], Record] = {}

@@ -10,14 +10,14 @@ NOTAUTH, as NSD and Knot answer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 import dns.name
 import dns.rcode
 import dns.rdataclass
 
-from dynzone.config import ZoneConfig
-from dynzone.zones.catalog import Catalog
+from dynzone.engine import access
+from dynzone.engine.access import Action
+from dynzone.engine.engine import Engine
 from dynzone.zones.snapshot import key_of
 
 log = logging.getLogger("dynzone.xfr")
@@ -27,22 +27,16 @@ def answer_notify(
     question: tuple[dns.name.Name, int, int],
     key: str | None,
     address: str,
-    catalog: Catalog,
-    settings: Callable[[dns.name.Name], ZoneConfig | None],
+    engine: Engine,
 ) -> int:
     """The rcode for a NOTIFY about ``question``'s zone from ``address``."""
     qname, _, qclass = question
-    zone = catalog.zones.get(key_of(qname)) if qclass == dns.rdataclass.IN else None
-    zc = settings(zone.origin) if zone is not None else None
+    zone = engine.catalog.zones.get(key_of(qname)) if qclass == dns.rdataclass.IN else None
+    zc = engine.zone_settings(zone.origin) if zone is not None else None
     if zone is None or zc is None:
         log.info("NOTIFY for %s from %s: not a zone we serve; NOTAUTH", qname, address)
         return dns.rcode.NOTAUTH
-    known = (
-        any(t.host == address for t in zc.notify)
-        or zc.allow_transfer.allows(key, address)
-        or (key is not None and key == zc.notify_key)
-    )
-    if not known:
+    if not access.allowed(Action.NOTIFY, zc, address, key):
         log.warning("NOTIFY for %s from unknown source %s; REFUSED", qname, address)
         return dns.rcode.REFUSED
     log.info("NOTIFY for %s from %s ignored: dynzone is this zone's primary", qname, address)

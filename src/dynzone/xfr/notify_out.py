@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dns.asyncquery
@@ -26,7 +25,8 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 
-from dynzone.config import ListenAddress, ZoneConfig
+from dynzone.engine.engine import Engine, Published
+from dynzone.engine.settings import HostPort
 from dynzone.keys import Keyring
 from dynzone.xfr.propagation import Tracker, ask_serial
 from dynzone.zones.serial import serial_gt
@@ -52,19 +52,23 @@ class _Follow:
 
 
 class Notifier:
-    """Keeps every configured secondary informed of the latest serial."""
+    """Keeps every configured secondary informed of the latest serial.
 
-    def __init__(
-        self,
-        settings: Callable[[dns.name.Name], ZoneConfig | None],
-        keyring: Keyring,
-        tracker: Tracker,
-    ) -> None:
-        self.settings = settings
+    A commit subscriber of the engine: it hears of every change on the event
+    loop, after the change is served.
+    """
+
+    def __init__(self, engine: Engine, keyring: Keyring, tracker: Tracker) -> None:
+        self.engine = engine
         self.keyring = keyring
         self.tracker = tracker
-        self._follows: dict[tuple[dns.name.Name, ListenAddress], _Follow] = {}
+        self._follows: dict[tuple[dns.name.Name, HostPort], _Follow] = {}
         self._closed = False
+        engine.on_commit(self.published)
+
+    def published(self, event: Published) -> None:
+        for snapshot in event.zones:
+            self.changed(snapshot.origin, snapshot.soa, event.when)
 
     def changed(self, zone: dns.name.Name, soa: dns.rrset.RRset, when: float | None) -> None:
         """``zone`` now serves ``soa``; tell its secondaries.
@@ -72,7 +76,7 @@ class Notifier:
         ``when`` is the time of the commit, None at start-up (nothing changed
         then, so there is no catch-up time to measure).
         """
-        zc = self.settings(zone)
+        zc = self.engine.zone_settings(zone)
         if zc is None or self._closed:
             return
         serial = int(soa[0].serial)
@@ -96,7 +100,7 @@ class Notifier:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _run(self, zone: dns.name.Name, target: ListenAddress, follow: _Follow) -> None:
+    async def _run(self, zone: dns.name.Name, target: HostPort, follow: _Follow) -> None:
         try:
             while True:
                 serial = follow.serial
@@ -110,7 +114,7 @@ class Notifier:
         except Exception:
             log.exception("NOTIFY of %s to %s failed", zone, target)
 
-    async def _notify(self, zone: dns.name.Name, target: ListenAddress, follow: _Follow) -> bool:
+    async def _notify(self, zone: dns.name.Name, target: HostPort, follow: _Follow) -> bool:
         """Send NOTIFY until it is answered; False if we gave up or a newer serial came."""
         serial = follow.serial
         for attempt, timeout in enumerate(NOTIFY_TIMEOUTS, 1):
@@ -165,7 +169,7 @@ class Notifier:
         query.set_opcode(dns.opcode.NOTIFY)
         query.flags = (query.flags & ~dns.flags.RD) | dns.flags.AA
         query.answer.append(soa)  # RFC 1996 §3.7: the new SOA, as a hint
-        zc = self.settings(zone)
+        zc = self.engine.zone_settings(zone)
         if zc is not None and zc.notify_key is not None:
             found = self.keyring.find(dns.name.from_text(zc.notify_key))
             if found is None:
@@ -180,7 +184,7 @@ class Notifier:
             query.use_tsig(found[0].dns_key)
         return query
 
-    async def _watch(self, zone: dns.name.Name, target: ListenAddress, follow: _Follow) -> None:
+    async def _watch(self, zone: dns.name.Name, target: HostPort, follow: _Follow) -> None:
         """Poll ``target``'s SOA until it serves ``follow.serial`` (or a newer commit)."""
         serial = follow.serial
         waited = 0.0

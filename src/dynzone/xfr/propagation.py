@@ -27,7 +27,7 @@ import dns.name
 import dns.rcode
 import dns.rdatatype
 
-from dynzone.config import ListenAddress
+from dynzone.engine.settings import HostPort
 
 log = logging.getLogger("dynzone.xfr")
 
@@ -58,7 +58,7 @@ class Tracker:
         """A commit made ``serial`` current at ``when``."""
         self.changed_at[zone.to_text()] = (serial, when)
 
-    def observe(self, zone: dns.name.Name, target: ListenAddress, serial: int) -> None:
+    def observe(self, zone: dns.name.Name, target: HostPort, serial: int) -> None:
         """``target`` answered its SOA query with ``serial``."""
         now = time.time()
         seen = self.seen.setdefault(zone.to_text(), {}).setdefault(str(target), Seen())
@@ -98,7 +98,7 @@ def load(data_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
     return data if isinstance(data, dict) else {}
 
 
-async def ask_serial(zone: dns.name.Name, target: ListenAddress, timeout: float = 1.0) -> int | str:
+async def ask_serial(zone: dns.name.Name, target: HostPort, timeout: float = 1.0) -> int | str:
     """The SOA serial ``target`` serves for ``zone`` now, or why there is none."""
     query = dns.message.make_query(zone, dns.rdatatype.SOA)
     query.flags = 0  # not recursive: we ask the secondary what it holds itself
@@ -120,7 +120,7 @@ async def report(
     zone: dns.name.Name,
     serial: int,
     changed_at: float | None,
-    targets: tuple[ListenAddress, ...],
+    targets: tuple[HostPort, ...],
     recorded: dict[str, dict[str, Any]],
 ) -> dict[str, Any]:
     """The propagation status of ``zone``, asking every secondary now (in parallel)."""

@@ -10,10 +10,12 @@ import logging
 import os
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dns.rdatatype
 
+from dynzone.engine.engine import Engine, Published
 from dynzone.zones.snapshot import ZoneSnapshot
 
 log = logging.getLogger("dynzone")
@@ -25,11 +27,7 @@ def zone_text(snapshot: ZoneSnapshot) -> str:
     """The zone in RFC 1035 master-file syntax, SOA first, names in canonical order."""
     origin = snapshot.origin
     lines = [f"$ORIGIN {origin.to_text()}", snapshot.soa.to_text(origin=origin, relativize=True)]
-    rrsets = []
-    for node in snapshot.nodes.values():
-        for rdtype, rrset in node.items():
-            if rdtype != dns.rdatatype.SOA:
-                rrsets.append(rrset)
+    rrsets = [rr for rr in snapshot.rrsets() if rr.rdtype != dns.rdatatype.SOA]
     rrsets.sort(key=lambda rr: (rr.name, rr.rdtype))
     lines += [rr.to_text(origin=origin, relativize=True) for rr in rrsets]
     return "\n".join(lines) + "\n"
@@ -81,3 +79,27 @@ def export_zone(snapshot: ZoneSnapshot, path: Path, command: str | None) -> None
         log.error(
             "zone %s: export_command exited with status %d: %s", zone, done.returncode, output
         )
+
+
+class Exporter:
+    """The commit subscriber that rewrites each changed zone's ``export_file``.
+
+    Exports run one at a time in a thread of their own, so neither the writer
+    nor the event loop waits for the disk or the ``export_command``.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="dynzone-export")
+        engine.on_commit(self.published)
+
+    def published(self, event: Published) -> None:
+        for snapshot in event.zones:
+            settings = self.engine.zone_settings(snapshot.origin)
+            if settings is not None and settings.export_file is not None:
+                self._pool.submit(
+                    export_zone, snapshot, settings.export_file, settings.export_command
+                )
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)

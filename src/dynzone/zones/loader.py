@@ -1,16 +1,12 @@
-"""Load a zone: from its file (read and checked, or told exactly why not), or from the store."""
+"""Load a zone file: read and checked, or told exactly why not."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import dns.name
 
-from dynzone.store import records as stored_records
-from dynzone.store import zones as zone_rows
 from dynzone.zones.checks import Problem, check_records
-from dynzone.zones.snapshot import ZoneSnapshot
 from dynzone.zones.zonefile import Location, Record, ZoneFileError, parse_zone_file
 
 
@@ -53,13 +49,3 @@ def load_records(origin: dns.name.Name, path: Path) -> tuple[list[Record], list[
     if problems:
         raise ZoneLoadError(problems)
     return records, files
-
-
-def load_stored(
-    conn: sqlite3.Connection, origin: dns.name.Name, source: str = "store"
-) -> ZoneSnapshot:
-    """The zone as the store holds it, indexed for queries (the zone must be stored)."""
-    zone_id = zone_rows.zone_id(conn, origin)
-    if zone_id is None:
-        raise LookupError(f"zone {origin} is not in the store")
-    return ZoneSnapshot(origin, stored_records.load(conn, zone_id), source=source)

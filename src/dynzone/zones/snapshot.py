@@ -1,8 +1,9 @@
 """An immutable, indexed view of one zone, built once and read by every query.
 
-A snapshot never changes after it is built; a reload or (later) an update
-builds the next one and the catalog swaps a single reference, so queries never
-wait on writes (DESIGN.md principle 3).
+A snapshot never changes after it is built; a commit builds the next one with
+``evolve`` (at the cost of the change, not of the zone: nodes live in a
+``NodeMap``) and the engine swaps a single reference, so queries never wait
+on writes.
 
 Names are indexed by their *key*: the wire form, lower-cased. Lower-casing
 wire bytes is exact DNS case folding (only ASCII letters fold, and label
@@ -12,6 +13,8 @@ a key at label boundaries are the keys of its ancestors.
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -19,11 +22,35 @@ import dns.name
 import dns.rdatatype
 import dns.rrset
 
+from dynzone.zones.deps import Deps, node_tag, rrset_tag, zone_tag
+from dynzone.zones.nodemap import NodeMap
 from dynzone.zones.zonefile import Record
 
-Node = dict[int, dns.rrset.RRset]
-_EMPTY: Node = {}
+_NS = dns.rdatatype.NS
+_DNAME = dns.rdatatype.DNAME
+_SOA = dns.rdatatype.SOA
+_DS = dns.rdatatype.DS
 _WILDCARD = b"\x01*"
+
+
+class Node(dict[int, dns.rrset.RRset]):
+    """The RRsets at one owner name, by type; ``below`` counts its child nodes.
+
+    A node without RRsets is an empty non-terminal (RFC 4592 §2.2.2): it exists
+    because names below it do, and goes away with the last of them.
+    """
+
+    __slots__ = ("below",)
+
+    def __init__(self, rrsets: Iterable[tuple[int, dns.rrset.RRset]] = (), below: int = 0) -> None:
+        super().__init__(rrsets)
+        self.below = below
+
+    def copy(self) -> Node:
+        return Node(self.items(), self.below)
+
+
+_EMPTY = Node()
 
 
 def key_of(name: dns.name.Name) -> bytes:
@@ -61,17 +88,18 @@ class Lookup:
 
 
 class ZoneSnapshot:
-    """Records of one zone indexed by owner key, plus its cuts and DNAMEs."""
+    """Records of one zone indexed by owner key."""
 
     __slots__ = (
-        "cuts",
-        "dnames",
+        "_wide",
+        "apex",
         "key",
         "negative_soa",
         "nodes",
         "ns",
         "origin",
         "record_count",
+        "serial_wire",
         "soa",
         "source",
     )
@@ -85,7 +113,10 @@ class ZoneSnapshot:
         for rec in records:
             if not rec.name.is_subdomain(origin):
                 continue
-            node = nodes.setdefault(key_of(rec.name), {})
+            key = key_of(rec.name)
+            node = nodes.get(key)
+            if node is None:
+                node = nodes[key] = Node()
             rdtype = rec.rdata.rdtype
             rrset = node.get(rdtype)
             if rrset is None:
@@ -99,80 +130,144 @@ class ZoneSnapshot:
                 key = parent_key(key)
                 if key in nodes:
                     break
-                nodes[key] = {}
-        self._index(nodes, count)
+                nodes[key] = Node()
+        for key in nodes:
+            if key != origin_key:
+                nodes[parent_key(key)].below += 1
+        self._index(NodeMap(nodes), count)
 
-    def _index(self, nodes: dict[bytes, Node], count: int) -> None:
-        origin = self.origin
-        origin_key = self.key
+    def _index(self, nodes: NodeMap[Node], count: int) -> None:
         self.nodes = nodes
         self.record_count = count
-        apex = nodes.get(origin_key, _EMPTY)
-        if dns.rdatatype.SOA not in apex or dns.rdatatype.NS not in apex:
-            raise ValueError(f"zone {origin} needs an SOA and NS records at its apex")
-        self.soa = apex[dns.rdatatype.SOA]
-        self.ns = apex[dns.rdatatype.NS]
+        self._wide: frozenset[bytes] | None = None
+        apex = nodes.get(self.key)
+        if apex is None or _SOA not in apex or _NS not in apex:
+            raise ValueError(f"zone {self.origin} needs an SOA and NS records at its apex")
+        self.apex = apex
+        self.soa = apex[_SOA]
+        self.ns = apex[_NS]
+        self.serial_wire = struct.pack("!I", self.soa[0].serial)
         # RFC 2308 §3: the negative TTL is the lesser of the SOA's TTL and MINIMUM.
-        neg = dns.rrset.RRset(origin, self.soa.rdclass, dns.rdatatype.SOA)
+        neg = dns.rrset.RRset(self.origin, self.soa.rdclass, _SOA)
         neg.add(self.soa[0], min(self.soa.ttl, self.soa[0].minimum))
         self.negative_soa = neg
-        self.cuts = frozenset(
-            k for k, node in nodes.items() if k != origin_key and dns.rdatatype.NS in node
-        )
-        self.dnames = frozenset(k for k, node in nodes.items() if dns.rdatatype.DNAME in node)
+
+    @property
+    def serial(self) -> int:
+        return int(self.soa[0].serial)
+
+    @property
+    def wide_tags(self) -> frozenset[bytes]:
+        """The tags every answer of this zone depends on (see deps.py): the apex's
+        types, NS and SOA, a wildcard right below the apex, and what the additional
+        section of a positive answer reads for the name servers' addresses."""
+        if self._wide is None:
+            deps = Deps()
+            for rdata in self.ns:
+                self.addresses_for(rdata.target, False, None, deps)
+            apex = self.key
+            deps.tags |= {
+                node_tag(apex),
+                rrset_tag(apex, _NS),
+                rrset_tag(apex, _SOA),
+                node_tag(_WILDCARD + apex),
+            }
+            self._wide = frozenset(deps.tags)
+        return self._wide
 
     def evolve(
         self, changes: dict[tuple[dns.name.Name, int], dns.rrset.RRset | None]
-    ) -> ZoneSnapshot:
-        """The next snapshot: this one with some RRsets replaced (None deletes one).
+    ) -> tuple[ZoneSnapshot, set[bytes]]:
+        """The next snapshot, with some RRsets replaced (None deletes one), and the
+        dependency tags the change touched (deps.py).
 
-        Only the touched nodes are rebuilt; the rest are shared with this
-        snapshot, which stays valid for the queries still reading it.
+        Only the touched nodes (and the empty non-terminals that come and go
+        with them) are rebuilt; everything else is shared with this snapshot,
+        which stays valid for the queries still reading it.
         """
-        nodes = dict(self.nodes)
+        origin_key = self.key
+        old_nodes = self.nodes
+        new: dict[bytes, Node | None] = {}  # the nodes this change replaces
+        tags: set[bytes] = set()
         count = self.record_count
-        touched: set[bytes] = set()
+
+        def current(key: bytes) -> Node | None:
+            return new[key] if key in new else old_nodes.get(key)
+
+        def adopt(key: bytes) -> Node:
+            """The node at ``key`` in the next snapshot, created (with its empty
+            non-terminals) if needed, ready to change."""
+            node = current(key)
+            if node is not None:
+                if key not in new:
+                    node = new[key] = node.copy()
+                return node
+            node = new[key] = Node()
+            tags.add(node_tag(key))
+            child = key
+            while child != origin_key:
+                parent = parent_key(child)
+                above = current(parent)
+                if above is not None:
+                    above = adopt(parent)
+                    above.below += 1
+                    break
+                new[parent] = Node(below=1)
+                tags.add(node_tag(parent))
+                child = parent
+            return node
+
         for (name, rdtype), rrset in changes.items():
             key = key_of(name)
-            node = dict(nodes.get(key, _EMPTY))
+            if rrset is None and current(key) is None:
+                continue  # deleting what does not exist
+            node = adopt(key)
             old = node.pop(rdtype, None)
             if old is not None:
                 count -= len(old)
             if rrset is not None and len(rrset):
                 node[rdtype] = rrset
                 count += len(rrset)
-            nodes[key] = node
-            touched.add(key)
-        for key in touched:
-            if nodes[key]:
-                # A new name brings its empty non-terminals with it.
-                parent = key
-                while parent != self.key:
-                    parent = parent_key(parent)
-                    if parent in nodes:
-                        break
-                    nodes[parent] = {}
-            else:
-                _prune(nodes, key, self.key)
-        out = object.__new__(ZoneSnapshot)
+            if (old is None) != (rrset is None or not len(rrset)):
+                tags.add(node_tag(key))  # a type came or went
+            if (
+                rdtype == _SOA
+                and key == origin_key
+                and old is not None
+                and rrset is not None
+                and _same_but_serial(old, rrset)
+            ):
+                continue  # answers carrying the SOA are patched with the serial
+            tags.add(rrset_tag(key, rdtype))
+        # Names left without records or children go, and so may their parents.
+        for key in list(new):
+            left = new[key]
+            while left is not None and not left and not left.below and key != origin_key:
+                new[key] = None
+                tags.add(node_tag(key))
+                key = parent_key(key)
+                left = adopt(key)
+                left.below -= 1
+        out: ZoneSnapshot = object.__new__(ZoneSnapshot)
         out.origin = self.origin
-        out.key = self.key
+        out.key = origin_key
         out.source = self.source
-        out._index(nodes, count)
-        return out
+        out._index(old_nodes.evolve(new) if new else old_nodes, count)
+        if not tags.isdisjoint(self.wide_tags) or not tags.isdisjoint(out.wide_tags):
+            tags.add(zone_tag(origin_key))
+        return out, tags
 
-    @property
-    def serial(self) -> int:
-        return int(self.soa[0].serial)
-
-    def find(self, key: bytes, qtype: int) -> Lookup:
+    def find(self, key: bytes, qtype: int, deps: Deps | None = None) -> Lookup:
         """Find what answers ``key`` in this zone (RFC 1034 §4.3.2 step 3).
 
         The walk goes down from the apex so that a cut or DNAME above the name
         wins over anything stored below it (occluded data is never answered).
+        ``deps``, if given, collects the nodes the walk read (deps.py).
         """
         nodes = self.nodes
         origin_key = self.key
+        if deps is not None:
+            deps.zone(self)
         # Offsets of the labels between the apex and the query name, top last.
         depth_end = len(key) - len(origin_key)
         offsets = []
@@ -180,29 +275,39 @@ class ZoneSnapshot:
         while i < depth_end:
             offsets.append(i)
             i += key[i] + 1
-        if offsets and origin_key in self.dnames:
-            return Lookup(Match.DNAME, origin_key, nodes[origin_key])
+        if offsets and _DNAME in self.apex:
+            return Lookup(Match.DNAME, origin_key, self.apex)
         encloser = origin_key
+        node: Node | None = self.apex
         for j in range(len(offsets) - 1, -1, -1):
             name = key[offsets[j] :] if j else key
             node = nodes.get(name)
+            if deps is not None:
+                deps.tags.add(node_tag(name))
             if node is None:
                 break
             encloser = name
-            if name in self.cuts and not (j == 0 and qtype == dns.rdatatype.DS):
+            if _NS in node and not (j == 0 and qtype == _DS):
                 return Lookup(Match.REFERRAL, name, node)
-            if j and name in self.dnames:
+            if j and _DNAME in node:
                 return Lookup(Match.DNAME, name, node)
         else:
-            return Lookup(Match.EXACT, key, nodes[key])
+            assert node is not None  # the apex, or the last node of the walk
+            return Lookup(Match.EXACT, key, node)
         wildcard_key = _WILDCARD + encloser
         wildcard = nodes.get(wildcard_key)
+        if deps is not None:
+            deps.tags.add(node_tag(wildcard_key))
         if wildcard is not None:
             return Lookup(Match.WILDCARD, wildcard_key, wildcard)
         return Lookup(Match.NXDOMAIN, encloser, _EMPTY)
 
     def addresses_for(
-        self, target: dns.name.Name, allow_glue: bool, key: bytes | None = None
+        self,
+        target: dns.name.Name,
+        allow_glue: bool,
+        key: bytes | None = None,
+        deps: Deps | None = None,
     ) -> list[dns.rrset.RRset]:
         """A and AAAA RRsets for ``target`` from this zone, for the additional section.
 
@@ -213,11 +318,15 @@ class ZoneSnapshot:
             key = key_of(target)
         if not key.endswith(self.key):
             return []
-        look = self.find(key, dns.rdatatype.A)
+        look = self.find(key, dns.rdatatype.A, deps)
+        owner = look.owner
         if look.match is Match.REFERRAL:
             if not allow_glue:
                 return []
             node = self.nodes.get(key)
+            owner = key
+            if deps is not None:
+                deps.tags.add(node_tag(key))
             if node is None:
                 return []
         elif look.match is Match.EXACT or look.match is Match.WILDCARD:
@@ -228,8 +337,24 @@ class ZoneSnapshot:
         for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
             rrset = node.get(rdtype)
             if rrset is not None:
+                if deps is not None:
+                    deps.tags.add(rrset_tag(owner, rdtype))
                 out.append(rrset if look.match is Match.EXACT else rename(rrset, target))
         return out
+
+    def rrsets(self) -> Iterable[dns.rrset.RRset]:
+        """Every RRset of the zone (in no particular order)."""
+        for node in self.nodes.values():
+            yield from node.values()
+
+
+def _same_but_serial(old: dns.rrset.RRset, new: dns.rrset.RRset) -> bool:
+    """Whether two SOA RRsets differ in the serial alone."""
+    return (
+        old.ttl == new.ttl
+        and len(old) == len(new) == 1
+        and new[0].replace(serial=old[0].serial) == old[0]
+    )
 
 
 def rename(rrset: dns.rrset.RRset, owner: dns.name.Name) -> dns.rrset.RRset:
@@ -238,21 +363,3 @@ def rename(rrset: dns.rrset.RRset, owner: dns.name.Name) -> dns.rrset.RRset:
     out.update(rrset)
     out.ttl = rrset.ttl
     return out
-
-
-def _prune(nodes: dict[bytes, Node], key: bytes, origin_key: bytes) -> None:
-    """Drop an empty node, and empty ancestors, unless something lives below them."""
-    while key != origin_key and key in nodes and not nodes[key]:
-        suffix = key
-        if any(k != suffix and k.endswith(suffix) and _below(k, suffix) for k in nodes):
-            return
-        del nodes[key]
-        key = parent_key(key)
-
-
-def _below(key: bytes, ancestor: bytes) -> bool:
-    """True if ``key`` is a proper descendant of ``ancestor`` (label-aligned)."""
-    i = 0
-    while len(key) - i > len(ancestor):
-        i += key[i] + 1
-    return len(key) - i == len(ancestor) and key[i:] == ancestor

@@ -1,18 +1,19 @@
-"""Bring the store in line with the configuration, zone by zone.
+"""The zone-file door: bring the served zones in line with their files and settings.
 
-A zone with a ``file`` is imported on first start. Later, when the file's
-bytes change, the *difference* between the previously imported file and the
-new one is applied as a ChangeSet: records added dynamically survive, and the
-edit shows up in DNS. A zone without a file is created with an SOA and NS
-built from its ``ns`` and ``email`` settings.
+A zone with a ``file`` is imported on first start (a ``NewZone``). Later, when
+the file's bytes change, the *difference* between the previously imported
+file and the new one is applied as a ChangeSet: records added dynamically
+survive, and the edit shows up in DNS. A zone without a file is created with
+an SOA and NS built from its ``ns`` and ``email`` settings. Everything goes
+through ``Engine.commit_now``, in the writer thread (or before serving).
 """
 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
+import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import dns.name
 import dns.rdata
@@ -20,22 +21,24 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.SOA
 
-from dynzone.changes import (
+from dynzone.engine.changeset import (
     AddRecord,
+    ChangeRejected,
     ChangeSet,
     DeleteRecord,
+    NewZone,
     Op,
     SetRRset,
-    Writer,
     ZoneChange,
 )
-from dynzone.config import ZoneConfig, email_to_rname
-from dynzone.store import records
-from dynzone.store import zones as zone_rows
-from dynzone.store.sqlite import transaction
-from dynzone.zones.loader import load_records
+from dynzone.engine.engine import Engine
+from dynzone.engine.settings import ZoneSettings
+from dynzone.store.base import FileState, StoreError, ZoneWrite
+from dynzone.zones.loader import ZoneLoadError, load_records
 from dynzone.zones.serial import next_serial
 from dynzone.zones.zonefile import Record
+
+log = logging.getLogger("dynzone")
 
 SETTINGS_TTL = 3600
 # refresh, retry, expire, minimum (the negative TTL: short, names come and go).
@@ -50,66 +53,99 @@ def _digest(path: str) -> str:
         return "missing"
 
 
-def _file_unchanged(state: zone_rows.FileState | None, main: str) -> bool:
+def _file_unchanged(state: FileState | None, main: str) -> bool:
     if not state or state[0][0] != main:
         return False
     return all(_digest(path) == digest for path, digest in state)
 
 
-@dataclass(frozen=True)
-class Synced:
-    """What ``sync_zone`` did (a log line, or None), and the records of a first import,
-    so the caller can index them without reading them back from the store."""
-
-    message: str | None = None
-    imported: list[Record] | None = None
+class SyncError(Exception):
+    """A zone cannot be served as configured; the message says which and why."""
 
 
-def sync_zone(conn: sqlite3.Connection, writer: Writer, zc: ZoneConfig) -> Synced:
-    """Create or update the stored zone from its config.
+def bring_in_line(engine: Engine, zones: Sequence[ZoneSettings], strict: bool) -> None:
+    """Serve exactly ``zones``, each in line with its file or settings (writer thread).
+
+    With ``strict`` (start-up) the first zone that cannot be served raises
+    SyncError. Otherwise (a reload) such a zone keeps what it served, or is
+    not served when it is new, and the log says why.
+    """
+    engine.set_settings(zones)
+    engine.follow()  # another process (import-dyndnsd) may have changed a zone
+    served = []
+    for zs in zones:
+        previous = engine.snapshot(zs.name)
+        try:
+            done = sync_zone(engine, zs)
+        except (ZoneLoadError, ChangeRejected, StoreError) as exc:
+            where = f"{zs.file}: " if isinstance(exc, ChangeRejected) and zs.file else ""
+            if strict:
+                raise SyncError(f"zone {zs.name}: {where}{exc}") from None
+            if previous is not None:
+                log.error("zone %s: %s%s; keeping serial %d", zs.name, where, exc, previous.serial)
+                served.append(zs.name)
+            else:
+                log.error("zone %s: %s%s; not served", zs.name, where, exc)
+            continue
+        if done:
+            log.info("zone %s: %s", zs.name, done)
+        served.append(zs.name)
+    wanted = {zs.name for zs in zones}
+    for zone in engine.catalog.zones.values():
+        if zone.origin not in wanted:
+            log.info("zone %s: removed from the configuration; no longer served", zone.origin)
+    engine.serve(served)
+
+
+def sync_zone(engine: Engine, zs: ZoneSettings) -> str | None:
+    """Create or update the stored zone from its file or settings; what was done, if
+    anything, as a line for the log.
 
     Raises ZoneLoadError for a zone file with problems and ChangeRejected for
     an edit that conflicts with the zone's dynamic records; nothing is written
     then.
     """
-    zid = zone_rows.zone_id(conn, zc.name)
-    if zc.file is None:
-        return _sync_from_settings(conn, writer, zc, zid)
-    main = str(zc.file)
-    if zid is not None and _file_unchanged(zone_rows.file_state(conn, zid), main):
-        return Synced()
+    stored = engine.hold(zs.name)
+    if zs.file is None:
+        return _sync_from_settings(engine, zs, stored is not None)
+    store = engine.store
+    main = str(zs.file)
+    if stored is not None and _file_unchanged(store.file_state(zs.name), main):
+        return None
     digests_before = _digest(main)
-    recs, files = load_records(zc.name, zc.file)
+    recs, files = load_records(zs.name, zs.file)
     state = [(main, digests_before)] + [(p, _digest(p)) for p in files[1:]]
-    if zid is None:
-        with transaction(conn):
-            zid = zone_rows.create(conn, zc.name)
-            records.insert(conn, zid, recs)
-            records.insert(conn, zid, recs, "file_record")
-            zone_rows.set_file_state(conn, zid, state)
-        return Synced(f"imported {len(recs)} records from {zc.file}", recs)
-    old = records.load(conn, zid, "file_record")
+    who = f"file:{zs.file}"
+    if stored is None:
+        engine.commit_now(ChangeSet(who, "local", (NewZone(zs.name, recs, state),)))
+        return f"imported {len(recs)} records from {zs.file}"
+    old = store.file_records(zs.name)
     before = {(r.name, r.ttl, r.rdata) for r in old if r.rdata.rdtype != dns.rdatatype.SOA}
     after = {(r.name, r.ttl, r.rdata) for r in recs if r.rdata.rdtype != dns.rdatatype.SOA}
     ops: list[Op] = [DeleteRecord(n, rd) for n, _, rd in before - after]
     ops += [AddRecord(n, ttl, rd) for n, ttl, rd in after - before]
     soa = next(r for r in recs if r.rdata.rdtype == dns.rdatatype.SOA)
 
-    def remember(c: sqlite3.Connection, zone_id: int) -> None:
-        records.replace_all(c, zone_id, recs, "file_record")
-        zone_rows.set_file_state(c, zone_id, state)
+    def remember(zone: ZoneWrite) -> None:
+        zone.set_file_records(recs, state)
 
-    change = ZoneChange(zc.name, tuple(ops), soa=soa, after=remember)
-    [outcome] = writer.commit(ChangeSet(f"file:{zc.file}", "local", (change,)))
+    change = ZoneChange(zs.name, tuple(ops), soa=soa, after=remember)
+    [outcome] = engine.commit_now(ChangeSet(who, "local", (change,)))
     if not outcome.changed:
-        return Synced()
-    return Synced(
-        f"applied the edit of {zc.file} ({len(before - after)} removed,"
+        return None
+    return (
+        f"applied the edit of {zs.file} ({len(before - after)} removed,"
         f" {len(after - before)} added), serial {outcome.serial_to}"
     )
 
 
-def _settings_soa(zc: ZoneConfig, serial: int) -> Record:
+def email_to_rname(email: str) -> dns.name.Name:
+    """hostmaster@example.com -> hostmaster.example.com. (dots in the local part escaped)."""
+    local, _, domain = email.rpartition("@")
+    return dns.name.from_text(local.replace(".", "\\.") + "." + domain.rstrip(".") + ".")
+
+
+def _settings_soa(zc: ZoneSettings, serial: int) -> Record:
     assert zc.email is not None
     rdata = dns.rdtypes.ANY.SOA.SOA(
         dns.rdataclass.IN,
@@ -122,38 +158,35 @@ def _settings_soa(zc: ZoneConfig, serial: int) -> Record:
     return Record(zc.name, SETTINGS_TTL, rdata)
 
 
-def _ns_rdatas(zc: ZoneConfig) -> tuple[dns.rdata.Rdata, ...]:
+def _ns_rdatas(zc: ZoneSettings) -> tuple[dns.rdata.Rdata, ...]:
     return tuple(
         dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.NS, ns.to_text()) for ns in zc.ns
     )
 
 
-def _sync_from_settings(
-    conn: sqlite3.Connection, writer: Writer, zc: ZoneConfig, zid: int | None
-) -> Synced:
-    if zid is None:
+def _sync_from_settings(engine: Engine, zc: ZoneSettings, stored: bool) -> str | None:
+    if not stored:
         serial = next_serial(0, zc.serial_policy, time.time())
         soa = _settings_soa(zc, serial)
-        with transaction(conn):
-            zid = zone_rows.create(conn, zc.name)
-            records.insert(conn, zid, [soa])
-            records.insert(conn, zid, [Record(zc.name, SETTINGS_TTL, rd) for rd in _ns_rdatas(zc)])
-        return Synced(f"created with serial {serial} from its ns and email settings")
+        recs = [soa, *(Record(zc.name, SETTINGS_TTL, rd) for rd in _ns_rdatas(zc))]
+        engine.commit_now(ChangeSet("config", "local", (NewZone(zc.name, recs),)))
+        return f"created with serial {serial} from its ns and email settings"
     # The settings may have been edited: keep SOA MNAME/RNAME and the apex NS in line.
-    current = records.rrset(conn, zid, zc.name, dns.rdatatype.SOA)
-    if not current or not zc.ns or zc.email is None:
-        return Synced()
-    old = current[0].rdata
-    soa = _settings_soa(zc, int(old.serial))  # type: ignore[attr-defined]
+    held = engine.hold(zc.name)
+    if held is None or not zc.ns or zc.email is None:
+        return None
+    current = held.soa
+    old = current[0]
+    soa = _settings_soa(zc, int(old.serial))
     soa = Record(
         zc.name,
-        current[0].ttl,
+        current.ttl,
         old.replace(mname=soa.rdata.mname, rname=soa.rdata.rname),  # type: ignore[attr-defined]
     )
     change = ZoneChange(
         zc.name, (SetRRset(zc.name, dns.rdatatype.NS, SETTINGS_TTL, _ns_rdatas(zc)),), soa=soa
     )
-    [outcome] = writer.commit(ChangeSet("config", "local", (change,)))
+    [outcome] = engine.commit_now(ChangeSet("config", "local", (change,)))
     if not outcome.changed:
-        return Synced()
-    return Synced(f"updated SOA/NS from the settings, serial {outcome.serial_to}")
+        return None
+    return f"updated SOA/NS from the settings, serial {outcome.serial_to}"

@@ -1,8 +1,10 @@
-"""The ChangeSet pipeline against a real SQLite store: atomic, journaled, serial-bumped."""
+"""The engine's commit path against a real SQLite store: atomic, journaled,
+serial-bumped, and served by the time it returns."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
 
 import dns.name
@@ -10,23 +12,20 @@ import dns.rdata
 import dns.rdatatype
 import pytest
 
-from dynzone.changes import (
+from dynzone.engine.changeset import (
     AddRecord,
     ChangeRejected,
     ChangeSet,
     DeleteRRset,
     SetRRset,
-    Writer,
     ZoneChange,
     ZoneEdit,
-    ZonePolicy,
 )
-from dynzone.config import ZoneConfig
-from dynzone.store import journal, records
-from dynzone.store import zones as zone_rows
-from dynzone.store.sqlite import connect
+from dynzone.engine.engine import Engine
+from dynzone.engine.settings import ZoneSettings
+from dynzone.store import open_store
 from dynzone.zones.snapshot import ZoneSnapshot
-from dynzone.zones.sync import sync_zone
+from dynzone.zones.sync import bring_in_line
 from dynzone.zones.zonefile import Record
 
 A = dns.rdatatype.A
@@ -40,52 +39,52 @@ def rd(rdtype: str, text: str) -> dns.rdata.Rdata:
     return dns.rdata.from_text("IN", rdtype, text)
 
 
-def zone_config(name: str) -> ZoneConfig:
-    return ZoneConfig(n(name), ns=(n(f"ns1.{name}."),), email=f"hostmaster@{name}")
+def zone_settings(name: str, **more: object) -> ZoneSettings:
+    return ZoneSettings(n(name), ns=(n(f"ns1.{name}."),), email=f"hostmaster@{name}", **more)  # type: ignore[arg-type]
+
+
+def serving(tmp_path: Path) -> Engine:
+    """An engine serving a.test (journal_limit 3) and b.test, both built from settings."""
+    zones = (zone_settings("a.test", journal_limit=3), zone_settings("b.test"))
+    engine = Engine(open_store(tmp_path), zones, lambda: open_store(tmp_path))
+    bring_in_line(engine, zones, strict=True)
+    return engine
 
 
 @pytest.fixture
-def writer(tmp_path: Path) -> Writer:
-    conn = connect(tmp_path)
-    published: list[object] = []
-    w = Writer(
-        conn, {}, {n("a.test."): ZonePolicy(journal_limit=3)}, lambda s, c: published.append(c)
-    )
-    for name in ("a.test", "b.test"):
-        sync_zone(conn, w, zone_config(name))
-    w.snapshots = {
-        n(z): ZoneSnapshot(n(z), records.load(conn, zone_rows.zone_id(conn, n(z)) or 0))
-        for z in ("a.test.", "b.test.")
-    }
-    return w
+def writer(tmp_path: Path) -> Iterator[Engine]:
+    engine = serving(tmp_path)
+    yield engine
+    engine.close()
 
 
-def stored(w: Writer, zone: str) -> set[str]:
-    zid = zone_rows.zone_id(w.conn, n(zone))
-    assert zid is not None
-    return {f"{r.name} {r.ttl} {r.rdata.rdtype.name} {r.rdata}" for r in records.load(w.conn, zid)}
+def stored(w: Engine, zone: str) -> set[str]:
+    found = w.store.load_zone(n(zone))
+    assert found is not None
+    return {f"{r.name} {r.ttl} {r.rdata.rdtype.name} {r.rdata}" for r in found.records}
 
 
-def test_a_commit_writes_records_bumps_the_serial_and_journals(writer: Writer) -> None:
+def test_a_commit_writes_records_bumps_the_serial_and_journals(writer: Engine) -> None:
     op = SetRRset(n("h.a.test."), A, 60, (rd("A", "192.0.2.1"),))
-    [out] = writer.commit(ChangeSet("user:x", "192.0.2.9", (ZoneChange(n("a.test."), (op,)),)))
+    [out] = writer.commit_now(ChangeSet("user:x", "192.0.2.9", (ZoneChange(n("a.test."), (op,)),)))
     assert out.changed and out.serial_to == out.serial_from + 1
     assert "h.a.test. 60 A 192.0.2.1" in stored(writer, "a.test.")
-    [entry] = journal.entries(writer.conn, zone_rows.zone_id(writer.conn, n("a.test.")) or 0)
+    *_, entry = writer.store.journal(n("a.test."))
     assert (entry.identity, entry.source) == ("user:x", "192.0.2.9")
     assert [r.rdata.rdtype for r in entry.added] == [dns.rdatatype.SOA, A]
-    assert writer.snapshots[n("a.test.")].serial == out.serial_to
+    served = writer.snapshot(n("a.test."))
+    assert served is not None and served.serial == out.serial_to
 
 
-def test_a_change_that_changes_nothing_leaves_serial_and_journal_alone(writer: Writer) -> None:
+def test_a_change_that_changes_nothing_leaves_serial_and_journal_alone(writer: Engine) -> None:
     op = SetRRset(n("h.a.test."), A, 60, (rd("A", "192.0.2.1"),))
     cs = ChangeSet("user:x", "-", (ZoneChange(n("a.test."), (op,)),))
-    first = writer.commit(cs)[0]
-    again = writer.commit(cs)[0]
+    first = writer.commit_now(cs)[0]
+    again = writer.commit_now(cs)[0]
     assert not again.changed and again.serial_to == first.serial_to
 
 
-def test_one_refused_zone_rolls_back_the_whole_changeset(writer: Writer) -> None:
+def test_one_refused_zone_rolls_back_the_whole_changeset(writer: Engine) -> None:
     before = stored(writer, "a.test."), stored(writer, "b.test.")
     good = ZoneChange(n("a.test."), (SetRRset(n("x.a.test."), A, 60, (rd("A", "192.0.2.5"),)),))
     bad = ZoneChange(
@@ -96,13 +95,13 @@ def test_one_refused_zone_rolls_back_the_whole_changeset(writer: Writer) -> None
         ),
     )
     with pytest.raises(ChangeRejected, match="CNAME beside other data"):
-        writer.commit(ChangeSet("user:x", "-", (good, bad)))
+        writer.commit_now(ChangeSet("user:x", "-", (good, bad)))
     assert (stored(writer, "a.test."), stored(writer, "b.test.")) == before
 
 
-def test_the_apex_keeps_its_soa_and_ns(writer: Writer) -> None:
+def test_the_apex_keeps_its_soa_and_ns(writer: Engine) -> None:
     with pytest.raises(ChangeRejected, match="must keep its SOA and NS"):
-        writer.commit(
+        writer.commit_now(
             ChangeSet(
                 "x",
                 "-",
@@ -111,35 +110,37 @@ def test_the_apex_keeps_its_soa_and_ns(writer: Writer) -> None:
         )
     with pytest.raises(ChangeRejected, match="managed by dynzone"):
         soa = rd("SOA", "ns1.a.test. h.a.test. 9 1 1 1 1")
-        writer.commit(
+        writer.commit_now(
             ChangeSet("x", "-", (ZoneChange(n("a.test."), (AddRecord(n("a.test."), 60, soa),)),))
         )
     with pytest.raises(ChangeRejected, match="not in zone"):
         op = SetRRset(n("h.b.test."), A, 60, (rd("A", "192.0.2.1"),))
-        writer.commit(ChangeSet("x", "-", (ZoneChange(n("a.test."), (op,)),)))
+        writer.commit_now(ChangeSet("x", "-", (ZoneChange(n("a.test."), (op,)),)))
 
 
-def test_the_journal_is_bounded_per_zone(writer: Writer) -> None:
+def test_the_journal_is_bounded_per_zone(writer: Engine) -> None:
     for i in range(5):
         op = SetRRset(n("h.a.test."), A, 60, (rd("A", f"192.0.2.{i}"),))
-        writer.commit(ChangeSet("x", "-", (ZoneChange(n("a.test."), (op,)),)))
-    entries = journal.entries(writer.conn, zone_rows.zone_id(writer.conn, n("a.test.")) or 0)
+        writer.commit_now(ChangeSet("x", "-", (ZoneChange(n("a.test."), (op,)),)))
+    entries = writer.store.journal(n("a.test."))
     assert len(entries) == 3
     assert all(a.serial_to == b.serial_from for a, b in itertools.pairwise(entries))
 
 
-def test_the_evolved_snapshot_equals_one_built_from_the_store(writer: Writer) -> None:
+def test_the_evolved_snapshot_equals_one_built_from_the_store(writer: Engine) -> None:
     ops = (
         SetRRset(n("deep.er.a.test."), A, 60, (rd("A", "192.0.2.1"),)),
         AddRecord(n("t.a.test."), 300, rd("TXT", '"hello"')),
     )
-    writer.commit(ChangeSet("x", "-", (ZoneChange(n("a.test."), ops),)))
-    writer.commit(
+    writer.commit_now(ChangeSet("x", "-", (ZoneChange(n("a.test."), ops),)))
+    writer.commit_now(
         ChangeSet("x", "-", (ZoneChange(n("a.test."), (DeleteRRset(n("deep.er.a.test."), A),)),))
     )
-    evolved = writer.snapshots[n("a.test.")]
-    zid = zone_rows.zone_id(writer.conn, n("a.test.")) or 0
-    fresh = ZoneSnapshot(n("a.test."), records.load(writer.conn, zid))
+    evolved = writer.snapshot(n("a.test."))
+    assert evolved is not None
+    found = writer.store.load_zone(n("a.test."))
+    assert found is not None
+    fresh = ZoneSnapshot(n("a.test."), found.records)
     assert set(evolved.nodes) == set(fresh.nodes)  # the empty non-terminal er.a.test went too
     assert {k: sorted(v) for k, v in evolved.nodes.items()} == {
         k: sorted(v) for k, v in fresh.nodes.items()
@@ -147,7 +148,7 @@ def test_the_evolved_snapshot_equals_one_built_from_the_store(writer: Writer) ->
     assert evolved.record_count == fresh.record_count and evolved.serial == fresh.serial
 
 
-def test_an_edit_sees_the_transaction_and_its_exception_writes_nothing(writer: Writer) -> None:
+def test_an_edit_sees_the_transaction_and_its_exception_writes_nothing(writer: Engine) -> None:
     before = stored(writer, "a.test.")
     seen: list[set[int]] = []
 
@@ -158,13 +159,13 @@ def test_an_edit_sees_the_transaction_and_its_exception_writes_nothing(writer: W
 
     change = ZoneChange(n("a.test."), (), edit=edit)
     with pytest.raises(LookupError):
-        writer.commit(ChangeSet("key:k", "127.0.0.1", (change,)))
+        writer.commit_now(ChangeSet("key:k", "127.0.0.1", (change,)))
     assert seen == [{A}], "the edit reads its own change back"
     assert stored(writer, "a.test.") == before
 
 
-def test_vet_sees_the_final_difference_and_may_refuse_it(writer: Writer) -> None:
-    writer.commit(
+def test_vet_sees_the_final_difference_and_may_refuse_it(writer: Engine) -> None:
+    writer.commit_now(
         ChangeSet(
             "key:k",
             "x",
@@ -184,21 +185,22 @@ def test_vet_sees_the_final_difference_and_may_refuse_it(writer: Writer) -> None
 
     op = SetRRset(n("v.a.test."), A, 60, (rd("A", "192.0.2.2"),))
     with pytest.raises(PermissionError):
-        writer.commit(ChangeSet("key:k", "x", (ZoneChange(n("a.test."), (op,), vet=vet),)))
+        writer.commit_now(ChangeSet("key:k", "x", (ZoneChange(n("a.test."), (op,), vet=vet),)))
     assert diffs == [(["192.0.2.1"], ["192.0.2.2"])], "vet sees records, without the SOA"
     assert stored(writer, "a.test.") == before
 
 
-def test_a_replaced_soa_keeps_a_higher_serial(writer: Writer) -> None:
-    zid = zone_rows.zone_id(writer.conn, n("a.test."))
-    assert zid is not None
-    [old] = records.rrset(writer.conn, zid, n("a.test."), dns.rdatatype.SOA)
+def test_a_replaced_soa_keeps_a_higher_serial(writer: Engine) -> None:
+    held = writer.snapshot(n("a.test."))
+    assert held is not None
+    old = Record(held.origin, held.soa.ttl, held.soa[0])
     new = Record(old.name, 300, old.rdata.replace(serial=old.rdata.serial + 1000, minimum=30))  # type: ignore[attr-defined]
 
     def edit(view: ZoneEdit) -> None:
         view.replace_soa(new)
 
-    [out] = writer.commit(ChangeSet("key:k", "x", (ZoneChange(n("a.test."), (), edit=edit),)))
+    [out] = writer.commit_now(ChangeSet("key:k", "x", (ZoneChange(n("a.test."), (), edit=edit),)))
     assert out.changed and out.serial_to == old.rdata.serial + 1000  # type: ignore[attr-defined]
-    [soa] = records.rrset(writer.conn, zid, n("a.test."), dns.rdatatype.SOA)
-    assert soa.ttl == 300 and soa.rdata.minimum == 30  # type: ignore[attr-defined]
+    served = writer.snapshot(n("a.test."))
+    assert served is not None
+    assert served.soa.ttl == 300 and served.soa[0].minimum == 30

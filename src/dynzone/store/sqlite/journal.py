@@ -10,26 +10,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 
 import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
+from dynzone.store.base import JournalEntry
 from dynzone.zones.zonefile import Record
 
-
-@dataclass(frozen=True)
-class Entry:
-    seq: int
-    serial_from: int
-    serial_to: int
-    removed: list[Record]
-    added: list[Record]
-    identity: str
-    source: str
-    time: float
+_COLUMNS = "seq, serial_from, serial_to, removed, added, identity, source, time"
 
 
 def _encode(records: list[Record]) -> str:
@@ -54,6 +44,7 @@ def _decode(text: str) -> list[Record]:
 def append(
     conn: sqlite3.Connection,
     zone_id: int,
+    seq: int,
     serial_from: int,
     serial_to: int,
     removed: list[Record],
@@ -61,11 +52,10 @@ def append(
     identity: str,
     source: str,
     when: float,
-    limit: int,
-) -> int:
-    """Add an entry and drop the oldest beyond ``limit``; returns the entry's seq."""
-    row = conn.execute("SELECT MAX(seq) FROM journal WHERE zone_id = ?", (zone_id,)).fetchone()
-    seq = (row[0] or 0) + 1
+    keep: int,
+) -> None:
+    """Add entry ``seq`` (the zone's next, from zones.next_seq) and drop the oldest
+    beyond ``keep``."""
     conn.execute(
         "INSERT INTO journal (zone_id, seq, serial_from, serial_to, removed, added,"
         " identity, source, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -81,44 +71,46 @@ def append(
             when,
         ),
     )
-    conn.execute("DELETE FROM journal WHERE zone_id = ? AND seq <= ?", (zone_id, seq - limit))
-    return seq
+    conn.execute("DELETE FROM journal WHERE zone_id = ? AND seq <= ?", (zone_id, seq - keep))
 
 
-def entries(conn: sqlite3.Connection, zone_id: int, last: int | None = None) -> list[Entry]:
+def _entries(rows: list[tuple[int, int, int, str, str, str, str, float]]) -> list[JournalEntry]:
+    return [
+        JournalEntry(seq, sf, st, _decode(rm), _decode(ad), ident, src, t)
+        for seq, sf, st, rm, ad, ident, src, t in rows
+    ]
+
+
+def entries(conn: sqlite3.Connection, zone_id: int, last: int | None = None) -> list[JournalEntry]:
     """The journal of a zone, oldest first (only the ``last`` N if given)."""
-    sql = (
-        "SELECT seq, serial_from, serial_to, removed, added, identity, source, time"
-        " FROM journal WHERE zone_id = ? ORDER BY seq DESC"
-    )
+    sql = f"SELECT {_COLUMNS} FROM journal WHERE zone_id = ? ORDER BY seq DESC"
     params: tuple[int, ...] = (zone_id,)
     if last is not None:
         sql += " LIMIT ?"
         params = (zone_id, last)
     rows = conn.execute(sql, params).fetchall()
-    return [
-        Entry(seq, sf, st, _decode(rm), _decode(ad), ident, src, t)
-        for seq, sf, st, rm, ad, ident, src, t in reversed(rows)
-    ]
+    return _entries(rows[::-1])
 
 
-def since(conn: sqlite3.Connection, zone_id: int, serial: int) -> list[Entry]:
+def since(conn: sqlite3.Connection, zone_id: int, serial: int) -> list[JournalEntry]:
     """The entries from the last one that starts at ``serial`` to the newest (IXFR).
 
     Empty when no kept entry starts at ``serial``: the journal does not reach
     back that far (or the serial was never ours).
     """
     row = conn.execute(
-        "SELECT MAX(seq) FROM journal WHERE zone_id = ? AND serial_from = ?", (zone_id, serial)
+        "SELECT MAX(seq) FROM journal WHERE zone_id = ? AND serial_from = ? AND removed != '[]'",
+        (zone_id, serial),
     ).fetchone()
     if row[0] is None:
         return []
+    return after(conn, zone_id, row[0] - 1)
+
+
+def after(conn: sqlite3.Connection, zone_id: int, seq: int) -> list[JournalEntry]:
+    """The entries after ``seq``, oldest first."""
     rows = conn.execute(
-        "SELECT seq, serial_from, serial_to, removed, added, identity, source, time"
-        " FROM journal WHERE zone_id = ? AND seq >= ? ORDER BY seq",
-        (zone_id, row[0]),
+        f"SELECT {_COLUMNS} FROM journal WHERE zone_id = ? AND seq > ? ORDER BY seq",
+        (zone_id, seq),
     ).fetchall()
-    return [
-        Entry(seq, sf, st, _decode(rm), _decode(ad), ident, src, t)
-        for seq, sf, st, rm, ad, ident, src, t in rows
-    ]
+    return _entries(rows)

@@ -66,6 +66,15 @@ _STEPS: list[str] = [
     """
     ALTER TABLE identity ADD COLUMN algorithm TEXT NOT NULL DEFAULT ''
     """,
+    # 3: each zone counts its own journal entries. A write transaction holds
+    # its zone exclusively and takes the next sequence number from this row,
+    # not from MAX(seq) over the journal; it is also the zone's position in
+    # the change feed other processes follow.
+    """
+    ALTER TABLE zone ADD COLUMN journal_seq INTEGER NOT NULL DEFAULT 0;
+    UPDATE zone SET journal_seq = COALESCE((SELECT MAX(seq) FROM journal
+                                            WHERE journal.zone_id = zone.id), 0)
+    """,
 ]
 
 LATEST = len(_STEPS)

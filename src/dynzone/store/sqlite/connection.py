@@ -1,4 +1,4 @@
-"""Open the SQLite store with the settings that make a commit durable.
+"""Open the SQLite database with the settings that make a commit durable.
 
 WAL lets readers (the ``dynzone user`` commands, a later worker process) run
 beside the writer; ``synchronous=FULL`` makes every commit reach the disk
@@ -12,13 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from dynzone.store.migrations import migrate
+from dynzone.store.base import StoreError
+from dynzone.store.sqlite.migrations import migrate
 
 DB_NAME = "dynzone.sqlite3"
-
-
-class StoreError(Exception):
-    """The store cannot be opened or used; the message says why."""
 
 
 def db_path(data_dir: Path) -> Path:

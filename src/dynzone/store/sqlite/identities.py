@@ -64,13 +64,14 @@ def set_secret(conn: sqlite3.Connection, name: str, secret: str) -> bool:
     return cur.rowcount > 0
 
 
-def names(conn: sqlite3.Connection, prefix: str) -> list[tuple[str, float, str]]:
-    """(name, created, origin) of every identity whose name starts with ``prefix``."""
-    rows = conn.execute(
-        "SELECT name, created, origin FROM identity WHERE name LIKE ? || '%' ORDER BY name",
+def rows(conn: sqlite3.Connection, prefix: str) -> list[tuple[str, float, str, str]]:
+    """(name, created, origin, algorithm) of every identity whose name starts with ``prefix``."""
+    found = conn.execute(
+        "SELECT name, created, origin, algorithm FROM identity"
+        " WHERE name LIKE ? || '%' ORDER BY name",
         (prefix,),
     )
-    return [(n, c, o) for n, c, o in rows]
+    return [(n, c, o, a) for n, c, o, a in found]
 
 
 def with_algorithm(conn: sqlite3.Connection, prefix: str) -> list[tuple[str, str, str]]:

@@ -1,4 +1,5 @@
-"""Rows of the ``zone`` table: which zones the store holds, and their file state."""
+"""Rows of the ``zone`` table: which zones the store holds, their file state and
+journal position."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sqlite3
 
 import dns.name
 
-FileState = list[tuple[str, str]]  # (path, sha256 of its bytes) for a file and its $INCLUDEs
+from dynzone.store.base import FileState
 
 
 def zone_id(conn: sqlite3.Connection, name: dns.name.Name) -> int | None:
@@ -23,6 +24,25 @@ def create(conn: sqlite3.Connection, name: dns.name.Name) -> int:
 
 def names(conn: sqlite3.Connection) -> list[str]:
     return [r[0] for r in conn.execute("SELECT name FROM zone ORDER BY name")]
+
+
+def next_seq(conn: sqlite3.Connection, zid: int) -> int:
+    """The zone's next journal sequence number, taken from its own row.
+
+    Correct because a write transaction holds its zone exclusively; no
+    MAX(seq) over the journal is needed.
+    """
+    conn.execute("UPDATE zone SET journal_seq = journal_seq + 1 WHERE id = ?", (zid,))
+    return int(conn.execute("SELECT journal_seq FROM zone WHERE id = ?", (zid,)).fetchone()[0])
+
+
+def position(conn: sqlite3.Connection, zid: int) -> int:
+    return int(conn.execute("SELECT journal_seq FROM zone WHERE id = ?", (zid,)).fetchone()[0])
+
+
+def positions(conn: sqlite3.Connection) -> dict[dns.name.Name, int]:
+    rows = conn.execute("SELECT name, journal_seq FROM zone")
+    return {dns.name.from_text(name): int(seq) for name, seq in rows}
 
 
 def file_state(conn: sqlite3.Connection, zid: int) -> FileState | None:

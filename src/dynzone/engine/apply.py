@@ -1,0 +1,269 @@
+"""Apply one zone's part of a ChangeSet inside a store write transaction.
+
+Everything here runs in the writer thread, on a zone the transaction holds
+exclusively (store/base.py). The work reads only the RRsets the change
+touches, so its cost follows the change, not the size of the zone: the
+operations and the door's ``edit`` act on a working copy of those RRsets,
+the result is checked (CNAME rules, the apex keeps its SOA and NS), and only
+then are the changed RRsets, the new SOA and one journal entry written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dns.name
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+
+from dynzone.engine.changeset import (
+    AddRecord,
+    ChangeRejected,
+    ChangeSet,
+    DeleteRecord,
+    NewZone,
+    Op,
+    Outcome,
+    SetRRset,
+    ZoneChange,
+)
+from dynzone.engine.settings import ZoneSettings
+from dynzone.store.base import WriteTransaction, ZoneWrite
+from dynzone.zones.checks import CNAME_COMPANIONS
+from dynzone.zones.serial import at_least, next_serial
+from dynzone.zones.zonefile import Record
+
+RRsetChanges = dict[tuple[dns.name.Name, int], dns.rrset.RRset | None]
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one zone's part of a commit did: the outcome, the RRsets it replaced
+    (None: deleted) for the next snapshot, and the zone's journal position."""
+
+    outcome: Outcome
+    rrsets: RRsetChanges
+    position: int | None  # None when nothing was journaled
+    records: list[Record] | None = None  # a new zone's records
+
+
+_Key = tuple[str, int]  # (owner, lower case; rdtype)
+
+
+def _key(name: dns.name.Name, rdtype: int) -> _Key:
+    return name.to_text().lower(), rdtype
+
+
+@dataclass
+class _RRset:
+    name: dns.name.Name
+    ttl: int
+    rdatas: list[dns.rdata.Rdata]
+
+
+class _Work:
+    """RRsets of one zone as the transaction changes them, read lazily from the store."""
+
+    def __init__(self, zone: ZoneWrite) -> None:
+        self.zone = zone
+        self.origin = zone.origin
+        self.before: dict[_Key, _RRset] = {}
+        self.now: dict[_Key, _RRset] = {}
+        self.soa: Record | None = None
+
+    def get(self, name: dns.name.Name, rdtype: int) -> _RRset:
+        key = _key(name, rdtype)
+        cur = self.now.get(key)
+        if cur is None:
+            recs = self.zone.rrset(name, rdtype)
+            ttl = recs[0].ttl if recs else 0
+            owner = recs[0].name if recs else name
+            self.before[key] = _RRset(owner, ttl, [r.rdata for r in recs])
+            cur = self.now[key] = _RRset(owner, ttl, [r.rdata for r in recs])
+        return cur
+
+    def rdatas(self, name: dns.name.Name, rdtype: int) -> list[dns.rdata.Rdata]:
+        return list(self.get(name, rdtype).rdatas)
+
+    def types_at(self, name: dns.name.Name) -> set[int]:
+        owner = name.to_text().lower()
+        present = {t for t in self.zone.types_at(name) if (owner, t) not in self.now}
+        return present | {t for (k, t), rr in self.now.items() if k == owner and rr.rdatas}
+
+    def replace_soa(self, soa: Record) -> None:
+        self.soa = soa
+
+    def apply(self, op: Op) -> None:
+        if not op.name.is_subdomain(self.origin):
+            raise ChangeRejected(f"{op.name} is not in zone {self.origin}")
+        if isinstance(op, SetRRset):
+            cur = self.get(op.name, op.rdtype)
+            cur.ttl = op.ttl
+            cur.rdatas = list(dict.fromkeys(op.rdatas))
+        elif isinstance(op, AddRecord):
+            cur = self.get(op.name, op.rdata.rdtype)
+            cur.ttl = op.ttl
+            if op.rdata not in cur.rdatas:
+                cur.rdatas.append(op.rdata)
+        elif isinstance(op, DeleteRecord):
+            cur = self.get(op.name, op.rdata.rdtype)
+            cur.rdatas = [rd for rd in cur.rdatas if rd != op.rdata]
+        else:
+            self.get(op.name, op.rdtype).rdatas = []
+
+    def check(self) -> None:
+        """Refuse results that would break the zone."""
+        names = {k[0]: rr.name for k, rr in self.now.items()}
+        for name in names.values():
+            present = self.types_at(name)
+            if dns.rdatatype.CNAME in present and present - CNAME_COMPANIONS - {
+                dns.rdatatype.CNAME
+            }:
+                raise ChangeRejected(f"{name} would have a CNAME beside other data")
+            if name == self.origin:
+                if dns.rdatatype.SOA not in present or dns.rdatatype.NS not in present:
+                    raise ChangeRejected(f"zone {self.origin} must keep its SOA and NS records")
+            elif dns.rdatatype.SOA in present:
+                raise ChangeRejected(f"an SOA record belongs only at the apex {self.origin}")
+
+    def diff(self) -> tuple[list[Record], list[Record], dict[_Key, _RRset]]:
+        removed: list[Record] = []
+        added: list[Record] = []
+        changed: dict[_Key, _RRset] = {}
+        for key, now in self.now.items():
+            before = self.before[key]
+            if now.ttl != before.ttl and before.rdatas and now.rdatas:
+                gone, new = before.rdatas, now.rdatas
+            else:
+                gone = [rd for rd in before.rdatas if rd not in now.rdatas]
+                new = [rd for rd in now.rdatas if rd not in before.rdatas]
+            if gone or new:
+                removed += [Record(before.name, before.ttl, rd) for rd in gone]
+                added += [Record(now.name, now.ttl, rd) for rd in new]
+                changed[key] = now
+        return removed, added, changed
+
+
+def apply_change(
+    txn: WriteTransaction,
+    change: ZoneChange | NewZone,
+    changeset: ChangeSet,
+    settings: ZoneSettings | None,
+    when: float,
+) -> Applied:
+    """Write one zone's part of ``changeset``; raise ChangeRejected (the caller rolls
+    the whole transaction back) if it is refused."""
+    if isinstance(change, NewZone):
+        return _create(txn, change, changeset, settings, when)
+    zone = txn.zone(change.zone)
+    if zone is None:
+        raise ChangeRejected(f"zone {change.zone} is not in the store")
+    return _change(zone, change, changeset, settings, when)
+
+
+def _change(
+    zone: ZoneWrite,
+    zc: ZoneChange,
+    cs: ChangeSet,
+    settings: ZoneSettings | None,
+    when: float,
+) -> Applied:
+    policy = settings or ZoneSettings(zc.zone)
+    work = _Work(zone)
+    soa_key = _key(zc.zone, dns.rdatatype.SOA)
+    work.get(zc.zone, dns.rdatatype.SOA)
+    old_soa = work.before[soa_key]  # the store's SOA, whatever the ops do
+    if len(old_soa.rdatas) != 1:
+        raise ChangeRejected(f"zone {zc.zone} has no single SOA record in the store")
+    for op in zc.ops:
+        if isinstance(op, SetRRset | AddRecord) and _rdtype(op) == dns.rdatatype.SOA:
+            raise ChangeRejected("the SOA record is managed by dynzone; it cannot be set")
+        work.apply(op)
+    if zc.edit is not None:
+        zc.edit(work)
+    work.check()
+    # The SOA is not part of the record diff: it changes with every commit.
+    del work.now[soa_key]
+    removed, added, changed = work.diff()
+    if zc.vet is not None:
+        zc.vet(removed, added)
+    old_rd = old_soa.rdatas[0]
+    serial_from = int(old_rd.serial)  # type: ignore[attr-defined]
+    base, base_ttl = old_rd, old_soa.ttl
+    new_soa = work.soa or zc.soa
+    if new_soa is not None:
+        base, base_ttl = new_soa.rdata, new_soa.ttl
+    soa_differs = base_ttl != old_soa.ttl or base.replace(serial=serial_from) != old_rd
+    if not changed and not soa_differs:
+        if zc.after is not None:
+            zc.after(zone)
+        return Applied(Outcome(zc.zone, False, serial_from, serial_from), {}, None)
+    serial_to = next_serial(serial_from, policy.serial_policy, when)
+    if new_soa is not None:
+        serial_to = at_least(serial_to, int(base.serial))  # type: ignore[attr-defined]
+    new_rd = base.replace(serial=serial_to)
+    for (_, rdtype), rr in changed.items():
+        zone.write_rrset(rr.name, rdtype, rr.ttl, rr.rdatas)
+    zone.write_rrset(zc.zone, dns.rdatatype.SOA, base_ttl, [new_rd])
+    removed.insert(0, Record(old_soa.name, old_soa.ttl, old_rd))
+    added.insert(0, Record(old_soa.name, base_ttl, new_rd))
+    position = zone.append_journal(
+        serial_from,
+        serial_to,
+        removed,
+        added,
+        cs.identity,
+        cs.source,
+        when,
+        policy.journal_limit,
+    )
+    if zc.after is not None:
+        zc.after(zone)
+    rrsets: RRsetChanges = {}
+    for (_, rdtype), rr in changed.items():
+        rrsets[(rr.name, rdtype)] = _to_rrset(rr, rdtype)
+    rrsets[(zc.zone, dns.rdatatype.SOA)] = _to_rrset(
+        _RRset(old_soa.name, base_ttl, [new_rd]), dns.rdatatype.SOA
+    )
+    outcome = Outcome(zc.zone, True, serial_from, serial_to, removed, added)
+    return Applied(outcome, rrsets, position)
+
+
+def _create(
+    txn: WriteTransaction,
+    nz: NewZone,
+    cs: ChangeSet,
+    settings: ZoneSettings | None,
+    when: float,
+) -> Applied:
+    if txn.zone(nz.zone) is not None:
+        raise ChangeRejected(f"zone {nz.zone} is already in the store")
+    soas = [r for r in nz.records if r.rdata.rdtype == dns.rdatatype.SOA and r.name == nz.zone]
+    if len(soas) != 1:
+        raise ChangeRejected(f"zone {nz.zone} needs exactly one SOA record at its apex")
+    zone = txn.create_zone(nz.zone)
+    zone.insert(nz.records)
+    if nz.file_state is not None:
+        zone.set_file_records(nz.records, nz.file_state)
+    soa = soas[0]
+    serial = int(soa.rdata.serial)  # type: ignore[attr-defined]
+    keep = (settings or ZoneSettings(nz.zone)).journal_limit
+    position = zone.append_journal(serial, serial, [], [soa], cs.identity, cs.source, when, keep)
+    outcome = Outcome(nz.zone, True, serial, serial, [], [soa])
+    return Applied(outcome, {}, position, nz.records)
+
+
+def _rdtype(op: SetRRset | AddRecord) -> int:
+    return op.rdtype if isinstance(op, SetRRset) else op.rdata.rdtype
+
+
+def _to_rrset(rr: _RRset, rdtype: int) -> dns.rrset.RRset | None:
+    if not rr.rdatas:
+        return None
+    out = dns.rrset.RRset(rr.name, dns.rdataclass.IN, dns.rdatatype.RdataType.make(rdtype))
+    for rd in rr.rdatas:
+        out.add(rd)
+    out.ttl = rr.ttl
+    return out

@@ -1,0 +1,335 @@
+"""The engine: what is served right now, and the one way to change it.
+
+It owns the published catalog and its answer cache, the per-zone settings,
+the store's writer connection and the commit path; doors ask it for the
+catalog, for settings and for journal reads, and hand it ChangeSets.
+
+A write crosses threads exactly here:
+
+1. **event loop** — a door awaits ``commit(changeset)``;
+2. **writer thread** (``dynzone-writer``, the only one that writes) —
+   ``_commit``: one store transaction (durable when it returns), the changed
+   zones' next snapshots (``evolve``, at the cost of the change), then
+   ``_publish``: the catalog swap and the retirement of exactly the cached
+   answers the change can affect, under the cache lock (live). Subscribers
+   (NOTIFY, export, …) are scheduled on the loop before the thread returns;
+3. **event loop** — ``commit`` returns: the door replies, and by then every
+   query gets the new answer. The subscribers run right after, on the loop.
+
+Nothing is acknowledged before step 2 has finished, and a refused change
+(``ChangeRejected`` inside the transaction) writes and publishes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
+
+import dns.name
+
+from dynzone.engine.apply import Applied, apply_change
+from dynzone.engine.catalog import Catalog
+from dynzone.engine.changeset import ChangeSet, Outcome
+from dynzone.engine.follow import follows_on, rrset_changes
+from dynzone.engine.journal import JournalReader
+from dynzone.engine.settings import ZoneSettings
+from dynzone.store.base import Store
+from dynzone.zones.deps import zone_tag
+from dynzone.zones.snapshot import ZoneSnapshot, key_of
+
+log = logging.getLogger("dynzone")
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# How often the engine looks for changes other processes committed to the store.
+FOLLOW_INTERVAL = 1.0
+
+
+@dataclass(frozen=True)
+class Published:
+    """What commit subscribers hear: zones whose served snapshot changed.
+
+    ``when`` is the commit's time; None when zones were (re)loaded whole
+    (start-up, reload, another process's change), so there is no single
+    commit to time anything from.
+    """
+
+    zones: tuple[ZoneSnapshot, ...]
+    when: float | None
+
+
+class Engine:
+    """The served state and the commit path of one dynzone process."""
+
+    def __init__(
+        self,
+        store: Store,
+        zones: Iterable[ZoneSettings],
+        open_store: Callable[[], Store],
+    ) -> None:
+        self.store = store  # the writer's connection: used from the writer thread only
+        self._open_store = open_store
+        self._settings: dict[dns.name.Name, ZoneSettings] = {z.name: z for z in zones}
+        self.catalog = Catalog()
+        # The writer thread's view: every zone being served, and where in the
+        # store's change feed each one is.
+        self._zones: dict[dns.name.Name, ZoneSnapshot] = {}
+        self._positions: dict[dns.name.Name, int] = {}
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="dynzone-writer")
+        self._swaps: list[Callable[[Catalog], None]] = []
+        self._subscribers: list[Callable[[Published], None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._follower: asyncio.Task[None] | None = None
+        self._store_version: int | None = None
+        self.journal = JournalReader(open_store)
+
+    # -- what is served ---------------------------------------------------------
+
+    def zone_settings(self, name: dns.name.Name) -> ZoneSettings | None:
+        """The settings of the zone ``name`` (served or about to be), if configured."""
+        return self._settings.get(name)
+
+    @property
+    def settings(self) -> tuple[ZoneSettings, ...]:
+        return tuple(self._settings.values())
+
+    def snapshot(self, name: dns.name.Name) -> ZoneSnapshot | None:
+        """The snapshot of the served zone ``name``."""
+        return self.catalog.zones.get(key_of(name))
+
+    def open_reader(self) -> Store:
+        """A store connection of its own, for a thread that only reads."""
+        return self._open_store()
+
+    # -- subscribers ------------------------------------------------------------
+
+    def on_swap(self, swap: Callable[[Catalog], None]) -> None:
+        """Call ``swap`` with every catalog published, before the commit returns
+        (under the cache lock: keep it to a reference assignment)."""
+        self._swaps.append(swap)
+        swap(self.catalog)
+
+    def on_commit(self, subscriber: Callable[[Published], None]) -> None:
+        """Call ``subscriber`` once per publication that changed zones, on the event
+        loop once attached (in the publishing thread before that)."""
+        self._subscribers.append(subscriber)
+
+    # -- life cycle -------------------------------------------------------------
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Run subscribers on ``loop`` from now on, and follow other processes' changes."""
+        self._loop = loop
+        self._follower = loop.create_task(self._follow_forever())
+
+    async def detach(self) -> None:
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follower
+            self._follower = None
+
+    def close(self) -> None:
+        """Stop the writer (letting a commit in progress finish) and close the store."""
+        # A commit in progress may have a client waiting for its reply.
+        self._writer.shutdown(wait=True)
+        self.journal.close()
+        self.store.close()
+
+    async def in_writer(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run ``fn`` in the writer thread (for work that commits, like a reload)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, lambda: fn(*args, **kwargs))
+
+    # -- writes -----------------------------------------------------------------
+
+    async def commit(self, changeset: ChangeSet) -> list[Outcome]:
+        """Apply ``changeset`` atomically; returns once it is durable and served.
+
+        Raises ChangeRejected (nothing written, nothing published) when any
+        part is refused, and StoreError when the store cannot commit.
+        """
+        return await self.in_writer(self.commit_now, changeset)
+
+    def commit_now(self, changeset: ChangeSet, when: float | None = None) -> list[Outcome]:
+        """``commit`` in the calling thread: the writer thread, or before serving."""
+        when = time.time() if when is None else when
+        applied: list[Applied] = []
+        with self.store.write() as txn:
+            for change in changeset.zones:
+                settings = self._settings.get(change.zone)
+                applied.append(apply_change(txn, change, changeset, settings, when))
+        # Durable. Now make it live.
+        changed: dict[dns.name.Name, ZoneSnapshot] = {}
+        tags: set[bytes] = set()
+        for done in applied:
+            zone = done.outcome.zone
+            if done.position is None:
+                continue  # nothing changed
+            if done.records is not None:  # a new zone
+                self._zones[zone] = changed[zone] = ZoneSnapshot(zone, done.records)
+                self._positions[zone] = done.position
+                tags.add(zone_tag(key_of(zone)))
+                continue
+            old = self._zones.get(zone)
+            if old is None:
+                continue  # not a zone this process serves
+            if done.position == self._positions.get(zone, -1) + 1:
+                new, touched = old.evolve(done.rrsets)
+                self._positions[zone] = done.position
+            else:
+                # Another process committed to the zone since our last look:
+                # catch up through the journal, our own entry included.
+                new, touched = self._catch_up(zone, old)
+            self._zones[zone] = changed[zone] = new
+            tags |= touched
+        if changed:
+            self._publish(changed, tags, when)
+        return [done.outcome for done in applied]
+
+    # -- zones served ---------------------------------------------------------------
+    # These, like commit_now, run in the writer thread (``in_writer``), or in
+    # the one thread that sets the engine up before anything is served.
+
+    def set_settings(self, zones: Iterable[ZoneSettings]) -> None:
+        """Replace every zone's settings at once (a reload)."""
+        self._settings = {z.name: z for z in zones}
+
+    def hold(self, name: dns.name.Name) -> ZoneSnapshot | None:
+        """The snapshot of the stored zone ``name``, read from the store if not held yet;
+        None if the store does not have it. Held zones evolve with every commit."""
+        held = self._zones.get(name)
+        if held is not None:
+            return held
+        stored = self.store.load_zone(name)
+        if stored is None:
+            return None
+        snapshot = ZoneSnapshot(name, stored.records, source=_source(self._settings.get(name)))
+        self._zones[name] = snapshot
+        self._positions[name] = stored.position
+        return snapshot
+
+    def serve(self, names: Iterable[dns.name.Name]) -> None:
+        """Serve exactly the held zones among ``names``; forget the other held zones.
+
+        Zones served before and still served keep their cached answers
+        unless the set of zones changed (a zone added or removed starts a
+        new cache: which zone answers a name may have changed).
+        """
+        wanted = [n for n in names if n in self._zones]
+        for name in list(self._zones):
+            if name not in wanted:
+                del self._zones[name]
+                self._positions.pop(name, None)
+        served = self.catalog.zones
+        now = {key_of(n): self._zones[n] for n in wanted}
+        fresh = [s for k, s in now.items() if served.get(k) is not s]
+        if now.keys() == served.keys():
+            if fresh:
+                tags = {zone_tag(s.key) for s in fresh}
+                self._publish({s.origin: s for s in fresh}, tags, None)
+            return
+        catalog = Catalog(now.values())
+        self._swap(catalog, None)
+        self._announce(Published(tuple(fresh), None))
+
+    def follow(self) -> None:
+        """Catch up with what other processes committed to the zones we serve."""
+        positions = self.store.positions()
+        changed: dict[dns.name.Name, ZoneSnapshot] = {}
+        tags: set[bytes] = set()
+        for name, old in list(self._zones.items()):
+            if positions.get(name, -1) == self._positions.get(name):
+                continue
+            new, touched = self._catch_up(name, old)
+            if new is not old:
+                self._zones[name] = changed[name] = new
+                tags |= touched
+        if changed:
+            log.info(
+                "took in changes made by another process: %s",
+                ", ".join(str(n) for n in changed),
+            )
+            self._publish(changed, tags, None)
+
+    def _catch_up(self, name: dns.name.Name, old: ZoneSnapshot) -> tuple[ZoneSnapshot, set[bytes]]:
+        position = self._positions.get(name, 0)
+        entries = self.store.journal_after(name, position)
+        if entries and follows_on(entries, position):
+            new, tags = old.evolve(rrset_changes(old, entries))
+            self._positions[name] = entries[-1].seq
+            return new, tags
+        stored = self.store.load_zone(name)
+        if stored is None:
+            return old, set()  # the zone went from the store; keep serving what we have
+        self._positions[name] = stored.position
+        return ZoneSnapshot(name, stored.records, source=old.source), {zone_tag(old.key)}
+
+    async def _follow_forever(self) -> None:
+        while True:
+            await asyncio.sleep(FOLLOW_INTERVAL)
+            try:
+                await self.in_writer(self._follow_if_moved)
+            except RuntimeError:
+                return  # the writer has shut down
+            except Exception:
+                log.exception("could not follow the store's changes; will retry")
+
+    def _follow_if_moved(self) -> None:
+        version = self.store.version()
+        if version != self._store_version:
+            self._store_version = version
+            self.follow()
+
+    # -- publication ------------------------------------------------------------
+
+    def _publish(
+        self, changed: dict[dns.name.Name, ZoneSnapshot], tags: set[bytes], when: float | None
+    ) -> None:
+        """Serve ``changed`` (zones already served) and retire the answers ``tags`` reach."""
+        served = self.catalog
+        update = {key_of(n): s for n, s in changed.items() if key_of(n) in served.zones}
+        if update:
+            self._swap(served.evolve(update), tags)
+            # Zones held but not served yet are announced when ``serve`` serves them.
+            self._announce(Published(tuple(update.values()), when))
+
+    def _swap(self, catalog: Catalog, tags: set[bytes] | None) -> None:
+        answers = catalog.answers
+        with answers.lock:
+            answers.current = catalog
+            self.catalog = catalog
+            for swap in self._swaps:
+                swap(catalog)
+            if tags:
+                answers.retire(tags)
+
+    def _announce(self, event: Published) -> None:
+        if not event.zones or not self._subscribers:
+            return
+        loop = self._loop
+        if loop is None:
+            self._tell(event)
+            return
+        # The event loop may be gone (shutting down): then there is no one to tell.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._tell, event)
+
+    def _tell(self, event: Published) -> None:
+        for subscriber in self._subscribers:
+            try:
+                subscriber(event)
+            except Exception:
+                log.exception("a commit subscriber failed")
+
+
+def _source(settings: ZoneSettings | None) -> str:
+    if settings is None or settings.file is None:
+        return "store"
+    return str(settings.file)

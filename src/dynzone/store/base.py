@@ -1,0 +1,218 @@
+"""The store port: everything dynzone asks of its durable store, and nothing more.
+
+The engine, the doors and the commands talk to a ``Store``; ``store/sqlite/``
+is the one implementation today. The rules an implementation must keep:
+
+* ``Store.write()`` is one transaction: all of it commits, or none of it does.
+* ``WriteTransaction.zone(origin)`` holds that zone **exclusively** until the
+  transaction ends (SQLite: the transaction's ``BEGIN IMMEDIATE`` already holds
+  the whole database; PostgreSQL would lock the zone's row with ``SELECT …
+  FOR UPDATE``). Journal sequence numbers and SOA serials are allocated
+  under that hold alone, from the zone's own row, so two writers of one zone
+  queue and two writers of different zones never need to.
+* Every change to a zone's records appends one journal entry in the same
+  transaction. The zone's last journal sequence number is its position in
+  the change feed: another process that knows a zone at position N reads the
+  entries after N (``journal_after``) to catch up, or the whole zone when they
+  no longer reach back (``load_zone`` returns records and position together).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+import dns.name
+import dns.rdata
+
+from dynzone.policy import Grant, Identity
+from dynzone.zones.zonefile import Record
+
+FileState = list[tuple[str, str]]  # (path, sha256 of its bytes) for a file and its $INCLUDEs
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used; the message says why."""
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One committed change to a zone: serials, records removed and added, who, when.
+
+    A zone's creation is an entry too: it removes nothing, adds the SOA
+    alone and has ``serial_from == serial_to``; it cannot be part of an IXFR.
+    """
+
+    seq: int
+    serial_from: int
+    serial_to: int
+    removed: list[Record]
+    added: list[Record]
+    identity: str
+    source: str
+    time: float
+
+    @property
+    def creates_zone(self) -> bool:
+        return not self.removed
+
+
+@dataclass(frozen=True)
+class StoredZone:
+    """A zone's records as the store holds them, and its change-feed position then."""
+
+    records: list[Record]
+    position: int
+
+
+@dataclass(frozen=True)
+class IdentityRow:
+    name: str  # "user:alice", "key:acme"
+    created: float
+    origin: str  # where it came from ("dyndnsd", "demo"), or ""
+    algorithm: str  # a TSIG key's algorithm; "" for users
+
+
+class ZoneWrite(Protocol):
+    """One zone inside a write transaction, held exclusively until it ends."""
+
+    origin: dns.name.Name
+
+    def rrset(self, name: dns.name.Name, rdtype: int) -> list[Record]:
+        """The records of one RRset (empty if there is none)."""
+        ...
+
+    def types_at(self, name: dns.name.Name) -> set[int]:
+        """The record types present at ``name``."""
+        ...
+
+    def write_rrset(
+        self, name: dns.name.Name, rdtype: int, ttl: int, rdatas: Iterable[dns.rdata.Rdata]
+    ) -> None:
+        """Replace one RRset (an empty ``rdatas`` deletes it)."""
+        ...
+
+    def insert(self, records: Iterable[Record]) -> None:
+        """Add records to a zone being created (no checks, no journal)."""
+        ...
+
+    def append_journal(
+        self,
+        serial_from: int,
+        serial_to: int,
+        removed: list[Record],
+        added: list[Record],
+        identity: str,
+        source: str,
+        when: float,
+        keep: int,
+    ) -> int:
+        """Add an entry, keep the newest ``keep``; returns its sequence number."""
+        ...
+
+    def file_records(self) -> list[Record]:
+        """The records of the zone file imported last."""
+        ...
+
+    def set_file_records(self, records: list[Record], state: FileState) -> None:
+        """Remember the zone file just imported: its records and its digests."""
+        ...
+
+
+class WriteTransaction(Protocol):
+    """What may be written inside ``Store.write()``."""
+
+    def zone(self, origin: dns.name.Name) -> ZoneWrite | None:
+        """The stored zone, held exclusively from now on; None if it is not stored."""
+        ...
+
+    def create_zone(self, origin: dns.name.Name) -> ZoneWrite:
+        """A new, empty zone (the caller fills it), held exclusively."""
+        ...
+
+    def identity(self, name: str) -> tuple[str, Identity] | None:
+        """An identity's stored secret and grants, read inside this transaction."""
+        ...
+
+    def add_identity(
+        self, name: str, secret: str, grants: list[Grant], origin: str = "", algorithm: str = ""
+    ) -> None: ...
+
+    def remove_identity(self, name: str) -> bool: ...
+
+    def set_secret(self, name: str, secret: str) -> bool: ...
+
+
+class Store(Protocol):
+    """A durable store of zones, their journals and identities.
+
+    One ``Store`` object is one connection: use it from one thread at a time
+    and open another for another thread (``open_store`` again).
+    """
+
+    def write(self) -> AbstractContextManager[WriteTransaction]:
+        """One write transaction; it commits (durably) when the block ends."""
+        ...
+
+    # -- zones -----------------------------------------------------------------
+
+    def zone_names(self) -> list[str]: ...
+
+    def load_zone(self, origin: dns.name.Name) -> StoredZone | None:
+        """Every record of the zone and its feed position, read consistently."""
+        ...
+
+    def soa_serial(self, origin: dns.name.Name) -> int | None:
+        """The stored SOA serial (one row read, not the zone)."""
+        ...
+
+    def file_state(self, origin: dns.name.Name) -> FileState | None:
+        """The digests of the zone file (and $INCLUDEs) imported last."""
+        ...
+
+    def file_records(self, origin: dns.name.Name) -> list[Record]:
+        """The records of the zone file imported last."""
+        ...
+
+    # -- journal and change feed -------------------------------------------------
+
+    def journal(self, origin: dns.name.Name, last: int | None = None) -> list[JournalEntry]:
+        """The zone's journal, oldest first (only the ``last`` N if given)."""
+        ...
+
+    def journal_since(self, origin: dns.name.Name, serial: int) -> list[JournalEntry]:
+        """The entries from the last one that starts at ``serial`` on (for IXFR); empty
+        when the journal does not reach back that far."""
+        ...
+
+    def positions(self) -> dict[dns.name.Name, int]:
+        """The change feed: every stored zone's latest journal sequence number."""
+        ...
+
+    def journal_after(self, origin: dns.name.Name, position: int) -> list[JournalEntry]:
+        """The entries after ``position``, oldest first (to follow the feed)."""
+        ...
+
+    def version(self) -> int:
+        """A number that moves whenever another connection commits anything."""
+        ...
+
+    # -- identities -------------------------------------------------------------
+
+    def identity(self, name: str) -> tuple[str, Identity] | None:
+        """The stored secret (a hash, or a TSIG secret) and the identity, if it exists."""
+        ...
+
+    def grants(self, name: str) -> tuple[Grant, ...]: ...
+
+    def identities(self, prefix: str) -> list[IdentityRow]:
+        """Every identity whose name starts with ``prefix``, by name."""
+        ...
+
+    def secrets(self, prefix: str) -> list[tuple[str, str, str]]:
+        """(name, algorithm, secret) of every identity whose name starts with ``prefix``."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,194 @@
+"""The SQLite store: the port of ``store/base.py`` over one SQLite connection."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dns.name
+import dns.rdata
+
+from dynzone.policy import Grant, Identity
+from dynzone.store.base import FileState, IdentityRow, JournalEntry, StoredZone, StoreError
+from dynzone.store.sqlite import identities, journal, records
+from dynzone.store.sqlite import zones as zone_rows
+from dynzone.store.sqlite.connection import connect, transaction
+from dynzone.zones.zonefile import Record
+
+
+class SqliteZoneWrite:
+    """One zone inside a write transaction (the transaction holds the database)."""
+
+    def __init__(self, conn: sqlite3.Connection, zid: int, origin: dns.name.Name) -> None:
+        self.conn = conn
+        self.zid = zid
+        self.origin = origin
+
+    def rrset(self, name: dns.name.Name, rdtype: int) -> list[Record]:
+        return records.rrset(self.conn, self.zid, name, rdtype)
+
+    def types_at(self, name: dns.name.Name) -> set[int]:
+        return records.types_at(self.conn, self.zid, name)
+
+    def write_rrset(
+        self, name: dns.name.Name, rdtype: int, ttl: int, rdatas: Iterable[dns.rdata.Rdata]
+    ) -> None:
+        records.write_rrset(self.conn, self.zid, name, rdtype, ttl, rdatas)
+
+    def insert(self, recs: Iterable[Record]) -> None:
+        records.insert(self.conn, self.zid, recs)
+
+    def append_journal(
+        self,
+        serial_from: int,
+        serial_to: int,
+        removed: list[Record],
+        added: list[Record],
+        identity: str,
+        source: str,
+        when: float,
+        keep: int,
+    ) -> int:
+        seq = zone_rows.next_seq(self.conn, self.zid)
+        journal.append(
+            self.conn,
+            self.zid,
+            seq,
+            serial_from,
+            serial_to,
+            removed,
+            added,
+            identity,
+            source,
+            when,
+            keep,
+        )
+        return seq
+
+    def file_records(self) -> list[Record]:
+        return records.load(self.conn, self.zid, "file_record")
+
+    def set_file_records(self, recs: list[Record], state: FileState) -> None:
+        records.replace_all(self.conn, self.zid, recs, "file_record")
+        zone_rows.set_file_state(self.conn, self.zid, state)
+
+
+class SqliteWrite:
+    """The body of one ``SqliteStore.write()`` transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def zone(self, origin: dns.name.Name) -> SqliteZoneWrite | None:
+        zid = zone_rows.zone_id(self.conn, origin)
+        return None if zid is None else SqliteZoneWrite(self.conn, zid, origin)
+
+    def create_zone(self, origin: dns.name.Name) -> SqliteZoneWrite:
+        return SqliteZoneWrite(self.conn, zone_rows.create(self.conn, origin), origin)
+
+    def identity(self, name: str) -> tuple[str, Identity] | None:
+        return identities.get(self.conn, name)
+
+    def add_identity(
+        self, name: str, secret: str, grants: list[Grant], origin: str = "", algorithm: str = ""
+    ) -> None:
+        identities.add(self.conn, name, secret, grants, origin, algorithm)
+
+    def remove_identity(self, name: str) -> bool:
+        return identities.remove(self.conn, name)
+
+    def set_secret(self, name: str, secret: str) -> bool:
+        return identities.set_secret(self.conn, name, secret)
+
+
+class SqliteStore:
+    """The store in ``data_dir/dynzone.sqlite3``, over one connection."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.conn = connect(data_dir)
+
+    @contextmanager
+    def write(self) -> Iterator[SqliteWrite]:
+        try:
+            with transaction(self.conn) as conn:
+                yield SqliteWrite(conn)
+        except sqlite3.Error as exc:
+            raise StoreError(f"the store could not commit: {exc}") from exc
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction, so that several reads see one state."""
+        self.conn.execute("BEGIN")
+        try:
+            yield self.conn
+        finally:
+            self.conn.execute("COMMIT")
+
+    def _zid(self, origin: dns.name.Name) -> int | None:
+        return zone_rows.zone_id(self.conn, origin)
+
+    def zone_names(self) -> list[str]:
+        return zone_rows.names(self.conn)
+
+    def load_zone(self, origin: dns.name.Name) -> StoredZone | None:
+        with self._reading() as conn:
+            zid = zone_rows.zone_id(conn, origin)
+            if zid is None:
+                return None
+            return StoredZone(records.load(conn, zid), zone_rows.position(conn, zid))
+
+    def soa_serial(self, origin: dns.name.Name) -> int | None:
+        zid = self._zid(origin)
+        return None if zid is None else records.serial(self.conn, zid, origin)
+
+    def file_state(self, origin: dns.name.Name) -> FileState | None:
+        zid = self._zid(origin)
+        return None if zid is None else zone_rows.file_state(self.conn, zid)
+
+    def file_records(self, origin: dns.name.Name) -> list[Record]:
+        zid = self._zid(origin)
+        return [] if zid is None else records.load(self.conn, zid, "file_record")
+
+    def journal(self, origin: dns.name.Name, last: int | None = None) -> list[JournalEntry]:
+        zid = self._zid(origin)
+        return [] if zid is None else journal.entries(self.conn, zid, last)
+
+    def journal_since(self, origin: dns.name.Name, serial: int) -> list[JournalEntry]:
+        zid = self._zid(origin)
+        return [] if zid is None else journal.since(self.conn, zid, serial)
+
+    def positions(self) -> dict[dns.name.Name, int]:
+        return zone_rows.positions(self.conn)
+
+    def journal_after(self, origin: dns.name.Name, position: int) -> list[JournalEntry]:
+        zid = self._zid(origin)
+        return [] if zid is None else journal.after(self.conn, zid, position)
+
+    def version(self) -> int:
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def identity(self, name: str) -> tuple[str, Identity] | None:
+        return identities.get(self.conn, name)
+
+    def grants(self, name: str) -> tuple[Grant, ...]:
+        return identities.grants(self.conn, name)
+
+    def identities(self, prefix: str) -> list[IdentityRow]:
+        return [IdentityRow(*row) for row in identities.rows(self.conn, prefix)]
+
+    def secrets(self, prefix: str) -> list[tuple[str, str, str]]:
+        return identities.with_algorithm(self.conn, prefix)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def open_sqlite(data_dir: Path) -> SqliteStore:
+    """Open (creating and migrating if needed) the store in ``data_dir``."""
+    try:
+        return SqliteStore(data_dir)
+    except sqlite3.Error as exc:  # pragma: no cover - connect() already says why
+        raise StoreError(str(exc)) from None
