@@ -12,6 +12,8 @@ import base64
 import binascii
 import functools
 import secrets
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import dns.exception
@@ -120,24 +122,46 @@ def all_keys(store: Store) -> list[tuple[TsigKey, Identity]]:
 class Keyring:
     """The keys a server checks signatures with, read from the store.
 
-    ``find`` re-reads the keys whenever another connection committed since
-    the last look (``Store.version``), so ``dynzone key add`` and ``key
-    remove`` take effect at the next message without a reload. Use from one
-    thread.
+    ``find`` re-reads the keys whenever identities changed since the last
+    look (``Store.identities_version``, checked only when another connection
+    committed anything at all), so ``dynzone key add`` and ``key remove``
+    take effect at the next message without a reload. Any thread may call
+    it: each has a store connection of its own, and the keys are shared.
     """
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self._version: int | None = None
+    def __init__(self, open_store: Callable[[], Store]) -> None:
+        self._open = open_store
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._stores: list[Store] = []
+        self._identities: int | None = None
         self._keys: dict[dns.name.Name, tuple[TsigKey, Identity]] = {}
 
     def find(self, name: dns.name.Name) -> tuple[TsigKey, Identity] | None:
-        version = self.store.version()
-        if version != self._version:
-            # dns.name.Name compares and hashes case-insensitively, as key names must.
-            self._keys = {dns.name.from_text(k.name): (k, i) for k, i in all_keys(self.store)}
-            self._version = version
+        local = self._local
+        store: Store | None = getattr(local, "store", None)
+        if store is None:
+            store = local.store = self._open()
+            local.version = None
+            with self._lock:
+                self._stores.append(store)
+        version = store.version()
+        if version != local.version:
+            local.version = version
+            identities = store.identities_version()
+            if identities != self._identities:
+                # dns.name.Name compares and hashes case-insensitively, as key names must.
+                keys = {dns.name.from_text(k.name): (k, i) for k, i in all_keys(store)}
+                with self._lock:
+                    self._keys, self._identities = keys, identities
         return self._keys.get(name)
+
+    def close(self) -> None:
+        """Close the threads' store connections (once those threads are done)."""
+        with self._lock:
+            for store in self._stores:
+                store.close()
+            self._stores.clear()
 
 
 def bind_key_file(key: TsigKey) -> str:

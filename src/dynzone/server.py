@@ -72,7 +72,7 @@ class Server:
         engine = self.engine
         loop = asyncio.get_running_loop()
         engine.attach(loop)
-        keyring = Keyring(engine.open_reader())
+        keyring = Keyring(engine.open_reader)
         answerer = AsyncAnswerer(
             engine,
             self.responder,
@@ -81,14 +81,14 @@ class Server:
             TransferDoor(engine, self.transfer_pool),
         )
         self.responder.hands_off = True
-        self.notifier = Notifier(engine, keyring, self.tracker)
+        self.notifier = Notifier(engine, keyring, self.tracker, loop)
         dns = self.config.dns
         limits = TcpLimits(dns.tcp_idle_timeout, dns.tcp_max_connections)
         try:
             self._closers = await open_listeners(dns.listen, self.responder, limits, answerer)
         except ListenError as exc:
             raise StartupError(f"{exc}. Change dns.listen in the config.") from None
-        self._closers.append(keyring.store.close)
+        self._closers.append(keyring.close)
         if self.config.http.listen:
             try:
                 stop_http = await start_http(

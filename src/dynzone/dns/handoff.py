@@ -1,40 +1,43 @@
-"""The asynchronous path: TSIG-signed messages, UPDATE, NOTIFY and transfers.
+"""The handed-off path: TSIG-signed messages, UPDATE, NOTIFY and transfers.
 
-The listeners pass here what the responder marks ``HANDOFF``. This runs on
-the event loop, so an UPDATE can wait for its commit (in the writer thread),
-and a zone transfer can stream many messages, without holding up any query.
-The order is RFC 8945's: the TSIG is checked before anything else; a request
-that fails gets the TSIG error and nothing more; every reply to a signed
-request is signed, whatever its rcode (every message of a transfer too).
+The listeners pass here what the responder marks ``HANDOFF``, so that no
+query waits for them. ``first`` does, in the calling thread, everything that
+needs no waiting: the TSIG check, NOTIFY, signed queries, and the checks of
+an UPDATE up to its ChangeSet. What is left is a ``Commit`` (the ChangeSet,
+and how to turn its result into the reply) or ``Later`` (a zone transfer,
+which reads the journal and may stream many messages).
+
+* The UDP listener thread (``answer_in_thread``) hands a ``Commit`` straight
+  to the engine's writer (``Engine.submit``), which sends the reply once the
+  change is durable and served; only ``Later`` goes to the event loop.
+* TCP, and UDP without the listener thread, run on the event loop
+  (``answer_later``, ``handle``), awaiting ``Engine.commit``.
+
+The order is RFC 8945's (``signed.py``): the TSIG is checked before anything
+else, and every reply to a signed request is signed, whatever its rcode
+(every message of a transfer too).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import struct
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-import dns.exception
-import dns.flags
 import dns.message
 import dns.opcode
 import dns.rcode
 import dns.rdatatype
-import dns.rdtypes.ANY.TSIG
 
-from dynzone.dns import tsig
-from dynzone.dns.responder import (
-    PLAIN_UDP_LIMIT,
-    TCP_LIMIT,
-    Responder,
-    error_reply,
-    question_of,
-)
+from dynzone.dns import signed, tsig
+from dynzone.dns.responder import PLAIN_UDP_LIMIT, TCP_LIMIT, Responder, question_of
+from dynzone.engine.changeset import ChangeSet, Outcome
 from dynzone.engine.engine import Engine
 from dynzone.keys import Keyring
 from dynzone.update.door import UpdateDoor
+from dynzone.update.sections import UpdateError
 from dynzone.xfr.door import TransferDoor
 from dynzone.xfr.notify_in import answer_notify
 
@@ -50,6 +53,22 @@ class Peer:
     address: str
     port: int
     tcp: bool
+
+
+@dataclass(frozen=True)
+class Commit:
+    """An UPDATE ready for the engine: its ChangeSet, and ``reply``, which turns the
+    commit's outcomes (or the error it raised) into the signed reply."""
+
+    changeset: ChangeSet
+    reply: Callable[[list[Outcome] | None, BaseException | None], bytes]
+
+
+@dataclass(frozen=True)
+class Later:
+    """Work only the event loop can do (a zone transfer); ``run`` gives the reply."""
+
+    run: Callable[[], Awaitable[Reply]]
 
 
 class AsyncAnswerer:
@@ -70,87 +89,135 @@ class AsyncAnswerer:
         self.transfers = transfers
 
     async def handle(self, data: bytes, peer: Peer) -> Reply:
-        """The reply to ``data``, or None if none must be sent."""
-        if len(data) < 12 or data[2] & 0x80:
-            return None
-        try:
-            msg = dns.message.from_wire(data, keyring=False, one_rr_per_rrset=True)
-        except (dns.exception.DNSException, ValueError, struct.error) as exc:
-            log.debug("malformed message from %s: %s", peer.address, exc)
-            return error_reply(data, dns.rcode.FORMERR)
-        now = int(time.time())
-        signed = None
-        if msg.tsig is not None:
-            rdata = msg.tsig[0]
-            assert isinstance(rdata, dns.rdtypes.ANY.TSIG.TSIG)
+        """The reply to ``data``, or None if none must be sent (on the event loop)."""
+        step = self.first(data, peer)
+        if isinstance(step, Commit):
             try:
-                signed = tsig.check(data, msg.tsig.name, rdata, self.keyring.find, now)
-            except tsig.TsigFailure as failure:
-                log.warning(
-                    "TSIG from %s with key %s: %s; refused",
-                    peer.address,
-                    msg.tsig.name,
-                    failure,
-                )
-                reply = self._reply(msg, failure.rcode)
-                if failure.rcode == dns.rcode.FORMERR:
-                    return reply
-                return tsig.unsigned_error(reply, failure)
-            if signed.error:
-                log.warning(
-                    "TSIG from %s with key %s: %s",
-                    peer.address,
-                    signed.key.name,
-                    tsig.error_name(signed.error),
-                )
-                return tsig.sign(self._reply(msg, dns.rcode.NOTAUTH), signed, now)
-        answer = await self._answer(data, msg, signed, peer)
-        if signed is None:
-            return answer
-        if isinstance(answer, bytes):
-            return tsig.sign(answer, signed, now)
-        return _signed_stream(answer, tsig.StreamSigner(signed))
+                outcomes = await self.engine.commit(step.changeset)
+            except Exception as exc:  # noqa: BLE001 - the reply says what it means
+                return step.reply(None, exc)
+            return step.reply(outcomes, None)
+        if isinstance(step, Later):
+            return await step.run()
+        return step
 
-    async def _answer(
-        self, data: bytes, msg: dns.message.Message, signed: tsig.Signed | None, peer: Peer
-    ) -> bytes | AsyncIterator[bytes]:
+    def first(self, data: bytes, peer: Peer) -> bytes | Commit | Later | None:
+        """Everything about ``data`` that needs no waiting, in the calling thread."""
+        payload = self.responder.payload
+        request = signed.read_request(data, self.keyring, peer.address, payload)
+        if not isinstance(request, signed.Request):
+            return request
+        msg, key, now = request.msg, request.signed, request.now
         opcode = msg.opcode()
-        key = signed.key.name if signed is not None else None
         if opcode == dns.opcode.UPDATE:
-            identity = signed.identity if signed is not None else None
-            rcode = await self.updates.handle(data, msg, identity, peer.address)
-            return self._reply(msg, rcode)
+            return self._update(data, request, peer)
         if opcode not in (dns.opcode.QUERY, dns.opcode.NOTIFY):
-            return self._reply(msg, dns.rcode.NOTIMP)
+            return signed.sealed(signed.reply(msg, dns.rcode.NOTIMP, payload), key, now)
         question = question_of(data)
         if question is None:
-            return self._reply(msg, dns.rcode.FORMERR)
+            return signed.sealed(signed.reply(msg, dns.rcode.FORMERR, payload), key, now)
+        key_name = key.key.name if key is not None else None
         if opcode == dns.opcode.NOTIFY:
-            rcode = answer_notify(question, key, peer.address, self.engine)
-            return self._reply(msg, rcode, aa=rcode == dns.rcode.NOERROR)
-        reserve = tsig.reserve(signed.key) if signed is not None else 0
+            rcode = answer_notify(question, key_name, peer.address, self.engine)
+            reply = signed.reply(msg, rcode, payload, aa=rcode == dns.rcode.NOERROR)
+            return signed.sealed(reply, key, now)
+        reserve = tsig.reserve(key.key) if key is not None else 0
         if question[1] in _TRANSFERS:
-            if self.transfers is None:
-                return self._reply(msg, dns.rcode.REFUSED)
+            transfers = self.transfers
+            if transfers is None:
+                return signed.sealed(signed.reply(msg, dns.rcode.REFUSED, payload), key, now)
             limit = TCP_LIMIT if peer.tcp else self._udp_limit(msg)
-            got = await self.transfers.handle(
-                msg, question, key, peer.address, peer.tcp, limit - reserve
-            )
-            return self._reply(msg, got) if isinstance(got, int) else got
-        return self.responder.answer(msg, question, peer.tcp, reserve)
+
+            async def transfer() -> Reply:
+                got = await transfers.handle(
+                    msg, question, key_name, peer.address, peer.tcp, limit - reserve
+                )
+                when = int(time.time())
+                if isinstance(got, int):
+                    return signed.sealed(signed.reply(msg, got, payload), key, when)
+                if isinstance(got, bytes):
+                    return signed.sealed(got, key, when)
+                return got if key is None else _signed_stream(got, tsig.StreamSigner(key))
+
+            return Later(transfer)
+        answer = self.responder.answer(msg, question, peer.tcp, reserve)
+        return signed.sealed(answer, key, now)
+
+    def _update(self, data: bytes, request: signed.Request, peer: Peer) -> bytes | Commit:
+        msg, key, payload = request.msg, request.signed, self.responder.payload
+        identity = key.identity if key is not None else None
+        try:
+            changeset = self.updates.prepare(data, msg, identity, peer.address)
+        except UpdateError as exc:
+            rcode = self.updates.refused(exc, identity, peer.address)
+            return signed.sealed(signed.reply(msg, rcode, payload), key, request.now)
+
+        def reply(outcomes: list[Outcome] | None, error: BaseException | None) -> bytes:
+            rcode = self.updates.conclude(changeset, outcomes, error)
+            return signed.sealed(signed.reply(msg, rcode, payload), key, int(time.time()))
+
+        return Commit(changeset, reply)
 
     def _udp_limit(self, msg: dns.message.Message) -> int:
         if msg.edns < 0:
             return PLAIN_UDP_LIMIT
         return max(PLAIN_UDP_LIMIT, min(msg.payload, self.responder.payload))
 
-    def _reply(self, msg: dns.message.Message, rcode: int, aa: bool = False) -> bytes:
-        """A reply that echoes the request's question (or zone) and says ``rcode``."""
-        reply = dns.message.make_response(msg, our_payload=self.responder.payload)
-        reply.set_rcode(dns.rcode.Rcode.make(rcode))
-        if aa:
-            reply.flags |= dns.flags.AA
-        return reply.to_wire()
+
+def answer_in_thread(
+    answerer: AsyncAnswerer,
+    data: bytes,
+    peer: Peer,
+    send: Callable[[bytes], object],
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    """Answer a handed-off UDP message from the listener's own thread.
+
+    An UPDATE's commit goes to the engine's writer thread, which sends the
+    reply (``send`` must be safe to call from there); only work that needs
+    the event loop (a zone transfer over UDP) is passed to ``loop``.
+    """
+    try:
+        step = answerer.first(data, peer)
+    except Exception:
+        log.exception("error answering a message from %s; dropped", peer.address)
+        return
+    if step is None:
+        return
+    if isinstance(step, bytes):
+        _send(send, step, peer)
+        return
+    if isinstance(step, Commit):
+        commit = step
+
+        def done(outcomes: list[Outcome] | None, error: BaseException | None) -> None:
+            try:
+                reply = commit.reply(outcomes, error)
+            except Exception:
+                log.exception("error answering a message from %s; dropped", peer.address)
+                return
+            _send(send, reply, peer)
+
+        answerer.engine.submit(commit.changeset, done)
+        return
+    later = step
+
+    async def run() -> None:
+        try:
+            reply = await later.run()
+        except Exception:
+            log.exception("error answering a message from %s; dropped", peer.address)
+            return
+        if isinstance(reply, bytes):
+            _send(send, reply, peer)
+        elif reply is not None:  # a stream cannot go over UDP; the transfer door never makes one
+            await reply.aclose()  # type: ignore[attr-defined]
+
+    work = run()
+    try:
+        asyncio.run_coroutine_threadsafe(work, loop)
+    except RuntimeError:  # the loop has stopped: dynzone is shutting down
+        work.close()
 
 
 async def _signed_stream(
@@ -158,6 +225,13 @@ async def _signed_stream(
 ) -> AsyncIterator[bytes]:
     async for wire in stream:
         yield signer.sign(wire, int(time.time()))
+
+
+def _send(send: Callable[[bytes], object], reply: bytes, peer: Peer) -> None:
+    try:
+        send(reply)
+    except OSError as exc:
+        log.debug("reply to %s not sent: %s", peer.address, exc)
 
 
 async def answer_later(

@@ -88,9 +88,7 @@ class Responder:
         if not tcp:
             whole = catalog.exact.get(data[2:])
             if whole is not None:
-                if whole.__class__ is bytes:
-                    return data[:2] + whole
-                return data[:2] + _patched(catalog, *whole)
+                return data[:2] + whole
         n = len(data)
         # Header: QR=0, opcode QUERY, then QDCOUNT=1, ANCOUNT=0, NSCOUNT=0.
         if n < 17 or data[2] & 0xF8 or data[4:10] != b"\x00\x01\x00\x00\x00\x00":
@@ -149,13 +147,8 @@ class Responder:
             )
         )
         if not tcp:
-            shift = qend - 2  # where the body starts in the bytes after the ID
-            catalog.answers.put_exact(
-                key,
-                hit,
-                data[2:],
-                (tail, tuple((at + shift, zone) for at, zone in patches)) if patches else tail,
-            )
+            serials = tuple(zone for _, zone in patches)
+            catalog.answers.put_exact(catalog, key, hit, data[2:], tail, serials)
         return data[:2] + tail
 
     def _prepare(self, catalog: Catalog, key: bytes, name_len: int, variant: int) -> CachedAnswer:

@@ -21,7 +21,7 @@ import struct
 import sys
 import threading
 
-from dynzone.dns.handoff import AsyncAnswerer, Peer, answer_later
+from dynzone.dns.handoff import AsyncAnswerer, Peer, answer_in_thread
 from dynzone.dns.responder import HANDOFF, Responder
 
 log = logging.getLogger("dynzone.dns")
@@ -108,7 +108,8 @@ class BatchUdpListener:
         self.sock.close()
 
     def _hand_off(self, data: bytes, sockaddr: bytes) -> None:
-        """Pass a message to the event loop's AsyncAnswerer; it sends the reply itself."""
+        """Answer a handed-off message from this thread (handoff.answer_in_thread):
+        the reply is sent from here, or, after a commit, from the engine's writer."""
         if self.answerer is None or self.loop is None:
             return
         address = _address(sockaddr)
@@ -120,11 +121,7 @@ class BatchUdpListener:
         def send(reply: bytes) -> None:
             sock.sendto(reply, address)
 
-        work = answer_later(self.answerer, data, peer, send)
-        try:
-            asyncio.run_coroutine_threadsafe(work, self.loop)
-        except RuntimeError:  # the loop has stopped: dynzone is shutting down
-            work.close()
+        answer_in_thread(self.answerer, data, peer, send, self.loop)
 
     def _run(self) -> None:
         try:

@@ -5,7 +5,10 @@ The query path (``dns/responder.py``) keeps three dictionaries here:
 * ``entries``: the rendered reply by canonical question (lower-cased name,
   type, class, EDNS variant);
 * ``exact``: whole UDP replies (less the ID) by the exact query bytes after
-  the ID, so that a repeated query is one dictionary lookup;
+  the ID, so that a repeated query is one dictionary lookup (with any SOA
+  serial written in: such a reply is also filed under its zone's
+  ``serial_tag``, so the zone's next commit retires it, while the entry it
+  was made from stays and is patched with the new serial);
 * ``shapes``: NXDOMAIN and wildcard bodies shared by all names of one length.
 
 Every entry is filed under the tags of ``zones/deps.py`` it depends on. A
@@ -26,6 +29,8 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from dynzone.zones.deps import serial_tag
+
 # A serial to patch in when the answer is served: the offset of a 4-byte SOA
 # serial in the rendered bytes, and the key of the zone whose serial it is.
 Patches = tuple[tuple[int, bytes], ...]
@@ -34,10 +39,6 @@ Patches = tuple[tuple[int, bytes], ...]
 # AR), the body after the question, the whole reply's length, and the SOA
 # serials in the body to patch.
 CachedAnswer = tuple[int, int, bytes, bytes, int, Patches]
-
-# A reply cached whole: the bytes after the ID, or those bytes with serials
-# to patch (offsets into them).
-ExactReply = bytes | tuple[bytes, Patches]
 
 ShapeKey = tuple[bytes, bytes, int, bytes]
 Shape = tuple[CachedAnswer, frozenset[bytes], frozenset[bytes]]  # entry, names, tags
@@ -66,7 +67,7 @@ class AnswerCache:
 
     def __init__(self) -> None:
         self.entries: dict[bytes, CachedAnswer] = {}
-        self.exact: dict[bytes, ExactReply] = {}
+        self.exact: dict[bytes, bytes] = {}
         self.shapes: dict[ShapeKey, Shape] = {}
         self._by_tag: dict[bytes, set[Any]] = {}
         self._exact_of: dict[bytes, list[bytes]] = {}
@@ -86,17 +87,26 @@ class AnswerCache:
             self._file(key, tags)
 
     def put_exact(
-        self, key: bytes, entry: CachedAnswer, exact_key: bytes, reply: ExactReply
+        self,
+        catalog: object,
+        key: bytes,
+        entry: CachedAnswer,
+        exact_key: bytes,
+        reply: bytes,
+        serials: tuple[bytes, ...] = (),
     ) -> None:
-        """Cache the whole reply made from ``entry``, the entry for ``key``."""
+        """Cache the whole reply made from ``entry`` (the entry for ``key``) with
+        ``catalog``; ``serials`` are the zones whose SOA serial it carries."""
         with self.lock:
-            if self.entries.get(key) is not entry:
-                return  # the entry was retired (and maybe made anew) meanwhile
+            if self.current is not catalog or self.entries.get(key) is not entry:
+                return  # a commit came between: the entry or a serial may be stale
             if len(self.exact) >= CACHE_LIMIT:
                 self.exact.clear()
                 self._exact_of.clear()
             self.exact[exact_key] = reply
             self._exact_of.setdefault(key, []).append(exact_key)
+            if serials:
+                self._file(("x", exact_key), [serial_tag(z) for z in serials])
 
     def put_shape(self, catalog: object, key: ShapeKey, shape: Shape) -> None:
         """Cache a body shared by the names of one length (responder._shape)."""
@@ -135,12 +145,14 @@ class AnswerCache:
                 self._members += 1
 
     def _drop(self, member: Any) -> int:
-        if isinstance(member, bytes):
+        if isinstance(member, bytes):  # a question's entry, and replies made from it
             if self.entries.pop(member, None) is None:
                 return 0
             for exact_key in self._exact_of.pop(member, ()):
                 self.exact.pop(exact_key, None)
             return 1
+        if len(member) == 2:  # ("x", exact key): a reply holding an old serial
+            return 1 if self.exact.pop(member[1], None) is not None else 0
         return 1 if self.shapes.pop(member, None) is not None else 0
 
     def _clear(self) -> None:

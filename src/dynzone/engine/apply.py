@@ -16,6 +16,7 @@ import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+import dns.rdtypes.ANY.SOA
 import dns.rrset
 
 from dynzone.engine.changeset import (
@@ -26,6 +27,7 @@ from dynzone.engine.changeset import (
     NewZone,
     Op,
     Outcome,
+    RRsetChanges,
     SetRRset,
     ZoneChange,
 )
@@ -33,27 +35,14 @@ from dynzone.engine.settings import ZoneSettings
 from dynzone.store.base import WriteTransaction, ZoneWrite
 from dynzone.zones.checks import CNAME_COMPANIONS
 from dynzone.zones.serial import at_least, next_serial
+from dynzone.zones.snapshot import ZoneSnapshot, key_of
 from dynzone.zones.zonefile import Record
 
-RRsetChanges = dict[tuple[dns.name.Name, int], dns.rrset.RRset | None]
-
-
-@dataclass(frozen=True)
-class Applied:
-    """What one zone's part of a commit did: the outcome, the RRsets it replaced
-    (None: deleted) for the next snapshot, and the zone's journal position."""
-
-    outcome: Outcome
-    rrsets: RRsetChanges
-    position: int | None  # None when nothing was journaled
-    records: list[Record] | None = None  # a new zone's records
-
-
-_Key = tuple[str, int]  # (owner, lower case; rdtype)
+_Key = tuple[bytes, int]  # (owner's key, rdtype)
 
 
 def _key(name: dns.name.Name, rdtype: int) -> _Key:
-    return name.to_text().lower(), rdtype
+    return key_of(name), rdtype
 
 
 @dataclass
@@ -64,32 +53,53 @@ class _RRset:
 
 
 class _Work:
-    """RRsets of one zone as the transaction changes them, read lazily from the store."""
+    """RRsets of one zone as the transaction changes them, read lazily.
 
-    def __init__(self, zone: ZoneWrite) -> None:
+    They are read from ``snapshot`` when it is the zone exactly as stored
+    (the engine checked the zone's journal position inside the transaction),
+    and from the store otherwise (another process wrote to the zone since).
+    """
+
+    def __init__(self, zone: ZoneWrite, snapshot: ZoneSnapshot | None) -> None:
         self.zone = zone
+        self.snapshot = snapshot
         self.origin = zone.origin
         self.before: dict[_Key, _RRset] = {}
         self.now: dict[_Key, _RRset] = {}
         self.soa: Record | None = None
 
+    def _read(self, name: dns.name.Name, rdtype: int) -> _RRset:
+        if self.snapshot is None:
+            recs = self.zone.rrset(name, rdtype)
+            if not recs:
+                return _RRset(name, 0, [])
+            return _RRset(recs[0].name, recs[0].ttl, [r.rdata for r in recs])
+        node = self.snapshot.nodes.get(key_of(name))
+        held = node.get(rdtype) if node is not None else None
+        if held is None:
+            return _RRset(name, 0, [])
+        return _RRset(held.name, held.ttl, list(held))
+
     def get(self, name: dns.name.Name, rdtype: int) -> _RRset:
         key = _key(name, rdtype)
         cur = self.now.get(key)
         if cur is None:
-            recs = self.zone.rrset(name, rdtype)
-            ttl = recs[0].ttl if recs else 0
-            owner = recs[0].name if recs else name
-            self.before[key] = _RRset(owner, ttl, [r.rdata for r in recs])
-            cur = self.now[key] = _RRset(owner, ttl, [r.rdata for r in recs])
+            before = self.before[key] = self._read(name, rdtype)
+            cur = self.now[key] = _RRset(before.name, before.ttl, list(before.rdatas))
         return cur
 
     def rdatas(self, name: dns.name.Name, rdtype: int) -> list[dns.rdata.Rdata]:
         return list(self.get(name, rdtype).rdatas)
 
+    def _types_held(self, name: dns.name.Name) -> set[int]:
+        if self.snapshot is None:
+            return self.zone.types_at(name)
+        node = self.snapshot.nodes.get(key_of(name))
+        return set(node) if node is not None else set()
+
     def types_at(self, name: dns.name.Name) -> set[int]:
-        owner = name.to_text().lower()
-        present = {t for t in self.zone.types_at(name) if (owner, t) not in self.now}
+        owner = key_of(name)
+        present = {t for t in self._types_held(name) if (owner, t) not in self.now}
         return present | {t for (k, t), rr in self.now.items() if k == owner and rr.rdatas}
 
     def replace_soa(self, soa: Record) -> None:
@@ -152,15 +162,24 @@ def apply_change(
     changeset: ChangeSet,
     settings: ZoneSettings | None,
     when: float,
-) -> Applied:
+    held: tuple[ZoneSnapshot, int] | None = None,
+) -> Outcome:
     """Write one zone's part of ``changeset``; raise ChangeRejected (the caller rolls
-    the whole transaction back) if it is refused."""
+    the whole transaction back) if it is refused.
+
+    ``held`` is the engine's snapshot of the zone and the journal position it
+    reflects; when the store is still at that position, current data is read
+    from the snapshot instead of the store.
+    """
     if isinstance(change, NewZone):
         return _create(txn, change, changeset, settings, when)
     zone = txn.zone(change.zone)
     if zone is None:
         raise ChangeRejected(f"zone {change.zone} is not in the store")
-    return _change(zone, change, changeset, settings, when)
+    snapshot = None
+    if held is not None and zone.position() == held[1]:
+        snapshot = held[0]
+    return _change(zone, change, changeset, settings, when, snapshot)
 
 
 def _change(
@@ -169,9 +188,10 @@ def _change(
     cs: ChangeSet,
     settings: ZoneSettings | None,
     when: float,
-) -> Applied:
+    snapshot: ZoneSnapshot | None,
+) -> Outcome:
     policy = settings or ZoneSettings(zc.zone)
-    work = _Work(zone)
+    work = _Work(zone, snapshot)
     soa_key = _key(zc.zone, dns.rdatatype.SOA)
     work.get(zc.zone, dns.rdatatype.SOA)
     old_soa = work.before[soa_key]  # the store's SOA, whatever the ops do
@@ -195,15 +215,15 @@ def _change(
     new_soa = work.soa or zc.soa
     if new_soa is not None:
         base, base_ttl = new_soa.rdata, new_soa.ttl
-    soa_differs = base_ttl != old_soa.ttl or base.replace(serial=serial_from) != old_rd
+    soa_differs = base_ttl != old_soa.ttl or soa_fields(base) != soa_fields(old_rd)
     if not changed and not soa_differs:
         if zc.after is not None:
             zc.after(zone)
-        return Applied(Outcome(zc.zone, False, serial_from, serial_from), {}, None)
+        return Outcome(zc.zone, False, serial_from, serial_from)
     serial_to = next_serial(serial_from, policy.serial_policy, when)
     if new_soa is not None:
         serial_to = at_least(serial_to, int(base.serial))  # type: ignore[attr-defined]
-    new_rd = base.replace(serial=serial_to)
+    new_rd = with_serial(base, serial_to)
     for (_, rdtype), rr in changed.items():
         zone.write_rrset(rr.name, rdtype, rr.ttl, rr.rdatas)
     zone.write_rrset(zc.zone, dns.rdatatype.SOA, base_ttl, [new_rd])
@@ -227,8 +247,7 @@ def _change(
     rrsets[(zc.zone, dns.rdatatype.SOA)] = _to_rrset(
         _RRset(old_soa.name, base_ttl, [new_rd]), dns.rdatatype.SOA
     )
-    outcome = Outcome(zc.zone, True, serial_from, serial_to, removed, added)
-    return Applied(outcome, rrsets, position)
+    return Outcome(zc.zone, True, serial_from, serial_to, removed, added, position, rrsets)
 
 
 def _create(
@@ -237,7 +256,7 @@ def _create(
     cs: ChangeSet,
     settings: ZoneSettings | None,
     when: float,
-) -> Applied:
+) -> Outcome:
     if txn.zone(nz.zone) is not None:
         raise ChangeRejected(f"zone {nz.zone} is already in the store")
     soas = [r for r in nz.records if r.rdata.rdtype == dns.rdatatype.SOA and r.name == nz.zone]
@@ -251,8 +270,28 @@ def _create(
     serial = int(soa.rdata.serial)  # type: ignore[attr-defined]
     keep = (settings or ZoneSettings(nz.zone)).journal_limit
     position = zone.append_journal(serial, serial, [], [soa], cs.identity, cs.source, when, keep)
-    outcome = Outcome(nz.zone, True, serial, serial, [], [soa])
-    return Applied(outcome, {}, position, nz.records)
+    return Outcome(nz.zone, True, serial, serial, [], [soa], position, {}, nz.records)
+
+
+def soa_fields(rd: dns.rdata.Rdata) -> tuple[object, ...]:
+    """An SOA's fields but the serial (comparing Rdata objects costs a wire encoding)."""
+    return rd.mname, rd.rname, rd.refresh, rd.retry, rd.expire, rd.minimum  # type: ignore[attr-defined]
+
+
+def with_serial(rd: dns.rdata.Rdata, serial: int) -> dns.rdata.Rdata:
+    """The SOA ``rd`` with another serial (``Rdata.replace`` inspects signatures: slow)."""
+    soa: dns.rdtypes.ANY.SOA.SOA = rd  # type: ignore[assignment]
+    return dns.rdtypes.ANY.SOA.SOA(
+        soa.rdclass,
+        soa.rdtype,
+        soa.mname,
+        soa.rname,
+        serial,
+        soa.refresh,
+        soa.retry,
+        soa.expire,
+        soa.minimum,
+    )
 
 
 def _rdtype(op: SetRRset | AddRecord) -> int:

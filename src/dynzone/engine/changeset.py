@@ -25,6 +25,7 @@ from typing import Protocol
 import dns.name
 import dns.rdata
 import dns.rdatatype
+import dns.rrset
 
 from dynzone.store.base import FileState, ZoneWrite
 from dynzone.zones.zonefile import Record
@@ -108,9 +109,19 @@ class ChangeSet:
     zones: tuple[ZoneChange | NewZone, ...]
 
 
+# The RRsets a commit left behind, by (owner, type); None where one was deleted.
+RRsetChanges = dict[tuple[dns.name.Name, int], dns.rrset.RRset | None]
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """What a commit did to one zone."""
+    """What a commit did to one zone.
+
+    Besides what a door reports (serials, records removed and added), it
+    carries what serving the change takes: the zone's journal position after
+    it (None when nothing was journaled), the RRsets it replaced, and a new
+    zone's records.
+    """
 
     zone: dns.name.Name
     changed: bool
@@ -118,6 +129,9 @@ class Outcome:
     serial_to: int
     removed: list[Record] = field(default_factory=list)
     added: list[Record] = field(default_factory=list)
+    position: int | None = None
+    rrsets: RRsetChanges = field(default_factory=dict)
+    records: list[Record] | None = None
 
     def touched(self, name: dns.name.Name) -> bool:
         """True if records at ``name`` (other than the SOA) changed."""

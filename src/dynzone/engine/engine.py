@@ -4,19 +4,22 @@ It owns the published catalog and its answer cache, the per-zone settings,
 the store's writer connection and the commit path; doors ask it for the
 catalog, for settings and for journal reads, and hand it ChangeSets.
 
-A write crosses threads exactly here:
+A write crosses threads exactly here, by one of two entry points:
 
-1. **event loop** — a door awaits ``commit(changeset)``;
-2. **writer thread** (``dynzone-writer``, the only one that writes) —
-   ``_commit``: one store transaction (durable when it returns), the changed
-   zones' next snapshots (``evolve``, at the cost of the change), then
-   ``_publish``: the catalog swap and the retirement of exactly the cached
-   answers the change can affect, under the cache lock (live). Subscribers
-   (NOTIFY, export, …) are scheduled on the loop before the thread returns;
-3. **event loop** — ``commit`` returns: the door replies, and by then every
-   query gets the new answer. The subscribers run right after, on the loop.
+* ``await commit(changeset)``, from the event loop (HTTP, DNS over TCP):
+  **event loop** → **writer thread** → **event loop**, which then replies;
+* ``submit(changeset, done)``, from any thread (the UDP listener thread):
+  **that thread** → **writer thread**, where ``done`` builds and sends the
+  reply; no event loop on the way, so a UDP update costs no loop wake-ups.
 
-Nothing is acknowledged before step 2 has finished, and a refused change
+In the writer thread (``dynzone-writer``, the only one that writes),
+``commit_now`` runs one store transaction (durable when it returns), makes
+the changed zones' next snapshots (``evolve``, at the cost of the change),
+then ``_publish`` swaps the catalog and retires exactly the cached answers
+the change can affect, under the cache lock (live), and tells the commit
+subscribers (NOTIFY, export, …), which hand any slow work to a thread or the
+event loop of their own. Only then does the door hear of the outcome, so no
+client is answered before its change is durable and served. A refused change
 (``ChangeRejected`` inside the transaction) writes and publishes nothing.
 """
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,20 +37,22 @@ from typing import ParamSpec, TypeVar
 
 import dns.name
 
-from dynzone.engine.apply import Applied, apply_change
-from dynzone.engine.catalog import Catalog
+from dynzone.engine.apply import apply_change
+from dynzone.engine.catalog import Catalog, closest
 from dynzone.engine.changeset import ChangeSet, Outcome
 from dynzone.engine.follow import follows_on, rrset_changes
 from dynzone.engine.journal import JournalReader
 from dynzone.engine.settings import ZoneSettings
 from dynzone.store.base import Store
 from dynzone.zones.deps import zone_tag
-from dynzone.zones.snapshot import ZoneSnapshot, key_of
+from dynzone.zones.snapshot import ZoneSnapshot, key_of, parent_key
 
 log = logging.getLogger("dynzone")
 
 P = ParamSpec("P")
 T = TypeVar("T")
+# What ``submit`` calls when a commit is done: its outcomes, or why there are none.
+Done = Callable[[list[Outcome] | None, BaseException | None], None]
 
 # How often the engine looks for changes other processes committed to the store.
 FOLLOW_INTERVAL = 1.0
@@ -82,10 +88,14 @@ class Engine:
         # store's change feed each one is.
         self._zones: dict[dns.name.Name, ZoneSnapshot] = {}
         self._positions: dict[dns.name.Name, int] = {}
+        # Held by every change to the above, from whichever thread.
+        self._lock = threading.RLock()
+        # The origins of the zones served, by key, for doors that need no more.
+        self._origins: dict[bytes, dns.name.Name] = {}
+        self._origin_depth = 0
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="dynzone-writer")
         self._swaps: list[Callable[[Catalog], None]] = []
         self._subscribers: list[Callable[[Published], None]] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._follower: asyncio.Task[None] | None = None
         self._store_version: int | None = None
         self.journal = JournalReader(open_store)
@@ -104,6 +114,20 @@ class Engine:
         """The snapshot of the served zone ``name``."""
         return self.catalog.zones.get(key_of(name))
 
+    def zone_origin(self, key: bytes) -> dns.name.Name | None:
+        """The origin of the served zone closest to the name with ``key``, if any."""
+        return closest(key, self._origins, self._origin_depth)
+
+    def parent_origin(self, origin: dns.name.Name) -> dns.name.Name | None:
+        """The origin of the served zone that contains ``origin``'s apex from above."""
+        key = key_of(origin)
+        return None if key == b"\x00" else self.zone_origin(parent_key(key))
+
+    def set_origins(self, origins: Iterable[dns.name.Name]) -> None:
+        """Name the zones served (done at every swap that changes them)."""
+        self._origins = {key_of(n): n for n in origins}
+        self._origin_depth = max((len(k) for k in self._origins), default=0)
+
     def open_reader(self) -> Store:
         """A store connection of its own, for a thread that only reads."""
         return self._open_store()
@@ -117,15 +141,14 @@ class Engine:
         swap(self.catalog)
 
     def on_commit(self, subscriber: Callable[[Published], None]) -> None:
-        """Call ``subscriber`` once per publication that changed zones, on the event
-        loop once attached (in the publishing thread before that)."""
+        """Call ``subscriber`` once per publication that changed zones, in the
+        publishing (writer) thread, right after the swap: keep it quick."""
         self._subscribers.append(subscriber)
 
     # -- life cycle -------------------------------------------------------------
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Run subscribers on ``loop`` from now on, and follow other processes' changes."""
-        self._loop = loop
+        """Follow other processes' changes from ``loop`` (every FOLLOW_INTERVAL)."""
         self._follower = loop.create_task(self._follow_forever())
 
     async def detach(self) -> None:
@@ -157,19 +180,45 @@ class Engine:
         """
         return await self.in_writer(self.commit_now, changeset)
 
+    def submit(self, changeset: ChangeSet, done: Done) -> None:
+        """Apply ``changeset`` in the writer thread, then call ``done(outcomes, None)``
+        there once it is durable and served, or ``done(None, error)`` with what
+        ``commit`` would raise. For threads without an event loop."""
+        try:
+            self._writer.submit(self._commit_then, changeset, done)
+        except RuntimeError as exc:  # the writer has shut down
+            done(None, exc)
+
+    def _commit_then(self, changeset: ChangeSet, done: Done) -> None:
+        try:
+            outcomes = self.commit_now(changeset)
+        except Exception as exc:  # noqa: BLE001 - the door says what each one means
+            done(None, exc)
+            return
+        done(outcomes, None)
+
     def commit_now(self, changeset: ChangeSet, when: float | None = None) -> list[Outcome]:
         """``commit`` in the calling thread: the writer thread, or before serving."""
         when = time.time() if when is None else when
-        applied: list[Applied] = []
-        with self.store.write() as txn:
-            for change in changeset.zones:
-                settings = self._settings.get(change.zone)
-                applied.append(apply_change(txn, change, changeset, settings, when))
-        # Durable. Now make it live.
+        with self._lock:
+            outcomes: list[Outcome] = []
+            with self.store.write() as txn:
+                for change in changeset.zones:
+                    settings = self._settings.get(change.zone)
+                    snapshot = self._zones.get(change.zone)
+                    held = None
+                    if snapshot is not None and change.zone in self._positions:
+                        held = (snapshot, self._positions[change.zone])
+                    outcomes.append(apply_change(txn, change, changeset, settings, when, held))
+            # Durable. Now make it live.
+            self._serve_outcomes(outcomes, when)
+        return outcomes
+
+    def _serve_outcomes(self, outcomes: list[Outcome], when: float) -> None:
         changed: dict[dns.name.Name, ZoneSnapshot] = {}
         tags: set[bytes] = set()
-        for done in applied:
-            zone = done.outcome.zone
+        for done in outcomes:
+            zone = done.zone
             if done.position is None:
                 continue  # nothing changed
             if done.records is not None:  # a new zone
@@ -185,13 +234,12 @@ class Engine:
                 self._positions[zone] = done.position
             else:
                 # Another process committed to the zone since our last look:
-                # catch up through the journal, our own entry included.
+                # catch up through the journal, this entry included.
                 new, touched = self._catch_up(zone, old)
             self._zones[zone] = changed[zone] = new
             tags |= touched
         if changed:
             self._publish(changed, tags, when)
-        return [done.outcome for done in applied]
 
     # -- zones served ---------------------------------------------------------------
     # These, like commit_now, run in the writer thread (``in_writer``), or in
@@ -204,16 +252,17 @@ class Engine:
     def hold(self, name: dns.name.Name) -> ZoneSnapshot | None:
         """The snapshot of the stored zone ``name``, read from the store if not held yet;
         None if the store does not have it. Held zones evolve with every commit."""
-        held = self._zones.get(name)
-        if held is not None:
-            return held
-        stored = self.store.load_zone(name)
-        if stored is None:
-            return None
-        snapshot = ZoneSnapshot(name, stored.records, source=_source(self._settings.get(name)))
-        self._zones[name] = snapshot
-        self._positions[name] = stored.position
-        return snapshot
+        with self._lock:
+            held = self._zones.get(name)
+            if held is not None:
+                return held
+            stored = self.store.load_zone(name)
+            if stored is None:
+                return None
+            snapshot = ZoneSnapshot(name, stored.records, source=_source(self._settings.get(name)))
+            self._zones[name] = snapshot
+            self._positions[name] = stored.position
+            return snapshot
 
     def serve(self, names: Iterable[dns.name.Name]) -> None:
         """Serve exactly the held zones among ``names``; forget the other held zones.
@@ -222,41 +271,43 @@ class Engine:
         unless the set of zones changed (a zone added or removed starts a
         new cache: which zone answers a name may have changed).
         """
-        wanted = [n for n in names if n in self._zones]
-        for name in list(self._zones):
-            if name not in wanted:
-                del self._zones[name]
-                self._positions.pop(name, None)
-        served = self.catalog.zones
-        now = {key_of(n): self._zones[n] for n in wanted}
-        fresh = [s for k, s in now.items() if served.get(k) is not s]
-        if now.keys() == served.keys():
-            if fresh:
-                tags = {zone_tag(s.key) for s in fresh}
-                self._publish({s.origin: s for s in fresh}, tags, None)
-            return
-        catalog = Catalog(now.values())
-        self._swap(catalog, None)
-        self._announce(Published(tuple(fresh), None))
+        with self._lock:
+            wanted = [n for n in names if n in self._zones]
+            for name in list(self._zones):
+                if name not in wanted:
+                    del self._zones[name]
+                    self._positions.pop(name, None)
+            served = self.catalog.zones
+            now = {key_of(n): self._zones[n] for n in wanted}
+            fresh = [s for k, s in now.items() if served.get(k) is not s]
+            if now.keys() == served.keys():
+                if fresh:
+                    tags = {zone_tag(s.key) for s in fresh}
+                    self._publish({s.origin: s for s in fresh}, tags, None)
+                return
+            catalog = Catalog(now.values())
+            self._swap(catalog, None)
+            self._announce(Published(tuple(fresh), None))
 
     def follow(self) -> None:
         """Catch up with what other processes committed to the zones we serve."""
-        positions = self.store.positions()
-        changed: dict[dns.name.Name, ZoneSnapshot] = {}
-        tags: set[bytes] = set()
-        for name, old in list(self._zones.items()):
-            if positions.get(name, -1) == self._positions.get(name):
-                continue
-            new, touched = self._catch_up(name, old)
-            if new is not old:
-                self._zones[name] = changed[name] = new
-                tags |= touched
-        if changed:
-            log.info(
-                "took in changes made by another process: %s",
-                ", ".join(str(n) for n in changed),
-            )
-            self._publish(changed, tags, None)
+        with self._lock:
+            positions = self.store.positions()
+            changed: dict[dns.name.Name, ZoneSnapshot] = {}
+            tags: set[bytes] = set()
+            for name, old in list(self._zones.items()):
+                if positions.get(name, -1) == self._positions.get(name):
+                    continue
+                new, touched = self._catch_up(name, old)
+                if new is not old:
+                    self._zones[name] = changed[name] = new
+                    tags |= touched
+            if changed:
+                log.debug(
+                    "took in changes made by another process: %s",
+                    ", ".join(str(n) for n in changed),
+                )
+                self._publish(changed, tags, None)
 
     def _catch_up(self, name: dns.name.Name, old: ZoneSnapshot) -> tuple[ZoneSnapshot, set[bytes]]:
         position = self._positions.get(name, 0)
@@ -301,6 +352,8 @@ class Engine:
             self._announce(Published(tuple(update.values()), when))
 
     def _swap(self, catalog: Catalog, tags: set[bytes] | None) -> None:
+        if catalog.zones.keys() != self.catalog.zones.keys():
+            self.set_origins(z.origin for z in catalog.zones.values())
         answers = catalog.answers
         with answers.lock:
             answers.current = catalog
@@ -311,17 +364,8 @@ class Engine:
                 answers.retire(tags)
 
     def _announce(self, event: Published) -> None:
-        if not event.zones or not self._subscribers:
+        if not event.zones:
             return
-        loop = self._loop
-        if loop is None:
-            self._tell(event)
-            return
-        # The event loop may be gone (shutting down): then there is no one to tell.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(self._tell, event)
-
-    def _tell(self, event: Published) -> None:
         for subscriber in self._subscribers:
             try:
                 subscriber(event)

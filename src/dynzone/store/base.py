@@ -80,6 +80,10 @@ class ZoneWrite(Protocol):
 
     origin: dns.name.Name
 
+    def position(self) -> int:
+        """The zone's latest journal sequence number (its change-feed position)."""
+        ...
+
     def rrset(self, name: dns.name.Name, rdtype: int) -> list[Record]:
         """The records of one RRset (empty if there is none)."""
         ...
@@ -206,6 +210,10 @@ class Store(Protocol):
         ...
 
     def grants(self, name: str) -> tuple[Grant, ...]: ...
+
+    def identities_version(self) -> int:
+        """A number that moves whenever any identity or grant changes (whoever wrote)."""
+        ...
 
     def identities(self, prefix: str) -> list[IdentityRow]:
         """Every identity whose name starts with ``prefix``, by name."""

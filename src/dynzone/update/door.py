@@ -61,36 +61,32 @@ class UpdateDoor:
         ``wire`` is the message as received, ``msg`` as dnspython parsed it.
         """
         try:
-            outcome = await self._handle(wire, msg, identity, address)
+            changeset = self.prepare(wire, msg, identity, address)
         except UpdateError as exc:
-            who = identity.name if identity is not None else f"unsigned from {address}"
-            log.info("UPDATE by %s: %s: %s", who, _rcode_text(exc.rcode), exc)
-            return exc.rcode
-        if outcome is not None and outcome.changed:
-            log.info(
-                "UPDATE %s: serial %d -> %d (%d removed, %d added)",
-                outcome.zone,
-                outcome.serial_from,
-                outcome.serial_to,
-                len(outcome.removed) - 1,
-                len(outcome.added) - 1,
-            )
-        return dns.rcode.NOERROR
+            return self.refused(exc, identity, address)
+        try:
+            outcomes = await self.engine.commit(changeset)
+        except Exception as exc:  # noqa: BLE001 - conclude() says what each one means
+            return self.conclude(changeset, None, exc)
+        return self.conclude(changeset, outcomes, None)
 
-    async def _handle(
+    def prepare(
         self, wire: bytes, msg: dns.message.Message, identity: Identity | None, address: str
-    ) -> Outcome | None:
+    ) -> ChangeSet:
+        """Steps 1 to 4, and the ChangeSet of step 5; raises UpdateError with the rcode.
+
+        Synchronous, so that a UDP listener can run it in its own thread and
+        hand the ChangeSet straight to the engine's writer (``Engine.submit``).
+        """
         question = msg.sections[0]
         if len(question) != 1 or question[0].rdtype != dns.rdatatype.SOA:
             raise UpdateError(dns.rcode.FORMERR, "the zone section must hold one SOA question")
         origin = question[0].name
-        catalog = self.engine.catalog
-        zone = catalog.find_zone(key_of(origin))
-        settings = self.engine.zone_settings(origin)
+        engine = self.engine
+        settings = engine.zone_settings(origin)
         if (
             question[0].rdclass != dns.rdataclass.IN
-            or zone is None
-            or zone.origin != origin
+            or engine.zone_origin(key_of(origin)) != origin
             or settings is None
         ):
             raise UpdateError(dns.rcode.NOTAUTH, f"{origin} is not a zone served here")
@@ -104,23 +100,23 @@ class UpdateDoor:
                 )
         if not access.reaches(identity, origin):
             raise UpdateError(dns.rcode.REFUSED, f"{identity.name} has no grant in {origin}")
+        who = identity
 
         def in_zone(name: dns.name.Name) -> bool:
-            found = catalog.find_zone(key_of(name))
+            found = engine.zone_origin(key_of(name))
             if found is None:
                 return False
-            if found.origin == origin:
+            if found == origin:
                 return True
             # The apex of a child zone we also serve is the parent's delegation
             # point: its NS (and DS) records there belong to the parent.
-            parent = catalog.parent_zone(found)
-            return name == found.origin and parent is not None and parent.origin == origin
+            return name == found and engine.parent_origin(found) == origin
 
         check_ttls(wire)
         prerequisites = read_prerequisites(msg, in_zone)
         changes = read_changes(msg, in_zone)
         for c in changes:
-            _authorise(identity, origin, c)
+            _authorise(who, origin, c)
 
         def edit(view: ZoneEdit) -> None:
             check_prerequisites(view, prerequisites)
@@ -129,22 +125,57 @@ class UpdateDoor:
         def vet(removed: list[Record], added: list[Record]) -> None:
             for r in (*removed, *added):
                 if not access.may_change(
-                    identity, Door.RFC2136, r.name, r.rdata.rdtype, r.name == origin
+                    who, Door.RFC2136, r.name, r.rdata.rdtype, r.name == origin
                 ):
                     raise UpdateError(
                         dns.rcode.REFUSED,
-                        f"{identity.name} may not change {r.name} {r.rdata.rdtype.name}",
+                        f"{who.name} may not change {r.name} {r.rdata.rdtype.name}",
                     )
 
-        changeset = ChangeSet(identity.name, address, (ZoneChange(origin, (), edit=edit, vet=vet),))
-        try:
-            outcomes = await self.engine.commit(changeset)
-        except ChangeRejected as exc:
-            raise UpdateError(dns.rcode.REFUSED, str(exc)) from None
-        except StoreError as exc:
-            log.error("UPDATE to %s not committed: %s", origin, exc)
-            raise UpdateError(dns.rcode.SERVFAIL, "the store could not commit") from None
-        return outcomes[0] if outcomes else None
+        return ChangeSet(identity.name, address, (ZoneChange(origin, (), edit=edit, vet=vet),))
+
+    def conclude(
+        self,
+        changeset: ChangeSet,
+        outcomes: list[Outcome] | None,
+        error: BaseException | None,
+    ) -> int:
+        """The rcode for a committed ChangeSet (``outcomes``), or for why it was not
+        (``error``, from inside the commit); logs either way."""
+        if error is not None:
+            if isinstance(error, UpdateError):
+                exc = error
+            elif isinstance(error, ChangeRejected):
+                exc = UpdateError(dns.rcode.REFUSED, str(error))
+            elif isinstance(error, StoreError):
+                log.error("UPDATE to %s not committed: %s", changeset.zones[0].zone, error)
+                exc = UpdateError(dns.rcode.SERVFAIL, "the store could not commit")
+            else:
+                log.error(
+                    "UPDATE to %s failed; nothing changed",
+                    changeset.zones[0].zone,
+                    exc_info=(type(error), error, error.__traceback__),
+                )
+                exc = UpdateError(dns.rcode.SERVFAIL, "internal error")
+            log.info("UPDATE by %s: %s: %s", changeset.identity, _rcode_text(exc.rcode), exc)
+            return exc.rcode
+        outcome = outcomes[0] if outcomes else None
+        if outcome is not None and outcome.changed:
+            log.info(
+                "UPDATE %s: serial %d -> %d (%d removed, %d added)",
+                outcome.zone,
+                outcome.serial_from,
+                outcome.serial_to,
+                len(outcome.removed) - 1,
+                len(outcome.added) - 1,
+            )
+        return dns.rcode.NOERROR
+
+    def refused(self, error: UpdateError, identity: Identity | None, address: str) -> int:
+        """Log an UPDATE refused before any commit; its rcode."""
+        who = identity.name if identity is not None else f"unsigned from {address}"
+        log.info("UPDATE by %s: %s: %s", who, _rcode_text(error.rcode), error)
+        return error.rcode
 
 
 def _authorise(identity: Identity, origin: dns.name.Name, c: Change) -> None:

@@ -12,6 +12,7 @@ meanwhile starts the round again with the newer serial.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 
@@ -54,21 +55,37 @@ class _Follow:
 class Notifier:
     """Keeps every configured secondary informed of the latest serial.
 
-    A commit subscriber of the engine: it hears of every change on the event
-    loop, after the change is served.
+    A commit subscriber of the engine: it hears of every change in the writer
+    thread, after the change is served, and wakes the event loop only for
+    zones that have secondaries to notify.
     """
 
-    def __init__(self, engine: Engine, keyring: Keyring, tracker: Tracker) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        keyring: Keyring,
+        tracker: Tracker,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
         self.engine = engine
         self.keyring = keyring
         self.tracker = tracker
+        self.loop = loop
         self._follows: dict[tuple[dns.name.Name, HostPort], _Follow] = {}
         self._closed = False
         engine.on_commit(self.published)
 
     def published(self, event: Published) -> None:
+        """(Writer thread.) Hand the changed zones that have secondaries to the loop."""
         for snapshot in event.zones:
-            self.changed(snapshot.origin, snapshot.soa, event.when)
+            settings = self.engine.zone_settings(snapshot.origin)
+            if settings is None or not settings.notify or self._closed:
+                continue
+            # The loop may be gone (shutting down): then there is no one to tell.
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(
+                    self.changed, snapshot.origin, snapshot.soa, event.when
+                )
 
     def changed(self, zone: dns.name.Name, soa: dns.rrset.RRset, when: float | None) -> None:
         """``zone`` now serves ``soa``; tell its secondaries.

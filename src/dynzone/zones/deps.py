@@ -17,7 +17,9 @@ others hot). Both sides speak in tags, bytes built from name keys:
 The SOA serial is the exception: it changes at every commit, and every
 negative answer carries it. Cached answers holding an SOA record are patched
 with the current serial when served instead (``responder.py``), so a
-serial-only change of the SOA changes no tag at all.
+serial-only change of the SOA retires none of them: it changes only
+``serial_tag(apex)``, under which the whole replies with the old serial
+written in are filed (``answer_cache.py``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 # Keys start with a label length (0..63); these first bytes cannot.
 _NODE = b"\x40"
 _ZONE = b"\x41"
+_SERIAL = b"\x42"
 _TYPE = struct.Struct("!H")
 
 
@@ -47,6 +50,11 @@ def rrset_tag(key: bytes, rdtype: int) -> bytes:
 def zone_tag(apex: bytes) -> bytes:
     """What every answer of the zone at ``apex`` shares (see the module docstring)."""
     return _ZONE + apex
+
+
+def serial_tag(apex: bytes) -> bytes:
+    """The serial of the zone at ``apex``: it changes with every commit."""
+    return _SERIAL + apex
 
 
 class Deps:

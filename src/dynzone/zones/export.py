@@ -85,7 +85,8 @@ class Exporter:
     """The commit subscriber that rewrites each changed zone's ``export_file``.
 
     Exports run one at a time in a thread of their own, so neither the writer
-    nor the event loop waits for the disk or the ``export_command``.
+    (where subscribers are called) nor the event loop waits for the disk or
+    the ``export_command``.
     """
 
     def __init__(self, engine: Engine) -> None:

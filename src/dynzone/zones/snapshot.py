@@ -22,7 +22,7 @@ import dns.name
 import dns.rdatatype
 import dns.rrset
 
-from dynzone.zones.deps import Deps, node_tag, rrset_tag, zone_tag
+from dynzone.zones.deps import Deps, node_tag, rrset_tag, serial_tag, zone_tag
 from dynzone.zones.nodemap import NodeMap
 from dynzone.zones.zonefile import Record
 
@@ -91,10 +91,10 @@ class ZoneSnapshot:
     """Records of one zone indexed by owner key."""
 
     __slots__ = (
+        "_negative_soa",
         "_wide",
         "apex",
         "key",
-        "negative_soa",
         "nodes",
         "ns",
         "origin",
@@ -147,14 +147,21 @@ class ZoneSnapshot:
         self.soa = apex[_SOA]
         self.ns = apex[_NS]
         self.serial_wire = struct.pack("!I", self.soa[0].serial)
-        # RFC 2308 §3: the negative TTL is the lesser of the SOA's TTL and MINIMUM.
-        neg = dns.rrset.RRset(self.origin, self.soa.rdclass, _SOA)
-        neg.add(self.soa[0], min(self.soa.ttl, self.soa[0].minimum))
-        self.negative_soa = neg
+        self._negative_soa: dns.rrset.RRset | None = None
 
     @property
     def serial(self) -> int:
         return int(self.soa[0].serial)
+
+    @property
+    def negative_soa(self) -> dns.rrset.RRset:
+        """The SOA for negative answers (made when first needed: a commit need not)."""
+        if self._negative_soa is None:
+            # RFC 2308 §3: the negative TTL is the lesser of the SOA's TTL and MINIMUM.
+            neg = dns.rrset.RRset(self.origin, self.soa.rdclass, _SOA)
+            neg.add(self.soa[0], min(self.soa.ttl, self.soa[0].minimum))
+            self._negative_soa = neg
+        return self._negative_soa
 
     @property
     def wide_tags(self) -> frozenset[bytes]:
@@ -230,14 +237,10 @@ class ZoneSnapshot:
                 count += len(rrset)
             if (old is None) != (rrset is None or not len(rrset)):
                 tags.add(node_tag(key))  # a type came or went
-            if (
-                rdtype == _SOA
-                and key == origin_key
-                and old is not None
-                and rrset is not None
-                and _same_but_serial(old, rrset)
-            ):
-                continue  # answers carrying the SOA are patched with the serial
+            if rdtype == _SOA and key == origin_key:
+                tags.add(serial_tag(origin_key))
+                if old is not None and rrset is not None and _same_but_serial(old, rrset):
+                    continue  # answers carrying the SOA are patched with the serial
             tags.add(rrset_tag(key, rdtype))
         # Names left without records or children go, and so may their parents.
         for key in list(new):
@@ -253,7 +256,10 @@ class ZoneSnapshot:
         out.key = origin_key
         out.source = self.source
         out._index(old_nodes.evolve(new) if new else old_nodes, count)
-        if not tags.isdisjoint(self.wide_tags) or not tags.isdisjoint(out.wide_tags):
+        if tags.isdisjoint(self.wide_tags):
+            # Nothing the shared part reads changed, so it reads the same now.
+            out._wide = self._wide
+        else:
             tags.add(zone_tag(origin_key))
         return out, tags
 
@@ -349,11 +355,18 @@ class ZoneSnapshot:
 
 
 def _same_but_serial(old: dns.rrset.RRset, new: dns.rrset.RRset) -> bool:
-    """Whether two SOA RRsets differ in the serial alone."""
-    return (
-        old.ttl == new.ttl
-        and len(old) == len(new) == 1
-        and new[0].replace(serial=old[0].serial) == old[0]
+    """Whether two SOA RRsets differ in the serial alone (compared field by field:
+    comparing Rdata objects costs a wire encoding of each)."""
+    if old.ttl != new.ttl or len(old) != 1 or len(new) != 1:
+        return False
+    a, b = old[0], new[0]
+    return (a.mname, a.rname, a.refresh, a.retry, a.expire, a.minimum) == (
+        b.mname,
+        b.rname,
+        b.refresh,
+        b.retry,
+        b.expire,
+        b.minimum,
     )
 
 

@@ -75,9 +75,39 @@ _STEPS: list[str] = [
     UPDATE zone SET journal_seq = COALESCE((SELECT MAX(seq) FROM journal
                                             WHERE journal.zone_id = zone.id), 0)
     """,
+    # 4: a counter that moves with every change to identities and their grants,
+    # kept by triggers whoever writes, so that readers (the server's TSIG
+    # keyring) re-read identities only when they changed, not after every commit.
+    """
+    CREATE TABLE counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    INSERT INTO counter (name, value) VALUES ('identities', 0);
+    CREATE TRIGGER identity_insert AFTER INSERT ON identity BEGIN
+        UPDATE counter SET value = value + 1 WHERE name = 'identities'; END;
+    CREATE TRIGGER identity_update AFTER UPDATE ON identity BEGIN
+        UPDATE counter SET value = value + 1 WHERE name = 'identities'; END;
+    CREATE TRIGGER identity_delete AFTER DELETE ON identity BEGIN
+        UPDATE counter SET value = value + 1 WHERE name = 'identities'; END;
+    CREATE TRIGGER permission_insert AFTER INSERT ON permission BEGIN
+        UPDATE counter SET value = value + 1 WHERE name = 'identities'; END;
+    CREATE TRIGGER permission_delete AFTER DELETE ON permission BEGIN
+        UPDATE counter SET value = value + 1 WHERE name = 'identities'; END
+    """,
 ]
 
 LATEST = len(_STEPS)
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of ``script`` (a trigger's body holds semicolons of its own)."""
+    out: list[str] = []
+    pending = ""
+    for part in script.split(";"):
+        pending += part + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                out.append(pending)
+            pending = ""
+    return out
 
 
 def migrate(conn: sqlite3.Connection) -> None:
@@ -95,9 +125,8 @@ def migrate(conn: sqlite3.Connection) -> None:
             if conn.execute("PRAGMA user_version").fetchone()[0] >= number:
                 conn.execute("ROLLBACK")
                 continue
-            for statement in _STEPS[number - 1].split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in _statements(_STEPS[number - 1]):
+                conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {number}")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -26,6 +26,9 @@ class SqliteZoneWrite:
         self.zid = zid
         self.origin = origin
 
+    def position(self) -> int:
+        return zone_rows.position(self.conn, self.zid)
+
     def rrset(self, name: dns.name.Name, rdtype: int) -> list[Record]:
         return records.rrset(self.conn, self.zid, name, rdtype)
 
@@ -78,12 +81,18 @@ class SqliteZoneWrite:
 class SqliteWrite:
     """The body of one ``SqliteStore.write()`` transaction."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, ids: dict[dns.name.Name, int]) -> None:
         self.conn = conn
+        self._ids = ids  # zone ids seen before (a zone's id never changes)
 
     def zone(self, origin: dns.name.Name) -> SqliteZoneWrite | None:
-        zid = zone_rows.zone_id(self.conn, origin)
-        return None if zid is None else SqliteZoneWrite(self.conn, zid, origin)
+        zid = self._ids.get(origin)
+        if zid is None:
+            zid = zone_rows.zone_id(self.conn, origin)
+            if zid is None:
+                return None
+            self._ids[origin] = zid
+        return SqliteZoneWrite(self.conn, zid, origin)
 
     def create_zone(self, origin: dns.name.Name) -> SqliteZoneWrite:
         return SqliteZoneWrite(self.conn, zone_rows.create(self.conn, origin), origin)
@@ -109,13 +118,15 @@ class SqliteStore:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.conn = connect(data_dir)
+        self._ids: dict[dns.name.Name, int] = {}
 
     @contextmanager
     def write(self) -> Iterator[SqliteWrite]:
         try:
             with transaction(self.conn) as conn:
-                yield SqliteWrite(conn)
+                yield SqliteWrite(conn, self._ids)
         except sqlite3.Error as exc:
+            self._ids.clear()  # a rolled-back creation must not leave its id behind
             raise StoreError(f"the store could not commit: {exc}") from exc
 
     @contextmanager
@@ -175,6 +186,10 @@ class SqliteStore:
 
     def grants(self, name: str) -> tuple[Grant, ...]:
         return identities.grants(self.conn, name)
+
+    def identities_version(self) -> int:
+        row = self.conn.execute("SELECT value FROM counter WHERE name = 'identities'").fetchone()
+        return int(row[0])
 
     def identities(self, prefix: str) -> list[IdentityRow]:
         return [IdentityRow(*row) for row in identities.rows(self.conn, prefix)]
