@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import hashlib
+import hmac
 import secrets
 import threading
 from collections.abc import Callable
@@ -37,6 +39,16 @@ ALGORITHMS: dict[str, dns.name.Name] = {
 }
 
 
+_HASHES = {
+    "hmac-md5": hashlib.md5,
+    "hmac-sha1": hashlib.sha1,
+    "hmac-sha224": hashlib.sha224,
+    "hmac-sha256": hashlib.sha256,
+    "hmac-sha384": hashlib.sha384,
+    "hmac-sha512": hashlib.sha512,
+}
+
+
 class KeyError_(Exception):
     """A key command that cannot be done; the message says why."""
 
@@ -57,6 +69,29 @@ class TsigKey:
     @property
     def mac_size(self) -> int:
         return dns.tsig.mac_sizes[ALGORITHMS[self.algorithm]]
+
+    # What dns/tsig.py computes MACs and records with, made once per key.
+
+    @functools.cached_property
+    def hmac_template(self) -> hmac.HMAC:
+        """A keyed HMAC to ``copy()`` for each message (saves the key schedule)."""
+        return hmac.new(self.dns_key.secret, digestmod=_HASHES[self.algorithm])
+
+    @functools.cached_property
+    def name_wire(self) -> bytes:
+        return self.dns_key.name.to_wire()  # type: ignore[return-value]
+
+    @functools.cached_property
+    def name_digestable(self) -> bytes:
+        return self.dns_key.name.to_digestable()
+
+    @functools.cached_property
+    def algorithm_wire(self) -> bytes:
+        return self.dns_key.algorithm.to_wire()  # type: ignore[return-value]
+
+    @functools.cached_property
+    def algorithm_digestable(self) -> bytes:
+        return self.dns_key.algorithm.to_digestable()
 
 
 def normalise_name(text: str) -> str:

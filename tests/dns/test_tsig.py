@@ -149,3 +149,64 @@ def test_every_message_of_a_stream_is_signed_and_validates_in_dnspython() -> Non
     # A message signed out of turn fails.
     with pytest.raises(dns.tsig.BadSignature):
         dns.message.from_wire(raws[2], keyring=RING, request_mac=q.mac, multi=True, tsig_ctx=None)
+
+
+# The MACs of single messages are ours (dns/tsig.py's _mac and _record);
+# dnspython is the reference they must equal, for every algorithm and case.
+ALGORITHMS = ["hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512"]
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_request_macs_equal_dnspythons_for_every_algorithm(algorithm: str) -> None:
+    key = TsigKey("Mixed.Case-Key", algorithm, base64.b64encode(bytes(range(40))).decode())
+    for other in (b"", b"\x00\x01\x02\x03\x04\x05"):
+        q = dns.message.make_query("www.example.com", "TXT")
+        q.use_tsig(key.dns_key, fudge=123, tsig_error=0, other_data=other)
+        wire = q.to_wire()
+        msg = dns.message.from_wire(wire, keyring=False)
+        assert msg.tsig is not None
+        rd = msg.tsig[0]
+        start = tsig.tsig_start(wire)
+        unsigned = wire[:10] + struct.pack("!H", 0) + wire[12:start]
+        ours = tsig._mac(key, unsigned, rd.original_id, rd.time_signed, rd.fudge, 0, other)
+        assert ours == rd.mac
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("error", [0, dns.rcode.BADTIME])
+def test_signed_replies_equal_dnspythons_bytes(algorithm: str, error: int) -> None:
+    key = TsigKey("k.example", algorithm, base64.b64encode(bytes(range(7, 47))).decode())
+    signed = tsig.Signed(key, IDENTITY, b"\x42" * key.mac_size, 1_700_000_000, 4321, error)
+    reply = dns.message.make_response(dns.message.make_query("example.com", "SOA"))
+    reply.id = 999
+    wire = reply.to_wire()
+    now = 1_700_000_100
+    ours = tsig.sign(wire, signed, now)
+    # The same record made by dnspython.
+    other = struct.pack("!HI", 0, now) if error == dns.rcode.BADTIME else b""
+    when = signed.time_signed if error == dns.rcode.BADTIME else now
+    template = dns.rdtypes.ANY.TSIG.TSIG(
+        dns.rdataclass.ANY, dns.rdatatype.TSIG, key.dns_key.algorithm, when,
+        tsig.FUDGE, b"", 4321, error, other,
+    )  # fmt: skip
+    rdata, _ = dns.tsig.sign(wire, key.dns_key, template, time=when, request_mac=signed.mac)
+    owner = key.dns_key.name.to_wire()
+    body = rdata.to_wire()
+    assert owner is not None and body is not None
+    expected = (
+        wire[:10]
+        + struct.pack("!H", 1)
+        + wire[12:]
+        + owner
+        + struct.pack("!HHIH", dns.rdatatype.TSIG, dns.rdataclass.ANY, 0, len(body))
+        + body
+    )
+    assert ours == expected
+
+
+def test_tsig_start_refuses_truncated_and_bad_names() -> None:
+    _, wire = signed_query()
+    assert tsig.tsig_start(wire) < len(wire)
+    for bad in (wire[:20], wire[:12] + b"\x80" + wire[13:]):
+        with pytest.raises(ValueError):
+            tsig.tsig_start(bad)

@@ -14,6 +14,7 @@ import dns.rrset
 import dns.update
 import pytest
 
+from dynzone.update.message import UpdateMessage, from_message
 from dynzone.update.sections import (
     Action,
     Need,
@@ -30,9 +31,11 @@ def in_zone(name: dns.name.Name) -> bool:
     return name.is_subdomain(ZONE) and not name.is_subdomain(dns.name.from_text("sub.example.com"))
 
 
-def parsed(msg: dns.update.UpdateMessage) -> dns.message.Message:
-    """As the server sees it: one record per RRset, in wire order."""
-    return dns.message.from_wire(msg.to_wire(), one_rr_per_rrset=True)
+def parsed(msg: dns.update.UpdateMessage) -> UpdateMessage:
+    """As the server sees a message dnspython parsed: one record per RRset, in wire
+    order (tests/update/test_message.py shows its own reader agrees)."""
+    wire = msg.to_wire()
+    return from_message(wire, dns.message.from_wire(wire, one_rr_per_rrset=True))
 
 
 def n(text: str) -> dns.name.Name:
@@ -46,7 +49,7 @@ def test_the_five_prerequisite_forms() -> None:
     msg.absent(n("c.example.com"))
     msg.absent(n("d.example.com"), "TXT")
     msg.present(n("e.example.com"), "A", "192.0.2.1", "192.0.2.2")
-    got = read_prerequisites(parsed(msg), in_zone)
+    got = read_prerequisites(parsed(msg).prerequisites, in_zone)
     assert [(p.need, p.name.to_text()) for p in got] == [
         (Need.NAME_IN_USE, "a.example.com."),
         (Need.RRSET_EXISTS, "b.example.com."),
@@ -65,7 +68,7 @@ def test_the_four_update_forms_keep_their_order() -> None:
     msg.delete(n("a.example.com"), "A")
     msg.delete(n("a.example.com"))
     msg.add(n("a.example.com"), 60, "A", "192.0.2.2")
-    got = read_changes(parsed(msg), in_zone)
+    got = read_changes(parsed(msg).updates, in_zone)
     assert [c.action for c in got] == [
         Action.ADD,
         Action.DELETE_RR,
@@ -76,7 +79,7 @@ def test_the_four_update_forms_keep_their_order() -> None:
     assert got[-1].rdata is not None and got[-1].rdata.to_text() == "192.0.2.2"
 
 
-def _with(section: int, rrset: dns.rrset.RRset) -> dns.message.Message:
+def _with(section: int, rrset: dns.rrset.RRset) -> UpdateMessage:
     msg = dns.update.UpdateMessage(ZONE)
     msg.sections[section].append(rrset)
     return parsed(msg)
@@ -102,7 +105,7 @@ def _rrset(name: str, rdclass: str, rdtype: str, ttl: int, *rdata: str) -> dns.r
 )
 def test_bad_prerequisites(rrset: dns.rrset.RRset, rcode: int) -> None:
     with pytest.raises(UpdateError) as err:
-        read_prerequisites(_with(1, rrset), in_zone)
+        read_prerequisites(_with(1, rrset).prerequisites, in_zone)
     assert err.value.rcode == rcode
 
 
@@ -128,7 +131,7 @@ def _delete(name: str, rdtype: str, ttl: int, deleting: str) -> dns.rrset.RRset:
 )
 def test_bad_updates(rrset: dns.rrset.RRset, rcode: int) -> None:
     with pytest.raises(UpdateError) as err:
-        read_changes(_with(2, rrset), in_zone)
+        read_changes(_with(2, rrset).updates, in_zone)
     assert err.value.rcode == rcode
 
 

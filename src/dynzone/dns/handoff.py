@@ -36,6 +36,7 @@ from dynzone.dns.responder import PLAIN_UDP_LIMIT, TCP_LIMIT, Responder, questio
 from dynzone.engine.changeset import ChangeSet, Outcome
 from dynzone.engine.engine import Engine
 from dynzone.keys import Keyring
+from dynzone.update import message
 from dynzone.update.door import UpdateDoor
 from dynzone.update.sections import UpdateError
 from dynzone.xfr.door import TransferDoor
@@ -104,28 +105,32 @@ class AsyncAnswerer:
     def first(self, data: bytes, peer: Peer) -> bytes | Commit | Later | None:
         """Everything about ``data`` that needs no waiting, in the calling thread."""
         payload = self.responder.payload
+        if message.is_update(data):
+            update = message.read(data)
+            if update is not None:
+                return self._update(update, peer)
         request = signed.read_request(data, self.keyring, peer.address, payload)
         if not isinstance(request, signed.Request):
             return request
         msg, key, now = request.msg, request.signed, request.now
         opcode = msg.opcode()
         if opcode == dns.opcode.UPDATE:
-            return self._update(data, request, peer)
+            return self._update(message.from_message(data, msg), peer, request)
         if opcode not in (dns.opcode.QUERY, dns.opcode.NOTIFY):
-            return signed.sealed(signed.reply(msg, dns.rcode.NOTIMP, payload), key, now)
+            return signed.sealed(signed.reply(data, msg, dns.rcode.NOTIMP, payload), key, now)
         question = question_of(data)
         if question is None:
-            return signed.sealed(signed.reply(msg, dns.rcode.FORMERR, payload), key, now)
+            return signed.sealed(signed.reply(data, msg, dns.rcode.FORMERR, payload), key, now)
         key_name = key.key.name if key is not None else None
         if opcode == dns.opcode.NOTIFY:
             rcode = answer_notify(question, key_name, peer.address, self.engine)
-            reply = signed.reply(msg, rcode, payload, aa=rcode == dns.rcode.NOERROR)
+            reply = signed.reply(data, msg, rcode, payload, aa=rcode == dns.rcode.NOERROR)
             return signed.sealed(reply, key, now)
         reserve = tsig.reserve(key.key) if key is not None else 0
         if question[1] in _TRANSFERS:
             transfers = self.transfers
             if transfers is None:
-                return signed.sealed(signed.reply(msg, dns.rcode.REFUSED, payload), key, now)
+                return signed.sealed(signed.reply(data, msg, dns.rcode.REFUSED, payload), key, now)
             limit = TCP_LIMIT if peer.tcp else self._udp_limit(msg)
 
             async def transfer() -> Reply:
@@ -134,7 +139,7 @@ class AsyncAnswerer:
                 )
                 when = int(time.time())
                 if isinstance(got, int):
-                    return signed.sealed(signed.reply(msg, got, payload), key, when)
+                    return signed.sealed(signed.reply(data, msg, got, payload), key, when)
                 if isinstance(got, bytes):
                     return signed.sealed(got, key, when)
                 return got if key is None else _signed_stream(got, tsig.StreamSigner(key))
@@ -143,18 +148,40 @@ class AsyncAnswerer:
         answer = self.responder.answer(msg, question, peer.tcp, reserve)
         return signed.sealed(answer, key, now)
 
-    def _update(self, data: bytes, request: signed.Request, peer: Peer) -> bytes | Commit:
-        msg, key, payload = request.msg, request.signed, self.responder.payload
+    def _update(
+        self, update: message.UpdateMessage, peer: Peer, request: signed.Request | None = None
+    ) -> bytes | Commit:
+        """An UPDATE: its TSIG checked here unless ``request`` (the dnspython parse)
+        already has, then the door's checks, up to the ChangeSet."""
+        payload = self.responder.payload
+        if request is not None:
+            key, now = request.signed, request.now
+        else:
+            now = int(time.time())
+            key = None
+            if update.tsig is not None and update.tsig_owner is not None:
+                checked = signed.verify(
+                    update.data,
+                    update.tsig_owner,
+                    update.tsig,
+                    self.keyring,
+                    peer.address,
+                    now,
+                    lambda rcode: update.reply(rcode, payload),
+                )
+                if isinstance(checked, bytes):
+                    return checked
+                key = checked
         identity = key.identity if key is not None else None
         try:
-            changeset = self.updates.prepare(data, msg, identity, peer.address)
+            changeset = self.updates.prepare(update, identity, peer.address)
         except UpdateError as exc:
             rcode = self.updates.refused(exc, identity, peer.address)
-            return signed.sealed(signed.reply(msg, rcode, payload), key, request.now)
+            return signed.sealed(update.reply(rcode, payload), key, now)
 
         def reply(outcomes: list[Outcome] | None, error: BaseException | None) -> bytes:
             rcode = self.updates.conclude(changeset, outcomes, error)
-            return signed.sealed(signed.reply(msg, rcode, payload), key, int(time.time()))
+            return signed.sealed(update.reply(rcode, payload), key, int(time.time()))
 
         return Commit(changeset, reply)
 

@@ -10,6 +10,7 @@ then are the changed RRsets, the new SOA and one journal entry written.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 import dns.name
@@ -36,6 +37,7 @@ from dynzone.store.base import WriteTransaction, ZoneWrite
 from dynzone.zones.checks import CNAME_COMPANIONS
 from dynzone.zones.serial import at_least, next_serial
 from dynzone.zones.snapshot import ZoneSnapshot, key_of
+from dynzone.zones.wire import rdata_wire, remember
 from dynzone.zones.zonefile import Record
 
 _Key = tuple[bytes, int]  # (owner's key, rdtype)
@@ -224,6 +226,11 @@ def _change(
     if new_soa is not None:
         serial_to = at_least(serial_to, int(base.serial))  # type: ignore[attr-defined]
     new_rd = with_serial(base, serial_to)
+    if base is old_rd:
+        # The usual SOA change, the serial alone: its wire form is the old one's
+        # with the serial written in, not a second rendering.
+        wire = rdata_wire(old_rd)
+        remember(new_rd, wire[:-20] + struct.pack("!I", serial_to) + wire[-16:])
     for (_, rdtype), rr in changed.items():
         zone.write_rrset(rr.name, rdtype, rr.ttl, rr.rdatas)
     zone.write_rrset(zc.zone, dns.rdatatype.SOA, base_ttl, [new_rd])
@@ -302,7 +309,8 @@ def _to_rrset(rr: _RRset, rdtype: int) -> dns.rrset.RRset | None:
     if not rr.rdatas:
         return None
     out = dns.rrset.RRset(rr.name, dns.rdataclass.IN, dns.rdatatype.RdataType.make(rdtype))
-    for rd in rr.rdatas:
-        out.add(rd)
+    # The records are distinct already (_Work keeps them so): filling the set
+    # directly hashes each once, where add() would hash it twice.
+    out.items = dict.fromkeys(rr.rdatas)
     out.ttl = rr.ttl
     return out

@@ -32,11 +32,13 @@ from dynzone.engine.engine import Engine
 from dynzone.policy import Identity
 from dynzone.store.base import StoreError
 from dynzone.update.apply import apply_changes
+from dynzone.update.message import UpdateMessage
 from dynzone.update.prerequisites import check_prerequisites
 from dynzone.update.sections import (
     Action,
     Change,
     UpdateError,
+    check_sent_ttls,
     check_ttls,
     read_changes,
     read_prerequisites,
@@ -53,15 +55,10 @@ class UpdateDoor:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    async def handle(
-        self, wire: bytes, msg: dns.message.Message, identity: Identity | None, address: str
-    ) -> int:
-        """Apply ``msg`` (signed by ``identity``, or unsigned if None); return the rcode.
-
-        ``wire`` is the message as received, ``msg`` as dnspython parsed it.
-        """
+    async def handle(self, update: UpdateMessage, identity: Identity | None, address: str) -> int:
+        """Apply ``update`` (signed by ``identity``, or unsigned if None); return the rcode."""
         try:
-            changeset = self.prepare(wire, msg, identity, address)
+            changeset = self.prepare(update, identity, address)
         except UpdateError as exc:
             return self.refused(exc, identity, address)
         try:
@@ -70,22 +67,20 @@ class UpdateDoor:
             return self.conclude(changeset, None, exc)
         return self.conclude(changeset, outcomes, None)
 
-    def prepare(
-        self, wire: bytes, msg: dns.message.Message, identity: Identity | None, address: str
-    ) -> ChangeSet:
+    def prepare(self, update: UpdateMessage, identity: Identity | None, address: str) -> ChangeSet:
         """Steps 1 to 4, and the ChangeSet of step 5; raises UpdateError with the rcode.
 
         Synchronous, so that a UDP listener can run it in its own thread and
         hand the ChangeSet straight to the engine's writer (``Engine.submit``).
         """
-        question = msg.sections[0]
-        if len(question) != 1 or question[0].rdtype != dns.rdatatype.SOA:
+        question = update.zone
+        if len(question) != 1 or question[0][1] != dns.rdatatype.SOA:
             raise UpdateError(dns.rcode.FORMERR, "the zone section must hold one SOA question")
-        origin = question[0].name
+        origin, _, zone_class = question[0]
         engine = self.engine
         settings = engine.zone_settings(origin)
         if (
-            question[0].rdclass != dns.rdataclass.IN
+            zone_class != dns.rdataclass.IN
             or engine.zone_origin(key_of(origin)) != origin
             or settings is None
         ):
@@ -112,9 +107,12 @@ class UpdateDoor:
             # point: its NS (and DS) records there belong to the parent.
             return name == found and engine.parent_origin(found) == origin
 
-        check_ttls(wire)
-        prerequisites = read_prerequisites(msg, in_zone)
-        changes = read_changes(msg, in_zone)
+        if update.exact_ttls:
+            check_sent_ttls(update.prerequisites, update.updates)
+        else:
+            check_ttls(update.data)
+        prerequisites = read_prerequisites(update.prerequisites, in_zone)
+        changes = read_changes(update.updates, in_zone)
         for c in changes:
             _authorise(who, origin, c)
 

@@ -23,6 +23,8 @@ import dns.rdatatype
 import dns.rrset
 import dns.wire
 
+from dynzone.update.message import UpdateRR
+
 
 class UpdateError(Exception):
     """The UPDATE is answered with ``rcode`` and changes nothing."""
@@ -76,10 +78,6 @@ def _meta(rdtype: int) -> bool:
     )
 
 
-def _rdata(rrset: dns.rrset.RRset) -> dns.rdata.Rdata | None:
-    return next(iter(rrset), None)
-
-
 def check_ttls(wire: bytes) -> None:
     """FORMERR unless every prerequisite, and every deletion, has TTL 0.
 
@@ -104,24 +102,37 @@ def check_ttls(wire: bytes) -> None:
         raise UpdateError(dns.rcode.FORMERR, "malformed record") from None
 
 
-_EMPTY_FORMS = {
+_EMPTY_FORMS: dict[int, tuple[Need, Need]] = {
     dns.rdataclass.ANY: (Need.NAME_IN_USE, Need.RRSET_EXISTS),
     dns.rdataclass.NONE: (Need.NAME_NOT_IN_USE, Need.RRSET_ABSENT),
 }
 
 
+def _type_text(rdtype: int) -> str:
+    return dns.rdatatype.to_text(dns.rdatatype.RdataType.make(rdtype))
+
+
+def check_sent_ttls(prerequisites: list[UpdateRR], updates: list[UpdateRR]) -> None:
+    """``check_ttls`` for records read with the TTLs they were sent with."""
+    for i, rr in enumerate((*prerequisites, *updates)):
+        prereq = i < len(prerequisites)
+        if rr.ttl and (prereq or rr.deleting is not None):
+            what = "prerequisite" if prereq else "deletion"
+            raise UpdateError(dns.rcode.FORMERR, f"{what} at {rr.name}: TTL must be 0")
+
+
 def read_prerequisites(
-    msg: dns.message.Message,
+    records: list[UpdateRR],
     in_zone: Callable[[dns.name.Name], bool],
 ) -> list[Prerequisite]:
     """The prerequisite section as Prerequisites (§3.2.1-3.2.5); TTLs: ``check_ttls``."""
     out: list[Prerequisite] = []
     values: dict[tuple[dns.name.Name, int], set[dns.rdata.Rdata]] = {}
-    for rrset in msg.sections[1]:
-        what = f"prerequisite {rrset.name} {dns.rdatatype.to_text(rrset.rdtype)}"
+    for rrset in records:
+        what = f"prerequisite {rrset.name} {_type_text(rrset.rdtype)}"
         if not in_zone(rrset.name):
             raise UpdateError(dns.rcode.NOTZONE, f"{what}: not in the zone")
-        rdata = _rdata(rrset)
+        rdata = rrset.rdata
         if rrset.deleting is not None:
             # Class ANY asks for existence, class NONE for absence (§2.4.1-2.4.4).
             of_name, of_rrset = _EMPTY_FORMS[rrset.deleting]
@@ -144,16 +155,16 @@ def read_prerequisites(
 
 
 def read_changes(
-    msg: dns.message.Message,
+    records: list[UpdateRR],
     in_zone: Callable[[dns.name.Name], bool],
 ) -> list[Change]:
     """The update section as Changes, in message order (§3.4.1 prescan)."""
     out: list[Change] = []
-    for rrset in msg.sections[2]:
-        what = f"update {rrset.name} {dns.rdatatype.to_text(rrset.rdtype)}"
+    for rrset in records:
+        what = f"update {rrset.name} {_type_text(rrset.rdtype)}"
         if not in_zone(rrset.name):
             raise UpdateError(dns.rcode.NOTZONE, f"{what}: not in the zone")
-        rdata = _rdata(rrset)
+        rdata = rrset.rdata
         if rrset.deleting == dns.rdataclass.ANY:
             if rrset.rdtype in _XFR_MAIL:
                 raise UpdateError(dns.rcode.FORMERR, f"{what}: malformed RRset deletion")

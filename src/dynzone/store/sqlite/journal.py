@@ -2,8 +2,12 @@
 
 An entry holds the serials before and after, the records removed and added
 (the SOA included, as IXFR wants them), who made the change, from where, and
-when. Records are kept in presentation format so the journal reads as an
-audit log with ``dynzone zone journal``.
+when; ``dynzone zone journal`` prints it as an audit log.
+
+Records are kept in wire form (``format`` 2, ``zones/wire.py``): a commit
+encodes them at the cost of a copy rather than a presentation rendering.
+Entries written before that (``format`` 1) hold JSON in presentation form,
+and read back as ever.
 """
 
 from __future__ import annotations
@@ -17,21 +21,21 @@ import dns.rdataclass
 import dns.rdatatype
 
 from dynzone.store.base import JournalEntry
+from dynzone.zones.wire import decode_records, encode_records
 from dynzone.zones.zonefile import Record
 
-_COLUMNS = "seq, serial_from, serial_to, removed, added, identity, source, time"
+_COLUMNS = "seq, serial_from, serial_to, removed, added, identity, source, time, format"
+_WIRE = 2  # the format of the entries written now
 
 
-def _encode(records: list[Record]) -> str:
-    return json.dumps(
-        [
-            [r.name.to_text(), r.ttl, dns.rdatatype.to_text(r.rdata.rdtype), r.rdata.to_text()]
-            for r in records
-        ]
-    )
+def _decode(stored: str | bytes, form: int) -> list[Record]:
+    if form == _WIRE:
+        assert isinstance(stored, bytes)
+        return decode_records(stored)
+    return _decode_json(str(stored))
 
 
-def _decode(text: str) -> list[Record]:
+def _decode_json(text: str) -> list[Record]:
     out = []
     for owner, ttl, rdtype, rdata in json.loads(text):
         rd = dns.rdata.from_text(
@@ -58,26 +62,29 @@ def append(
     beyond ``keep``."""
     conn.execute(
         "INSERT INTO journal (zone_id, seq, serial_from, serial_to, removed, added,"
-        " identity, source, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " identity, source, time, format) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             zone_id,
             seq,
             serial_from,
             serial_to,
-            _encode(removed),
-            _encode(added),
+            encode_records(removed),
+            encode_records(added),
             identity,
             source,
             when,
+            _WIRE,
         ),
     )
     conn.execute("DELETE FROM journal WHERE zone_id = ? AND seq <= ?", (zone_id, seq - keep))
 
 
-def _entries(rows: list[tuple[int, int, int, str, str, str, str, float]]) -> list[JournalEntry]:
+def _entries(
+    rows: list[tuple[int, int, int, str, str, str, str, float, int]],
+) -> list[JournalEntry]:
     return [
-        JournalEntry(seq, sf, st, _decode(rm), _decode(ad), ident, src, t)
-        for seq, sf, st, rm, ad, ident, src, t in rows
+        JournalEntry(seq, sf, st, _decode(rm, f), _decode(ad, f), ident, src, t)
+        for seq, sf, st, rm, ad, ident, src, t, f in rows
     ]
 
 
@@ -99,8 +106,8 @@ def since(conn: sqlite3.Connection, zone_id: int, serial: int) -> list[JournalEn
     back that far (or the serial was never ours).
     """
     row = conn.execute(
-        "SELECT MAX(seq) FROM journal WHERE zone_id = ? AND serial_from = ? AND removed != '[]'",
-        (zone_id, serial),
+        "SELECT MAX(seq) FROM journal WHERE zone_id = ? AND serial_from = ? AND serial_to != ?",
+        (zone_id, serial, serial),
     ).fetchone()
     if row[0] is None:
         return []

@@ -92,6 +92,11 @@ _STEPS: list[str] = [
     CREATE TRIGGER permission_delete AFTER DELETE ON permission BEGIN
         UPDATE counter SET value = value + 1 WHERE name = 'identities'; END
     """,
+    # 5: journal entries keep their records in wire form (format 2); the
+    # entries already written stay JSON in presentation form (format 1).
+    """
+    ALTER TABLE journal ADD COLUMN format INTEGER NOT NULL DEFAULT 1
+    """,
 ]
 
 LATEST = len(_STEPS)

@@ -14,6 +14,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
+from dynzone.zones.wire import rdata_wire
 from dynzone.zones.zonefile import Record
 
 _TABLES = ("record", "file_record")
@@ -101,11 +102,27 @@ def write_rrset(
     rdatas: Iterable[dns.rdata.Rdata],
 ) -> None:
     """Replace one RRset (an empty ``rdatas`` deletes it)."""
+    owner = name.to_text()
+    key = owner.lower()
+    wires = [rdata_wire(rd) for rd in rdatas]
+    if len(wires) == 1:
+        # One record for one (an SOA, most addresses): rewrite the row in place.
+        cur = conn.execute(
+            "UPDATE record SET owner = ?, ttl = ?, rdata = ?"
+            " WHERE zone_id = ? AND owner_key = ? AND rdtype = ?",
+            (owner, ttl, wires[0], zone_id, key, rdtype),
+        )
+        if cur.rowcount == 1:
+            return
     conn.execute(
         "DELETE FROM record WHERE zone_id = ? AND owner_key = ? AND rdtype = ?",
-        (zone_id, owner_key(name), rdtype),
+        (zone_id, key, rdtype),
     )
-    insert(conn, zone_id, (Record(name, ttl, rd) for rd in rdatas))
+    conn.executemany(
+        "INSERT INTO record (zone_id, owner_key, owner, rdtype, ttl, rdata)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(zone_id, key, owner, rdtype, ttl, wire) for wire in wires],
+    )
 
 
 def _type(value: int) -> dns.rdatatype.RdataType:

@@ -1,0 +1,221 @@
+"""An UPDATE message (RFC 2136 §2) as the door reads it, and its replies.
+
+``read`` takes the wire apart directly: the zone section, each prerequisite
+and update record (name, class, type, TTL as sent, rdata), the OPT and the
+TSIG record. Building a dnspython ``Message`` costs several times more, and
+an UPDATE is parsed on the query path's thread. It reads only messages of
+the forms it fully knows; for anything else (another class than IN, ANY or
+NONE, unexpected additional records, EDNS padding or versions, trailing
+bytes, anything malformed) it returns None and the caller parses with
+dnspython (``from_message``), which also decides every FORMERR as before.
+tests/update/test_message.py proves both give the same records.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import dns.edns
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.rdtypes.ANY.TSIG
+import dns.rrset
+
+from dynzone.dns import signed
+
+_RR = struct.Struct("!HHIH")
+_IN = dns.rdataclass.IN
+_ANY = dns.rdataclass.ANY
+_NONE = dns.rdataclass.NONE
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateRR:
+    """One prerequisite or update record, as dnspython's UPDATE parsing gives it:
+    class ANY or NONE become ``deleting``, and ``rdclass`` the zone's class."""
+
+    name: dns.name.Name
+    rdclass: int
+    rdtype: int
+    deleting: int | None
+    ttl: int  # as sent; None-rdata records keep theirs too (dnspython drops it)
+    rdata: dns.rdata.Rdata | None
+
+
+@dataclass(frozen=True)
+class UpdateMessage:
+    """What the door needs of an UPDATE, however it was parsed."""
+
+    data: bytes
+    zone: list[tuple[dns.name.Name, int, int]]  # (name, type, class) of the zone section
+    prerequisites: list[UpdateRR]
+    updates: list[UpdateRR]
+    tsig_owner: dns.name.Name | None
+    tsig: dns.rdtypes.ANY.TSIG.TSIG | None
+    # Whether ``ttl`` is the sent TTL for records without rdata (not so when
+    # dnspython parsed them: ``sections.check_ttls`` reads those from the wire).
+    exact_ttls: bool
+    msg: dns.message.Message | None = None  # the dnspython parse, when that was used
+    zone_end: int = 0  # where the zone section ends (read here)
+    edns: bool = False
+    payload: int = 0
+
+    def reply(self, rcode: int, payload: int) -> bytes:
+        """The reply saying ``rcode``: what dnspython's ``make_response`` renders."""
+        if self.msg is not None:
+            return signed.reply(self.data, self.msg, rcode, payload)
+        data = self.data
+        flags = (
+            dns.flags.QR
+            | (data[2] & 0x01) << 8  # RD, echoed
+            | (data[2] & 0x78) << 8  # the opcode
+            | rcode
+        )
+        head = struct.pack("!2sHHHHH", data[:2], flags, 1, 0, 0, 1 if self.edns else 0)
+        out = head + data[12 : self.zone_end]
+        if self.edns:
+            out += b"\x00" + struct.pack("!HHIH", dns.rdatatype.OPT, payload, 0, 0)
+        return out
+
+
+def read(data: bytes) -> UpdateMessage | None:
+    """The UPDATE in ``data``, or None when it is not of a form read here."""
+    try:
+        return _read(data)
+    except (IndexError, struct.error, ValueError, dns.exception.DNSException):
+        return None
+
+
+def _name(data: bytes, at: int) -> tuple[dns.name.Name, int]:
+    """The name at ``at`` and where it ends, following compression pointers, which
+    must point backwards (as dnspython requires); raises ValueError otherwise."""
+    labels = []
+    end = 0
+    limit = at
+    while True:
+        length = data[at]
+        if length == 0:
+            labels.append(b"")
+            return dns.name.Name(labels), end or at + 1
+        if length >= 0xC0:
+            target = (length & 0x3F) << 8 | data[at + 1]
+            if target >= limit:
+                raise ValueError("compression pointer does not point backwards")
+            end = end or at + 2
+            at = limit = target
+            continue
+        if length > 63:
+            raise ValueError("unknown label type")
+        labels.append(data[at + 1 : at + 1 + length])
+        at += length + 1
+
+
+def _read(data: bytes) -> UpdateMessage | None:
+    zones, prereqs, updates, additional = struct.unpack_from("!HHHH", data, 4)
+    if zones != 1:
+        return None
+    zone_name, at = _name(data, 12)
+    ztype, zclass = struct.unpack_from("!HH", data, at)
+    at += 4
+    zone_end = at
+    if ztype != dns.rdatatype.SOA or zclass != _IN:
+        return None
+    records: list[UpdateRR] = []
+    for i in range(prereqs + updates):
+        name, at = _name(data, at)
+        rdtype, rdclass, ttl, rdlen = _RR.unpack_from(data, at)
+        at += _RR.size
+        if at + rdlen > len(data) or rdtype in (dns.rdatatype.OPT, dns.rdatatype.TSIG):
+            return None
+        deleting = None
+        empty = False
+        if rdclass in (_ANY, _NONE):
+            deleting = rdclass
+            rdclass = _IN
+            empty = deleting == _ANY or i < prereqs
+        elif rdclass != _IN:
+            return None
+        if empty:
+            if rdlen:
+                return None
+            rdata = None
+        else:
+            if dns.rdatatype.is_metatype(dns.rdatatype.RdataType.make(rdtype)):
+                return None
+            rdata = dns.rdata.from_wire(_IN, rdtype, data, at, rdlen)
+            if ttl > 0x7FFFFFFF and deleting is None:
+                ttl = 0
+        at += rdlen
+        records.append(UpdateRR(name, rdclass, rdtype, deleting, ttl, rdata))
+    edns = False
+    payload = 0
+    owner = None
+    rdata_tsig = None
+    for i in range(additional):
+        name, at = _name(data, at)
+        rdtype, rdclass, ttl, rdlen = _RR.unpack_from(data, at)
+        at += _RR.size
+        if at + rdlen > len(data):
+            return None
+        if rdtype == dns.rdatatype.OPT and not edns and name == dns.name.root:
+            # EDNS version 0 without options (an option could be padding).
+            if ttl & 0x00FF0000 or rdlen:
+                return None
+            edns, payload = True, rdclass
+        elif rdtype == dns.rdatatype.TSIG and i == additional - 1 and rdclass == _ANY:
+            owner = name
+            found = dns.rdata.from_wire(_ANY, dns.rdatatype.TSIG, data, at, rdlen)
+            assert isinstance(found, dns.rdtypes.ANY.TSIG.TSIG)
+            rdata_tsig = found
+        else:
+            return None
+        at += rdlen
+    if at != len(data):
+        return None
+    return UpdateMessage(
+        data,
+        [(zone_name, ztype, zclass)],
+        records[:prereqs],
+        records[prereqs:],
+        owner,
+        rdata_tsig,
+        exact_ttls=True,
+        zone_end=zone_end,
+        edns=edns,
+        payload=payload,
+    )
+
+
+def from_message(data: bytes, msg: dns.message.Message) -> UpdateMessage:
+    """The UPDATE dnspython parsed (with ``one_rr_per_rrset``)."""
+    zone = [(rrset.name, int(rrset.rdtype), int(rrset.rdclass)) for rrset in msg.sections[0]]
+    sections = [
+        [
+            UpdateRR(
+                rrset.name,
+                rrset.rdclass,
+                rrset.rdtype,
+                rrset.deleting,
+                rrset.ttl,
+                next(iter(rrset), None),
+            )
+            for rrset in msg.sections[number]
+        ]
+        for number in (1, 2)
+    ]
+    owner = msg.tsig.name if msg.tsig is not None else None
+    rdata = msg.tsig[0] if msg.tsig is not None else None
+    assert rdata is None or isinstance(rdata, dns.rdtypes.ANY.TSIG.TSIG)
+    return UpdateMessage(data, zone, sections[0], sections[1], owner, rdata, False, msg)
+
+
+def is_update(data: bytes) -> bool:
+    """Whether ``data`` is an UPDATE request (read from the header alone)."""
+    return len(data) >= 12 and not data[2] & 0x80 and (data[2] >> 3) & 0x0F == dns.opcode.UPDATE
