@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import enum
 import struct
-from typing import Final
+from typing import Final, cast
 
 import dns.exception
 import dns.flags
@@ -35,7 +35,7 @@ import dns.renderer
 from dynzone.dns.answer import Answer, resolve
 from dynzone.dns.render import EdnsReply, render
 from dynzone.dns.tsig import tsig_start
-from dynzone.engine.answer_cache import CachedAnswer, Patches
+from dynzone.engine.answer_cache import CachedAnswer, Patches, SplitReply
 from dynzone.engine.catalog import Catalog
 from dynzone.zones.deps import Deps
 from dynzone.zones.snapshot import Match, key_of
@@ -88,7 +88,11 @@ class Responder:
         if not tcp:
             whole = catalog.exact.get(data[2:])
             if whole is not None:
-                return data[:2] + whole
+                if type(whole) is bytes:
+                    return data[:2] + whole
+                # A changing zone's negative answer: its current serial goes in.
+                head, apex, after = cast(SplitReply, whole)
+                return b"".join((data[:2], head, catalog.zones[apex].serial_wire, after))
         n = len(data)
         # Header: QR=0, opcode QUERY, then QDCOUNT=1, ANCOUNT=0, NSCOUNT=0.
         if n < 17 or data[2] & 0xF8 or data[4:10] != b"\x00\x01\x00\x00\x00\x00":
@@ -147,7 +151,9 @@ class Responder:
             )
         )
         if not tcp:
-            serials = tuple(zone for _, zone in patches)
+            # Where each serial sits in the bytes after the ID.
+            shift = qend - 2
+            serials = tuple((at + shift, zone) for at, zone in patches)
             catalog.answers.put_exact(catalog, key, hit, data[2:], tail, serials)
         return data[:2] + tail
 

@@ -5,10 +5,13 @@ The query path (``dns/responder.py``) keeps three dictionaries here:
 * ``entries``: the rendered reply by canonical question (lower-cased name,
   type, class, EDNS variant);
 * ``exact``: whole UDP replies (less the ID) by the exact query bytes after
-  the ID, so that a repeated query is one dictionary lookup (with any SOA
-  serial written in: such a reply is also filed under its zone's
-  ``serial_tag``, so the zone's next commit retires it, while the entry it
-  was made from stays and is patched with the new serial);
+  the ID, so that a repeated query is one dictionary lookup. A reply that
+  carries a zone's SOA serial (a negative answer) is kept in one of two
+  forms. For a quiet zone, whole bytes with the serial written in, filed
+  under the zone's ``serial_tag`` so that its next commit retires them. For a
+  zone that changed in the last ``BUSY_SECONDS``, ``(head, zone key, rest)``,
+  the serial written in as it is served: re-making such replies after every
+  commit would cost more than writing four bytes into each;
 * ``shapes``: NXDOMAIN and wildcard bodies shared by all names of one length.
 
 Every entry is filed under the tags of ``zones/deps.py`` it depends on. A
@@ -26,10 +29,11 @@ commit can never slip in after that commit's retirement.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
-from dynzone.zones.deps import serial_tag
+from dynzone.zones.deps import SERIAL_PREFIX, serial_tag
 
 # A serial to patch in when the answer is served: the offset of a 4-byte SOA
 # serial in the rendered bytes, and the key of the zone whose serial it is.
@@ -42,6 +46,13 @@ CachedAnswer = tuple[int, int, bytes, bytes, int, Patches]
 
 ShapeKey = tuple[bytes, bytes, int, bytes]
 Shape = tuple[CachedAnswer, frozenset[bytes], frozenset[bytes]]  # entry, names, tags
+
+# A reply carrying its SOA serial split around it: (bytes before, zone key,
+# bytes after); see the module docstring.
+SplitReply = tuple[bytes, bytes, bytes]
+
+# How long after a commit a zone counts as changing (see SplitReply).
+BUSY_SECONDS = 60.0
 
 # Bound on cached answers; random-name floods must not grow memory without
 # limit. When full, the cache starts over.
@@ -56,6 +67,7 @@ class AnswerCache:
 
     __slots__ = (
         "_by_tag",
+        "_changed",
         "_exact_of",
         "_members",
         "current",
@@ -67,7 +79,8 @@ class AnswerCache:
 
     def __init__(self) -> None:
         self.entries: dict[bytes, CachedAnswer] = {}
-        self.exact: dict[bytes, bytes] = {}
+        self.exact: dict[bytes, bytes | SplitReply] = {}
+        self._changed: dict[bytes, float] = {}  # zone key -> when its serial last changed
         self.shapes: dict[ShapeKey, Shape] = {}
         self._by_tag: dict[bytes, set[Any]] = {}
         self._exact_of: dict[bytes, list[bytes]] = {}
@@ -93,20 +106,30 @@ class AnswerCache:
         entry: CachedAnswer,
         exact_key: bytes,
         reply: bytes,
-        serials: tuple[bytes, ...] = (),
+        serials: tuple[tuple[int, bytes], ...] = (),
     ) -> None:
         """Cache the whole reply made from ``entry`` (the entry for ``key``) with
-        ``catalog``; ``serials`` are the zones whose SOA serial it carries."""
+        ``catalog``; ``serials`` are the SOA serials it carries (offset, zone key)."""
         with self.lock:
             if self.current is not catalog or self.entries.get(key) is not entry:
                 return  # a commit came between: the entry or a serial may be stale
+            stored: bytes | SplitReply = reply
+            if serials:
+                changed = self._changed
+                now = time.monotonic()
+                busy = [z for _, z in serials if now - changed.get(z, -BUSY_SECONDS) < BUSY_SECONDS]
+                if busy:
+                    if len(serials) > 1:
+                        return  # rare (chains across zones): the entry serves it
+                    at, zone = serials[0]
+                    stored = (reply[:at], zone, reply[at + 4 :])
             if len(self.exact) >= CACHE_LIMIT:
                 self.exact.clear()
                 self._exact_of.clear()
-            self.exact[exact_key] = reply
+            self.exact[exact_key] = stored
             self._exact_of.setdefault(key, []).append(exact_key)
-            if serials:
-                self._file(("x", exact_key), [serial_tag(z) for z in serials])
+            if serials and stored is reply:
+                self._file(("x", exact_key), [serial_tag(z) for _, z in serials])
 
     def put_shape(self, catalog: object, key: ShapeKey, shape: Shape) -> None:
         """Cache a body shared by the names of one length (responder._shape)."""
@@ -125,7 +148,10 @@ class AnswerCache:
         """
         gone = 0
         by_tag = self._by_tag
+        now = time.monotonic()
         for tag in tags:
+            if tag[:1] == SERIAL_PREFIX:
+                self._changed[tag[1:]] = now
             members = by_tag.pop(tag, None)
             if not members:
                 continue

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 # Keys start with a label length (0..63); these first bytes cannot.
 _NODE = b"\x40"
 _ZONE = b"\x41"
-_SERIAL = b"\x42"
+SERIAL_PREFIX = b"\x42"
 _TYPE = struct.Struct("!H")
 
 
@@ -54,7 +54,7 @@ def zone_tag(apex: bytes) -> bytes:
 
 def serial_tag(apex: bytes) -> bytes:
     """The serial of the zone at ``apex``: it changes with every commit."""
-    return _SERIAL + apex
+    return SERIAL_PREFIX + apex
 
 
 class Deps:
