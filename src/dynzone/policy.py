@@ -1,11 +1,11 @@
-"""One policy engine: identities and their grants (DESIGN.md principle 5).
+"""Identities and their grants: the data the access module (engine/access.py) decides by.
 
 An identity (an HTTP user, a TSIG key; tokens later) holds grants. A
 grant names *which names* — exact (``host.example.com.``), a subtree
 (``*.lab.example.com.``: every name below ``lab.example.com``), or a regular
 expression imported from dyndnsd (``regex:...``) — and optionally *which record
-types*. Every door asks ``engine/access.py``, which asks ``Identity.may``, before it
-builds a ChangeSet.
+types*. Every door asks ``engine/access.py``, which asks ``Identity.may``,
+before it builds a ChangeSet.
 """
 
 from __future__ import annotations

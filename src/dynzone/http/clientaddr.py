@@ -1,8 +1,7 @@
 """Who is the client: the connecting peer, or what a trusted proxy says it is.
 
 ``X-Real-IP`` and ``X-Forwarded-For`` are believed only when the connecting
-peer is in ``http.trusted_proxies`` (DESIGN.md principle 6); anyone else could
-write them.
+peer is in ``http.trusted_proxies``; anyone else could write them.
 """
 
 from __future__ import annotations

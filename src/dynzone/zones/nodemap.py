@@ -1,15 +1,18 @@
 """A persistent map from owner key to node, so that a changed zone costs its change.
 
 A snapshot is immutable, and the next one after an update differs in a few
-nodes. Copying a plain dict of every node would cost the size of the zone;
-here the keys are spread over buckets (small dicts) by hash, and the next
-version copies the list of buckets and only the buckets it changes. The rest
-are shared with the previous version, which stays valid for the queries
-still reading it.
+nodes. Copying a plain dict of every node would cost the size of the zone.
+Here the keys are spread by hash over small dicts (buckets of about
+``_TARGET`` keys), the buckets over pages, and the pages over one directory.
+The next version copies the directory, the pages it changes and the buckets
+it changes; everything else is shared with the previous version, which stays
+valid for the queries still reading it. A change of one key copies two
+lists of about the square root of the number of buckets, and one bucket:
+some hundreds of pointers for a million names.
 
-Buckets hold about ``_TARGET`` keys; when the map grows or shrinks fourfold
-it is rebuilt with a fitting number of buckets (at most once per fourfold
-change in size, so the cost per change stays constant on average).
+When the map grows or shrinks fourfold it is rebuilt with a fitting number of
+buckets (at most once per fourfold change in size, so the cost per change
+stays constant on average).
 """
 
 from __future__ import annotations
@@ -22,66 +25,88 @@ V = TypeVar("V")
 _TARGET = 64  # keys per bucket on average
 
 
-def _bucket_count(size: int) -> int:
-    count = 1
-    while count * _TARGET < size:
-        count *= 2
-    return count
+def _shape(size: int) -> tuple[int, int]:
+    """log2 of the number of pages and of buckets per page for ``size`` keys."""
+    buckets = 0
+    while (1 << buckets) * _TARGET < size:
+        buckets += 1
+    pages = buckets // 2
+    return pages, buckets - pages
 
 
 class NodeMap(Generic[V]):
     """An immutable mapping of bytes keys; ``evolve`` makes the next version."""
 
-    __slots__ = ("_buckets", "_len", "_mask")
+    __slots__ = ("_len", "_mask", "_pages", "_shift")
 
     def __init__(self, items: Mapping[bytes, V] | Iterable[tuple[bytes, V]] = ()) -> None:
         pairs = items.items() if isinstance(items, Mapping) else items
         flat = dict(pairs)
-        count = _bucket_count(len(flat))
-        buckets: list[dict[bytes, V]] = [{} for _ in range(count)]
-        mask = count - 1
+        page_bits, bucket_bits = _shape(len(flat))
+        pages: list[list[dict[bytes, V]]] = [
+            [{} for _ in range(1 << bucket_bits)] for _ in range(1 << page_bits)
+        ]
+        mask = (1 << bucket_bits) - 1
+        page_mask = (1 << page_bits) - 1
         for key, value in flat.items():
-            buckets[hash(key) & mask][key] = value
-        self._buckets = buckets
+            h = hash(key)
+            pages[(h >> bucket_bits) & page_mask][h & mask][key] = value
+        self._pages = pages
         self._mask = mask
+        self._shift = bucket_bits
         self._len = len(flat)
 
+    def _bucket(self, key: bytes) -> dict[bytes, V]:
+        h = hash(key)
+        pages = self._pages
+        return pages[(h >> self._shift) & (len(pages) - 1)][h & self._mask]
+
     def get(self, key: bytes, default: V | None = None) -> V | None:
-        return self._buckets[hash(key) & self._mask].get(key, default)
+        return self._bucket(key).get(key, default)
 
     def __getitem__(self, key: bytes) -> V:
-        return self._buckets[hash(key) & self._mask][key]
+        return self._bucket(key)[key]
 
     def __contains__(self, key: object) -> bool:
-        return key in self._buckets[hash(key) & self._mask]
+        return isinstance(key, bytes) and key in self._bucket(key)
 
     def __len__(self) -> int:
         return self._len
 
     def __iter__(self) -> Iterator[bytes]:
-        for bucket in self._buckets:
-            yield from bucket
+        for page in self._pages:
+            for bucket in page:
+                yield from bucket
 
     def items(self) -> Iterator[tuple[bytes, V]]:
-        for bucket in self._buckets:
-            yield from bucket.items()
+        for page in self._pages:
+            for bucket in page:
+                yield from bucket.items()
 
     def values(self) -> Iterator[V]:
-        for bucket in self._buckets:
-            yield from bucket.values()
+        for page in self._pages:
+            for bucket in page:
+                yield from bucket.values()
 
     def evolve(self, changes: Mapping[bytes, V | None]) -> NodeMap[V]:
         """This map with ``changes`` applied (a value of None removes the key)."""
-        buckets = list(self._buckets)
-        mask = self._mask
+        pages = list(self._pages)
+        page_mask = len(pages) - 1
+        mask, shift = self._mask, self._shift
         size = self._len
-        copied: set[int] = set()
+        copied_pages: set[int] = set()
+        copied: set[tuple[int, int]] = set()
         for key, value in changes.items():
-            at = hash(key) & mask
-            if at not in copied:
-                buckets[at] = dict(buckets[at])
-                copied.add(at)
-            bucket = buckets[at]
+            h = hash(key)
+            p, b = (h >> shift) & page_mask, h & mask
+            if p not in copied_pages:
+                pages[p] = list(pages[p])
+                copied_pages.add(p)
+            page = pages[p]
+            if (p, b) not in copied:
+                page[b] = dict(page[b])
+                copied.add((p, b))
+            bucket = page[b]
             if value is None:
                 if bucket.pop(key, None) is not None:
                     size -= 1
@@ -89,10 +114,11 @@ class NodeMap(Generic[V]):
                 size += key not in bucket
                 bucket[key] = value
         out: NodeMap[V] = object.__new__(NodeMap)
-        out._buckets = buckets
+        out._pages = pages
         out._mask = mask
+        out._shift = shift
         out._len = size
-        count = len(buckets)
-        if size > count * _TARGET * 4 or (count > 1 and size * 4 < count * _TARGET):
+        buckets = len(pages) << shift
+        if size > buckets * _TARGET * 4 or (buckets > 1 and size * 4 < buckets * _TARGET):
             return NodeMap(out.items())
         return out

@@ -2,7 +2,7 @@
 
 WAL lets readers (the ``dynzone user`` commands, a later worker process) run
 beside the writer; ``synchronous=FULL`` makes every commit reach the disk
-before it returns, so "acknowledged" means "durable" (DESIGN.md principle 2).
+before it returns, so "acknowledged" means "durable".
 """
 
 from __future__ import annotations
