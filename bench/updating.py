@@ -38,12 +38,11 @@ sys.path.insert(0, str(ROOT))
 from bench.compare import dnsperf, write_qps_zone, write_queries  # noqa: E402
 from tests.peers import (  # noqa: E402
     Server,
-    _knot_server,
-    _prepare,
-    _spawn,
+    TsigSecret,
     find_binary,
     free_port,
     start_dynzone,
+    start_knot,
     wait_for_soa,
 )
 
@@ -95,32 +94,8 @@ def start_knot_ddns(zones: dict[str, Path], workdir: Path) -> Server:
     Changes are kept durably in Knot's journal (not written back to the zone
     file), as dynzone keeps them in its store.
     """
-    knotd, port = _prepare("knotd", workdir, None)
-    lines = [
-        *_knot_server(workdir, port),
-        "key:",
-        f"  - id: {KEY_NAME}",
-        "    algorithm: hmac-sha256",
-        f"    secret: {KEY_SECRET}",
-        "acl:",
-        "  - id: updates",
-        f"    key: {KEY_NAME}",
-        "    action: update",
-        "template:",
-        "  - id: default",
-        f'    storage: "{workdir}"',
-        "    zonefile-sync: -1",
-        "    zonefile-load: whole",
-        "    journal-content: changes",
-        "zone:",
-    ]
-    for name, path in zones.items():
-        lines += [f"  - domain: {name}", f'    file: "{path}"']
-        if name == DYN:
-            lines.append("    acl: updates")
-    conf = workdir / "knot.conf"
-    conf.write_text("\n".join(lines) + "\n")
-    return _spawn("knot", [knotd, "-c", str(conf)], workdir, port)
+    key = TsigSecret(KEY_NAME, "hmac-sha256", KEY_SECRET)
+    return start_knot(zones, workdir, update_key=key, updatable=(DYN,))
 
 
 def start_dynzone_ddns(zones: dict[str, Path], workdir: Path) -> Server:

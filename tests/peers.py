@@ -188,21 +188,45 @@ def start_nsd(zones: dict[str, Path], workdir: Path, port: int | None = None) ->
     return _spawn("nsd", [nsd, "-d", "-c", str(conf)], workdir, port)
 
 
-def start_knot(zones: dict[str, Path], workdir: Path, port: int | None = None) -> Server:
-    """Start Knot DNS serving ``zones`` on 127.0.0.1."""
+def start_knot(
+    zones: dict[str, Path],
+    workdir: Path,
+    port: int | None = None,
+    update_key: TsigSecret | None = None,
+    updatable: tuple[str, ...] = (),
+) -> Server:
+    """Start Knot DNS serving ``zones`` on 127.0.0.1.
+
+    With ``update_key``, the ``updatable`` zones take RFC 2136 UPDATEs signed
+    with it, and Knot keeps their changes durably in its journal (not written
+    back to the zone files).
+    """
     knotd, port = _prepare("knotd", workdir, port)
-    lines = [
-        *_knot_server(workdir, port),
+    lines = [*_knot_server(workdir, port)]
+    if update_key is not None:
+        lines += [
+            "key:",
+            f"  - id: {update_key.name}",
+            f"    algorithm: {update_key.algorithm}",
+            f"    secret: {update_key.secret}",
+            "acl:",
+            "  - id: updates",
+            f"    key: {update_key.name}",
+            "    action: update",
+        ]
+    lines += [
         "template:",
         "  - id: default",
         f'    storage: "{workdir}"',
         "    zonefile-sync: -1",
         "    zonefile-load: whole",
-        "    journal-content: none",
+        f"    journal-content: {'changes' if update_key is not None else 'none'}",
         "zone:",
     ]
     for name, path in zones.items():
         lines += [f"  - domain: {name}", f'    file: "{path}"']
+        if name in updatable:
+            lines.append("    acl: updates")
     conf = workdir / "knot.conf"
     conf.write_text("\n".join(lines) + "\n")
     return _spawn("knot", [knotd, "-c", str(conf)], workdir, port)
