@@ -63,9 +63,7 @@ class Server:
         """Bring every configured zone in line with its file or settings, and serve them."""
         try:
             bring_in_line(self.engine, self.config.zones, strict=True)
-        except SyncError as exc:
-            raise StartupError(str(exc)) from None
-        except StoreError as exc:
+        except (SyncError, StoreError) as exc:
             raise StartupError(str(exc)) from None
 
     async def start(self) -> None:

@@ -90,9 +90,9 @@ class Engine:
         self._positions: dict[dns.name.Name, int] = {}
         # Held by every change to the above, from whichever thread.
         self._lock = threading.RLock()
-        # The origins of the zones served, by key, for doors that need no more.
-        self._origins: dict[bytes, dns.name.Name] = {}
-        self._origin_depth = 0
+        # The origins of the zones served by key, and the longest key: for doors
+        # that need no more. One tuple, so that readers see both of one swap.
+        self._origins: tuple[dict[bytes, dns.name.Name], int] = ({}, 0)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="dynzone-writer")
         self._swaps: list[Callable[[Catalog], None]] = []
         self._subscribers: list[Callable[[Published], None]] = []
@@ -116,7 +116,8 @@ class Engine:
 
     def zone_origin(self, key: bytes) -> dns.name.Name | None:
         """The origin of the served zone closest to the name with ``key``, if any."""
-        return closest(key, self._origins, self._origin_depth)
+        origins, depth = self._origins
+        return closest(key, origins, depth)
 
     def parent_origin(self, origin: dns.name.Name) -> dns.name.Name | None:
         """The origin of the served zone that contains ``origin``'s apex from above."""
@@ -125,8 +126,8 @@ class Engine:
 
     def set_origins(self, origins: Iterable[dns.name.Name]) -> None:
         """Name the zones served (done at every swap that changes them)."""
-        self._origins = {key_of(n): n for n in origins}
-        self._origin_depth = max((len(k) for k in self._origins), default=0)
+        table = {key_of(n): n for n in origins}
+        self._origins = (table, max((len(k) for k in table), default=0))
 
     def open_reader(self) -> Store:
         """A store connection of its own, for a thread that only reads."""
