@@ -2,8 +2,8 @@
 
 RFC 8945's order: the TSIG is checked before anything else; a request that
 fails gets the TSIG error and nothing more; every reply to a signed request
-is signed, whatever its rcode. Shared by the serving process (``handoff.py``)
-and the update worker (``update/worker.py``).
+is signed, whatever its rcode. Used by ``handoff.py`` and, for the replies
+of UPDATEs read without dnspython, by ``update/message.py``.
 """
 
 from __future__ import annotations
@@ -110,24 +110,32 @@ def reply(
     proves the two identical.
     """
     if len(msg.question) == 1 and not _padded(msg) and rcode < 16:
-        flags = (
-            dns.flags.QR
-            | (msg.flags & dns.flags.RD)
-            | (data[2] & 0x78) << 8  # the opcode
-            | rcode
-            | (dns.flags.AA if aa else 0)
-        )
         qend = tsig.skip_name(data, 12) + 4
-        edns = msg.edns >= 0
-        out = struct.pack("!HHHHHH", msg.id, flags, 1, 0, 0, 1 if edns else 0) + data[12:qend]
-        if edns:
-            out += b"\x00" + struct.pack("!HHIH", dns.rdatatype.OPT, payload, 0, 0)
-        return out
+        return plain_reply(data, qend, msg.edns >= 0, rcode, payload, aa)
     answer = dns.message.make_response(msg, our_payload=payload)
     answer.set_rcode(dns.rcode.Rcode.make(rcode))
     if aa:
         answer.flags |= dns.flags.AA
     return answer.to_wire()
+
+
+def plain_reply(
+    data: bytes, qend: int, edns: bool, rcode: int, payload: int, aa: bool = False
+) -> bytes:
+    """The reply to the one-question request ``data`` (its question ending at
+    ``qend``) saying ``rcode`` (< 16): the request's ID, RD bit, opcode and
+    question, and with ``edns`` an OPT offering ``payload``."""
+    flags = (
+        dns.flags.QR
+        | (data[2] & 0x01) << 8  # RD, echoed
+        | (data[2] & 0x78) << 8  # the opcode
+        | rcode
+        | (dns.flags.AA if aa else 0)
+    )
+    out = data[:2] + struct.pack("!HHHHH", flags, 1, 0, 0, 1 if edns else 0) + data[12:qend]
+    if edns:
+        out += b"\x00" + struct.pack("!HHIH", dns.rdatatype.OPT, payload, 0, 0)
+    return out
 
 
 def _padded(msg: dns.message.Message) -> bool:

@@ -35,7 +35,6 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.TSIG
 import dns.tsig
-import dns.wire
 
 from dynzone.keys import TsigKey
 from dynzone.policy import Identity

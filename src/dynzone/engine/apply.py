@@ -17,7 +17,6 @@ import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
-import dns.rdtypes.ANY.SOA
 import dns.rrset
 
 from dynzone.engine.changeset import (
@@ -35,7 +34,7 @@ from dynzone.engine.changeset import (
 from dynzone.engine.settings import ZoneSettings
 from dynzone.store.base import WriteTransaction, ZoneWrite
 from dynzone.zones.checks import CNAME_COMPANIONS
-from dynzone.zones.serial import at_least, next_serial
+from dynzone.zones.serial import at_least, next_serial, soa_fields, with_serial
 from dynzone.zones.snapshot import ZoneSnapshot, key_of
 from dynzone.zones.wire import rdata_wire, remember
 from dynzone.zones.zonefile import Record
@@ -278,27 +277,6 @@ def _create(
     keep = (settings or ZoneSettings(nz.zone)).journal_limit
     position = zone.append_journal(serial, serial, [], [soa], cs.identity, cs.source, when, keep)
     return Outcome(nz.zone, True, serial, serial, [], [soa], position, {}, nz.records)
-
-
-def soa_fields(rd: dns.rdata.Rdata) -> tuple[object, ...]:
-    """An SOA's fields but the serial (comparing Rdata objects costs a wire encoding)."""
-    return rd.mname, rd.rname, rd.refresh, rd.retry, rd.expire, rd.minimum  # type: ignore[attr-defined]
-
-
-def with_serial(rd: dns.rdata.Rdata, serial: int) -> dns.rdata.Rdata:
-    """The SOA ``rd`` with another serial (``Rdata.replace`` inspects signatures: slow)."""
-    soa: dns.rdtypes.ANY.SOA.SOA = rd  # type: ignore[assignment]
-    return dns.rdtypes.ANY.SOA.SOA(
-        soa.rdclass,
-        soa.rdtype,
-        soa.mname,
-        soa.rname,
-        serial,
-        soa.refresh,
-        soa.retry,
-        soa.expire,
-        soa.minimum,
-    )
 
 
 def _rdtype(op: SetRRset | AddRecord) -> int:

@@ -10,28 +10,9 @@ the next catalog starts with an empty cache.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TypeVar
 
 from dynzone.engine.answer_cache import AnswerCache
 from dynzone.zones.snapshot import ZoneSnapshot, parent_key
-
-T = TypeVar("T")
-
-
-def closest(key: bytes, table: Mapping[bytes, T], max_depth: int) -> T | None:
-    """The entry of ``table`` for the longest suffix of ``key`` it holds, if any;
-    ``max_depth`` is the length of its longest key."""
-    i = 0
-    # Skip labels that make the name longer than any key in the table.
-    while len(key) - i > max_depth:
-        i += key[i] + 1
-    while True:
-        found = table.get(key[i:] if i else key)
-        if found is not None:
-            return found
-        if key[i] == 0:
-            return None
-        i += key[i] + 1
 
 
 class Catalog:
@@ -64,7 +45,18 @@ class Catalog:
 
     def find_zone(self, key: bytes) -> ZoneSnapshot | None:
         """The served zone closest to the name with ``key`` (longest origin), if any."""
-        return closest(key, self.zones, self.max_depth)
+        zones = self.zones
+        i = 0
+        # Skip labels that make the name longer than any origin we serve.
+        while len(key) - i > self.max_depth:
+            i += key[i] + 1
+        while True:
+            zone = zones.get(key[i:] if i else key)
+            if zone is not None:
+                return zone
+            if key[i] == 0:
+                return None
+            i += key[i] + 1
 
     def parent_zone(self, zone: ZoneSnapshot) -> ZoneSnapshot | None:
         """The served zone that contains ``zone``'s apex from above, if any."""

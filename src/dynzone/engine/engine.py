@@ -38,7 +38,7 @@ from typing import ParamSpec, TypeVar
 import dns.name
 
 from dynzone.engine.apply import apply_change
-from dynzone.engine.catalog import Catalog, closest
+from dynzone.engine.catalog import Catalog
 from dynzone.engine.changeset import ChangeSet, Outcome
 from dynzone.engine.follow import follows_on, rrset_changes
 from dynzone.engine.journal import JournalReader
@@ -90,9 +90,6 @@ class Engine:
         self._positions: dict[dns.name.Name, int] = {}
         # Held by every change to the above, from whichever thread.
         self._lock = threading.RLock()
-        # The origins of the zones served by key, and the longest key: for doors
-        # that need no more. One tuple, so that readers see both of one swap.
-        self._origins: tuple[dict[bytes, dns.name.Name], int] = ({}, 0)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="dynzone-writer")
         self._swaps: list[Callable[[Catalog], None]] = []
         self._subscribers: list[Callable[[Published], None]] = []
@@ -116,18 +113,13 @@ class Engine:
 
     def zone_origin(self, key: bytes) -> dns.name.Name | None:
         """The origin of the served zone closest to the name with ``key``, if any."""
-        origins, depth = self._origins
-        return closest(key, origins, depth)
+        zone = self.catalog.find_zone(key)
+        return None if zone is None else zone.origin
 
     def parent_origin(self, origin: dns.name.Name) -> dns.name.Name | None:
         """The origin of the served zone that contains ``origin``'s apex from above."""
         key = key_of(origin)
         return None if key == b"\x00" else self.zone_origin(parent_key(key))
-
-    def set_origins(self, origins: Iterable[dns.name.Name]) -> None:
-        """Name the zones served (done at every swap that changes them)."""
-        table = {key_of(n): n for n in origins}
-        self._origins = (table, max((len(k) for k in table), default=0))
 
     def open_reader(self) -> Store:
         """A store connection of its own, for a thread that only reads."""
@@ -260,7 +252,7 @@ class Engine:
             stored = self.store.load_zone(name)
             if stored is None:
                 return None
-            snapshot = ZoneSnapshot(name, stored.records, source=_source(self._settings.get(name)))
+            snapshot = ZoneSnapshot(name, stored.records)
             self._zones[name] = snapshot
             self._positions[name] = stored.position
             return snapshot
@@ -321,7 +313,7 @@ class Engine:
         if stored is None:
             return old, set()  # the zone went from the store; keep serving what we have
         self._positions[name] = stored.position
-        return ZoneSnapshot(name, stored.records, source=old.source), {zone_tag(old.key)}
+        return ZoneSnapshot(name, stored.records), {zone_tag(old.key)}
 
     async def _follow_forever(self) -> None:
         while True:
@@ -353,8 +345,6 @@ class Engine:
             self._announce(Published(tuple(update.values()), when))
 
     def _swap(self, catalog: Catalog, tags: set[bytes] | None) -> None:
-        if catalog.zones.keys() != self.catalog.zones.keys():
-            self.set_origins(z.origin for z in catalog.zones.values())
         answers = catalog.answers
         with answers.lock:
             answers.current = catalog
@@ -372,9 +362,3 @@ class Engine:
                 subscriber(event)
             except Exception:
                 log.exception("a commit subscriber failed")
-
-
-def _source(settings: ZoneSettings | None) -> str:
-    if settings is None or settings.file is None:
-        return "store"
-    return str(settings.file)

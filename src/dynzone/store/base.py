@@ -116,10 +116,6 @@ class ZoneWrite(Protocol):
         """Add an entry, keep the newest ``keep``; returns its sequence number."""
         ...
 
-    def file_records(self) -> list[Record]:
-        """The records of the zone file imported last."""
-        ...
-
     def set_file_records(self, records: list[Record], state: FileState) -> None:
         """Remember the zone file just imported: its records and its digests."""
         ...

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 
-import dns.message
 import dns.name
 import dns.rcode
 import dns.rdataclass
@@ -42,6 +41,7 @@ from dynzone.update.sections import (
     check_ttls,
     read_changes,
     read_prerequisites,
+    type_text,
 )
 from dynzone.zones.snapshot import key_of
 from dynzone.zones.zonefile import Record
@@ -50,22 +50,11 @@ log = logging.getLogger("dynzone.update")
 
 
 class UpdateDoor:
-    """Answers UPDATE messages for the zones the engine serves."""
+    """UPDATE messages to the zones the engine serves: ``prepare`` makes the ChangeSet,
+    ``conclude`` the rcode of its commit (which ``dns/handoff.py`` runs)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-
-    async def handle(self, update: UpdateMessage, identity: Identity | None, address: str) -> int:
-        """Apply ``update`` (signed by ``identity``, or unsigned if None); return the rcode."""
-        try:
-            changeset = self.prepare(update, identity, address)
-        except UpdateError as exc:
-            return self.refused(exc, identity, address)
-        try:
-            outcomes = await self.engine.commit(changeset)
-        except Exception as exc:  # noqa: BLE001 - conclude() says what each one means
-            return self.conclude(changeset, None, exc)
-        return self.conclude(changeset, outcomes, None)
 
     def prepare(self, update: UpdateMessage, identity: Identity | None, address: str) -> ChangeSet:
         """Steps 1 to 4, and the ChangeSet of step 5; raises UpdateError with the rcode.
@@ -185,13 +174,9 @@ def _authorise(identity: Identity, origin: dns.name.Name, c: Change) -> None:
     if not ok:
         raise UpdateError(
             dns.rcode.REFUSED,
-            f"{identity.name} may not change {c.name} {_type_text(c.rdtype)}",
+            f"{identity.name} may not change {c.name} {type_text(c.rdtype)}",
         )
 
 
 def _rcode_text(rcode: int) -> str:
     return dns.rcode.to_text(dns.rcode.Rcode.make(rcode))
-
-
-def _type_text(rdtype: int) -> str:
-    return dns.rdatatype.to_text(dns.rdatatype.RdataType.make(rdtype))

@@ -16,9 +16,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-import dns.edns
 import dns.exception
-import dns.flags
 import dns.message
 import dns.name
 import dns.opcode
@@ -26,7 +24,6 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.TSIG
-import dns.rrset
 
 from dynzone.dns import signed
 
@@ -71,18 +68,7 @@ class UpdateMessage:
         """The reply saying ``rcode``: what dnspython's ``make_response`` renders."""
         if self.msg is not None:
             return signed.reply(self.data, self.msg, rcode, payload)
-        data = self.data
-        flags = (
-            dns.flags.QR
-            | (data[2] & 0x01) << 8  # RD, echoed
-            | (data[2] & 0x78) << 8  # the opcode
-            | rcode
-        )
-        head = struct.pack("!2sHHHHH", data[:2], flags, 1, 0, 0, 1 if self.edns else 0)
-        out = head + data[12 : self.zone_end]
-        if self.edns:
-            out += b"\x00" + struct.pack("!HHIH", dns.rdatatype.OPT, payload, 0, 0)
-        return out
+        return signed.plain_reply(self.data, self.zone_end, self.edns, rcode, payload)
 
 
 def read(data: bytes) -> UpdateMessage | None:

@@ -14,13 +14,11 @@ from dataclasses import dataclass
 from enum import Enum
 
 import dns.exception
-import dns.message
 import dns.name
 import dns.rcode
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
-import dns.rrset
 import dns.wire
 
 from dynzone.update.message import UpdateRR
@@ -108,7 +106,8 @@ _EMPTY_FORMS: dict[int, tuple[Need, Need]] = {
 }
 
 
-def _type_text(rdtype: int) -> str:
+def type_text(rdtype: int) -> str:
+    """A record type's name (``TYPE65280`` for one without a name)."""
     return dns.rdatatype.to_text(dns.rdatatype.RdataType.make(rdtype))
 
 
@@ -129,7 +128,7 @@ def read_prerequisites(
     out: list[Prerequisite] = []
     values: dict[tuple[dns.name.Name, int], set[dns.rdata.Rdata]] = {}
     for rrset in records:
-        what = f"prerequisite {rrset.name} {_type_text(rrset.rdtype)}"
+        what = f"prerequisite {rrset.name} {type_text(rrset.rdtype)}"
         if not in_zone(rrset.name):
             raise UpdateError(dns.rcode.NOTZONE, f"{what}: not in the zone")
         rdata = rrset.rdata
@@ -161,7 +160,7 @@ def read_changes(
     """The update section as Changes, in message order (§3.4.1 prescan)."""
     out: list[Change] = []
     for rrset in records:
-        what = f"update {rrset.name} {_type_text(rrset.rdtype)}"
+        what = f"update {rrset.name} {type_text(rrset.rdtype)}"
         if not in_zone(rrset.name):
             raise UpdateError(dns.rcode.NOTZONE, f"{what}: not in the zone")
         rdata = rrset.rdata

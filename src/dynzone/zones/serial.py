@@ -1,4 +1,5 @@
-"""SOA serial numbers: the per-zone policies and RFC 1982 serial arithmetic.
+"""SOA serial numbers: the per-zone policies, RFC 1982 serial arithmetic, and
+SOA records told apart by, or given, another serial.
 
 A serial never goes backwards: whatever the policy proposes, the result is
 greater than the current serial in RFC 1982 terms, or secondaries would
@@ -8,6 +9,9 @@ ignore the change.
 from __future__ import annotations
 
 import time
+
+import dns.rdata
+import dns.rdtypes.ANY.SOA
 
 POLICIES = ("increment", "unixtime", "date")
 _HALF = 1 << 31
@@ -40,3 +44,24 @@ def next_serial(current: int, policy: str, now: float | None = None) -> int:
 def at_least(serial: int, floor: int) -> int:
     """``serial``, or ``floor`` if that is greater (a zone file asked for it)."""
     return floor if serial_gt(floor, serial) else serial
+
+
+def soa_fields(rd: dns.rdata.Rdata) -> tuple[object, ...]:
+    """An SOA's fields but the serial (comparing Rdata objects costs a wire encoding)."""
+    return rd.mname, rd.rname, rd.refresh, rd.retry, rd.expire, rd.minimum  # type: ignore[attr-defined]
+
+
+def with_serial(rd: dns.rdata.Rdata, serial: int) -> dns.rdata.Rdata:
+    """The SOA ``rd`` with another serial (``Rdata.replace`` inspects signatures: slow)."""
+    soa: dns.rdtypes.ANY.SOA.SOA = rd  # type: ignore[assignment]
+    return dns.rdtypes.ANY.SOA.SOA(
+        soa.rdclass,
+        soa.rdtype,
+        soa.mname,
+        soa.rname,
+        serial,
+        soa.refresh,
+        soa.retry,
+        soa.expire,
+        soa.minimum,
+    )

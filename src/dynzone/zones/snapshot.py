@@ -24,6 +24,7 @@ import dns.rrset
 
 from dynzone.zones.deps import Deps, node_tag, rrset_tag, serial_tag, zone_tag
 from dynzone.zones.nodemap import NodeMap
+from dynzone.zones.serial import soa_fields
 from dynzone.zones.zonefile import Record
 
 _NS = dns.rdatatype.NS
@@ -101,13 +102,11 @@ class ZoneSnapshot:
         "record_count",
         "serial_wire",
         "soa",
-        "source",
     )
 
-    def __init__(self, origin: dns.name.Name, records: list[Record], source: str = "") -> None:
+    def __init__(self, origin: dns.name.Name, records: list[Record]) -> None:
         self.origin = origin
         self.key = origin_key = key_of(origin)
-        self.source = source
         nodes: dict[bytes, Node] = {}
         count = 0
         for rec in records:
@@ -254,7 +253,6 @@ class ZoneSnapshot:
         out: ZoneSnapshot = object.__new__(ZoneSnapshot)
         out.origin = self.origin
         out.key = origin_key
-        out.source = self.source
         out._index(old_nodes.evolve(new) if new else old_nodes, count)
         if tags.isdisjoint(self.wide_tags):
             # Nothing the shared part reads changed, so it reads the same now.
@@ -355,19 +353,10 @@ class ZoneSnapshot:
 
 
 def _same_but_serial(old: dns.rrset.RRset, new: dns.rrset.RRset) -> bool:
-    """Whether two SOA RRsets differ in the serial alone (compared field by field:
-    comparing Rdata objects costs a wire encoding of each)."""
+    """Whether two SOA RRsets differ in the serial alone."""
     if old.ttl != new.ttl or len(old) != 1 or len(new) != 1:
         return False
-    a, b = old[0], new[0]
-    return (a.mname, a.rname, a.refresh, a.retry, a.expire, a.minimum) == (
-        b.mname,
-        b.rname,
-        b.refresh,
-        b.retry,
-        b.expire,
-        b.minimum,
-    )
+    return soa_fields(old[0]) == soa_fields(new[0])
 
 
 def rename(rrset: dns.rrset.RRset, owner: dns.name.Name) -> dns.rrset.RRset:

@@ -36,6 +36,7 @@ from dynzone.engine.settings import ZoneSettings
 from dynzone.store.base import FileState, StoreError, ZoneWrite
 from dynzone.zones.loader import ZoneLoadError, load_records
 from dynzone.zones.serial import next_serial
+from dynzone.zones.snapshot import ZoneSnapshot
 from dynzone.zones.zonefile import Record
 
 log = logging.getLogger("dynzone")
@@ -107,7 +108,7 @@ def sync_zone(engine: Engine, zs: ZoneSettings) -> str | None:
     """
     stored = engine.hold(zs.name)
     if zs.file is None:
-        return _sync_from_settings(engine, zs, stored is not None)
+        return _sync_from_settings(engine, zs, stored)
     store = engine.store
     main = str(zs.file)
     if stored is not None and _file_unchanged(store.file_state(zs.name), main):
@@ -164,16 +165,15 @@ def _ns_rdatas(zc: ZoneSettings) -> tuple[dns.rdata.Rdata, ...]:
     )
 
 
-def _sync_from_settings(engine: Engine, zc: ZoneSettings, stored: bool) -> str | None:
-    if not stored:
+def _sync_from_settings(engine: Engine, zc: ZoneSettings, held: ZoneSnapshot | None) -> str | None:
+    if held is None:
         serial = next_serial(0, zc.serial_policy, time.time())
         soa = _settings_soa(zc, serial)
         recs = [soa, *(Record(zc.name, SETTINGS_TTL, rd) for rd in _ns_rdatas(zc))]
         engine.commit_now(ChangeSet("config", "local", (NewZone(zc.name, recs),)))
         return f"created with serial {serial} from its ns and email settings"
     # The settings may have been edited: keep SOA MNAME/RNAME and the apex NS in line.
-    held = engine.hold(zc.name)
-    if held is None or not zc.ns or zc.email is None:
+    if not zc.ns or zc.email is None:
         return None
     current = held.soa
     old = current[0]

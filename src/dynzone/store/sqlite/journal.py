@@ -18,7 +18,6 @@ import sqlite3
 import dns.name
 import dns.rdata
 import dns.rdataclass
-import dns.rdatatype
 
 from dynzone.store.base import JournalEntry
 from dynzone.zones.wire import decode_records, encode_records

@@ -70,9 +70,6 @@ class SqliteZoneWrite:
         )
         return seq
 
-    def file_records(self) -> list[Record]:
-        return records.load(self.conn, self.zid, "file_record")
-
     def set_file_records(self, recs: list[Record], state: FileState) -> None:
         records.replace_all(self.conn, self.zid, recs, "file_record")
         zone_rows.set_file_state(self.conn, self.zid, state)
