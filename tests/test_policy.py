@@ -6,6 +6,7 @@ import dns.name
 import dns.rdatatype
 import pytest
 
+from dynzone.engine.access import reaches
 from dynzone.policy import ADDRESS_TYPES, Grant, Identity, PatternError, normalise_pattern
 
 A, AAAA, TXT = dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.TXT
@@ -41,9 +42,31 @@ def test_subtree_grant_covers_names_below_but_not_the_apex_itself() -> None:
 
 
 def test_regex_grant_matches_the_name_without_the_final_dot() -> None:
-    g = Grant(normalise_pattern(r"regex:^[a-z]+\.dyn\.example\.org$"))
+    g = Grant(normalise_pattern(r"regex:dyn.example.org ^[a-z]+\.dyn\.example\.org$"))
+    assert g.pattern == r"regex:dyn.example.org. ^[a-z]+\.dyn\.example\.org$"
     assert g.covers_name(n("abc.dyn.example.org."))
     assert not g.covers_name(n("a1.dyn.example.org."))
+
+
+def test_regex_grant_must_match_the_whole_name() -> None:
+    g = Grant(normalise_pattern(r"regex:dyn.example.test home\.dyn\.example\.test"))
+    assert g.covers_name(n("home.dyn.example.test."))
+    assert not g.covers_name(n("xhome.dyn.example.test."))
+    assert not g.covers_name(n("a.home.dyn.example.test."))
+
+
+def test_regex_grant_stays_inside_its_zone() -> None:
+    g = Grant(normalise_pattern(r"regex:dyn.example.test home\.dyn\.example\.test.*"))
+    assert not g.covers_name(n("home.dyn.example.test.fz.example.test."))
+    who = Identity("user:h", (g,))
+    assert reaches(who, n("dyn.example.test."))
+    assert not reaches(who, n("fz.example.test."))
+
+
+@pytest.mark.parametrize("bad", ["regex:^x$", "regex:com ^x$", "regex:dyn.example.test ("])
+def test_regex_grant_without_a_zone_or_valid_expression_is_refused(bad: str) -> None:
+    with pytest.raises(PatternError):
+        normalise_pattern(bad)
 
 
 def test_types_limit_a_grant_and_none_means_the_doors_default() -> None:

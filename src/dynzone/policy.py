@@ -3,13 +3,15 @@
 An identity (an HTTP user, a TSIG key; tokens later) holds grants. A
 grant names *which names* — exact (``host.example.com.``), a subtree
 (``*.lab.example.com.``: every name below ``lab.example.com``), or a regular
-expression imported from dyndnsd (``regex:...``) — and optionally *which record
-types*. Every door asks ``engine/access.py``, which asks ``Identity.may``,
+expression imported from dyndnsd (``regex:ZONE REGEX``: names in ZONE that the
+expression matches as a whole) — and optionally *which record types*. Every
+door asks ``engine/access.py``, which asks ``Identity.may``,
 before it builds a ChangeSet.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Container
 from dataclasses import dataclass
@@ -29,11 +31,8 @@ def normalise_pattern(text: str) -> str:
     """Check a pattern and return it in its stored form (absolute, lower case)."""
     text = text.strip()
     if text.startswith(REGEX_PREFIX):
-        try:
-            re.compile(text[len(REGEX_PREFIX) :])
-        except re.error as exc:
-            raise PatternError(f"{text!r} is not a valid regular expression: {exc}") from None
-        return text
+        zone_text, _, expression = text[len(REGEX_PREFIX) :].partition(" ")
+        return regex_pattern(zone_text, expression)
     body = text[2:] if text.startswith("*.") else text
     if not body or "*" in body:
         raise PatternError(
@@ -49,6 +48,41 @@ def normalise_pattern(text: str) -> str:
     return prefix + name.to_text().lower()
 
 
+def regex_pattern(zone_text: str, expression: str) -> str:
+    """The stored form of a regex grant confined to the zone ``zone_text``.
+
+    The expression must match a whole name (written without the final dot),
+    and only names inside the zone are ever tested: a grant made for one
+    zone cannot reach a longer name or a name in another zone.
+    """
+    example = r"regex:dyn.example.com ^home[0-9]+\.dyn\.example\.com$"
+    try:
+        zone = dns.name.from_text(zone_text) if zone_text else None
+    except dns.exception.DNSException:
+        zone = None
+    if zone is None or len(zone) < 3 or not expression.strip():
+        raise PatternError(
+            f"{REGEX_PREFIX}{zone_text} {expression}: a regex grant names its zone, then the"
+            f" expression, e.g. {example!r}"
+        )
+    try:
+        re.compile(expression)
+    except re.error as exc:
+        raise PatternError(f"{expression!r} is not a valid regular expression: {exc}") from None
+    return f"{REGEX_PREFIX}{zone.to_text().lower()} {expression}"
+
+
+def regex_parts(pattern: str) -> tuple[dns.name.Name, str] | None:
+    """(zone, expression) of a stored regex grant; None for one that names no zone."""
+    zone_text, _, expression = pattern[len(REGEX_PREFIX) :].partition(" ")
+    if not zone_text.endswith(".") or not expression:
+        return None
+    try:
+        return dns.name.from_text(zone_text), expression
+    except dns.exception.DNSException:
+        return None
+
+
 @dataclass(frozen=True)
 class Grant:
     pattern: str
@@ -57,7 +91,10 @@ class Grant:
     def covers_name(self, name: dns.name.Name) -> bool:
         text = name.to_text().lower()
         if self.pattern.startswith(REGEX_PREFIX):
-            return re.search(self.pattern[len(REGEX_PREFIX) :], text.rstrip(".")) is not None
+            parts = regex_parts(self.pattern)
+            if parts is None or not name.is_subdomain(parts[0]):
+                return False
+            return _compiled(parts[1]).fullmatch(text.rstrip(".")) is not None
         if self.pattern.startswith("*."):
             parent = self.pattern[1:]  # ".lab.example.com."
             return text.endswith(parent) and len(text) > len(parent)
@@ -87,6 +124,11 @@ class Identity:
             if rdtype in types and grant.covers_name(name):
                 return True
         return False
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(expression: str) -> re.Pattern[str]:
+    return re.compile(expression)
 
 
 # The records a dyndns2 update may write, unless a grant lists types itself.

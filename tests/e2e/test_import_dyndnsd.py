@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.e2e.dyndns_server import ZONE, dynzone_cli, start, write_config
+from tests.e2e.dyndns_server import OTHER_ZONE, ZONE, dynzone_cli, start, write_config
 from tests.peers import free_port
 
 DYNDNSD_CONFIG = f"""\
@@ -85,3 +85,27 @@ def test_import_dyndnsd_refuses_hosts_outside_the_configured_zones(tmp_path: Pat
     assert "x.elsewhere.org from the dyndnsd db is in no configured zone" in done.stderr
     assert "Traceback" not in done.stderr
     assert "foo" not in dynzone_cli(config, "user", "list").stdout  # nothing half done
+
+
+def test_an_unanchored_dyndnsd_regex_cannot_leave_its_name_or_zone(tmp_path: Path) -> None:
+    """dyndnsd writes regexes unanchored; imported, they match whole names in its domain only."""
+    src = tmp_path / "dyndnsd"
+    src.mkdir()
+    home = f"home.{ZONE}".replace(".", "\\.")
+    (src / "config.yaml").write_text(
+        f'domain: "{ZONE}"\nusers:\n  h:\n    password: "h-secret-1"\n    regex: \'{home}\'\n'
+    )
+    srv = tmp_path / "srv"
+    ports = (free_port(), free_port())
+    config = write_config(srv, *ports)
+    done = dynzone_cli(config, "import-dyndnsd", str(src / "config.yaml"))
+    assert done.returncode == 0, done.stderr
+    dz = start(srv, ports=ports)
+    try:
+        q = "hostname={}&myip=192.0.2.44"
+        assert dz.curl(q.format(f"home.{ZONE}"), "h", "h-secret-1") == (200, "good 192.0.2.44")
+        for outside in (f"xhome.{ZONE}", f"a.home.{ZONE}", f"home.{ZONE}.{OTHER_ZONE}"):
+            assert dz.curl(q.format(outside), "h", "h-secret-1") == (200, "nohost"), outside
+            assert dz.query(outside) == []
+    finally:
+        dz.stop()

@@ -13,9 +13,11 @@ import argparse
 import ipaddress
 import json
 import sys
+from collections.abc import Container
 from pathlib import Path
 from typing import Any
 
+import dns.exception
 import dns.name
 import dns.rdata
 import dns.rdataclass
@@ -25,7 +27,7 @@ import yaml
 from dynzone.commands.common import fail, load, open_store
 from dynzone.engine.changeset import ChangeRejected, ChangeSet, SetRRset, ZoneChange
 from dynzone.engine.engine import Engine
-from dynzone.policy import REGEX_PREFIX, Grant, PatternError, normalise_pattern
+from dynzone.policy import Grant, PatternError, normalise_pattern, regex_pattern
 from dynzone.users import PREFIX, hash_password
 from dynzone.zones.loader import ZoneLoadError
 from dynzone.zones.sync import sync_zone
@@ -67,7 +69,9 @@ def _read_db(path: Path) -> dict[str, list[str]]:
     return {str(k): [str(a) for a in v] for k, v in hosts.items() if isinstance(v, list)}
 
 
-def _grants(name: str, entry: dict[str, Any], where: str) -> list[Grant]:
+def _grants(
+    name: str, entry: dict[str, Any], where: str, zone: dns.name.Name | None
+) -> list[Grant]:
     out = []
     for host in entry.get("hosts") or []:
         try:
@@ -76,11 +80,27 @@ def _grants(name: str, entry: dict[str, Any], where: str) -> list[Grant]:
             raise ImportError_(f"{where}: users.{name}.hosts: {exc}") from None
     regex = entry.get("regex")
     if regex:
+        if zone is None:
+            raise ImportError_(
+                f"{where}: users.{name}.regex: a regex grant is confined to dyndnsd's domain,"
+                " which must be a configured [[zone]]; add it to the dynzone config first"
+            )
         try:
-            out.append(Grant(normalise_pattern(REGEX_PREFIX + str(regex))))
+            out.append(Grant(regex_pattern(zone.to_text(), str(regex))))
         except PatternError as exc:
             raise ImportError_(f"{where}: users.{name}.regex: {exc}") from None
     return out
+
+
+def _configured_domain(domain: object, zones: Container[dns.name.Name]) -> dns.name.Name | None:
+    """dyndnsd's ``domain`` as a configured zone, or None."""
+    if not isinstance(domain, str) or not domain.strip():
+        return None
+    try:
+        name = dns.name.from_text(domain.strip())
+    except dns.exception.DNSException:
+        return None
+    return name if name in zones else None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -100,11 +120,16 @@ def run(args: argparse.Namespace) -> int:
     try:
         # Check everything before writing anything.
         plan: list[tuple[str, str, list[Grant]]] = []
+        domain = _configured_domain(dd.get("domain"), zones)
         for name, entry in users.items():
             if not isinstance(entry, dict) or not entry.get("password"):
                 return fail(f"{yaml_path}: users.{name}: has no password")
             plan.append(
-                (str(name), str(entry["password"]), _grants(str(name), entry, str(yaml_path)))
+                (
+                    str(name),
+                    str(entry["password"]),
+                    _grants(str(name), entry, str(yaml_path), domain),
+                )
             )
         changes: dict[dns.name.Name, list[SetRRset]] = {}
         for host, addrs in sorted(hosts.items()):

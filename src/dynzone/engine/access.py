@@ -19,7 +19,14 @@ from collections.abc import Container, Iterable
 import dns.name
 
 from dynzone.engine.settings import Network, ZoneSettings
-from dynzone.policy import ADDRESS_TYPES, Grant, Identity, update_defaults
+from dynzone.policy import (
+    ADDRESS_TYPES,
+    REGEX_PREFIX,
+    Grant,
+    Identity,
+    regex_parts,
+    update_defaults,
+)
 
 
 class Action(enum.Enum):
@@ -79,8 +86,13 @@ def unsigned_update_identity(zone: ZoneSettings, address: str) -> Identity | Non
 def reaches(identity: Identity, origin: dns.name.Name) -> bool:
     """Whether any of the identity's grants covers a name in the zone ``origin``."""
     for grant in identity.grants:
-        if grant.pattern.startswith("regex:"):
-            return True
+        if grant.pattern.startswith(REGEX_PREFIX):
+            parts = regex_parts(grant.pattern)
+            if parts is not None and (
+                parts[0].is_subdomain(origin) or origin.is_subdomain(parts[0])
+            ):
+                return True
+            continue
         name = dns.name.from_text(grant.pattern.removeprefix("*."))
         if name.is_subdomain(origin) or (
             grant.pattern.startswith("*.") and origin.is_subdomain(name)

@@ -7,9 +7,40 @@ previous version intact. Never edit a released step; append a new one.
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from collections.abc import Callable
 
-_STEPS: list[str] = [
+
+def _confine_regex_grants(conn: sqlite3.Connection) -> None:
+    """Step 6: every regex grant names the zone it is confined to.
+
+    Before, a regex grant (imported from dyndnsd) was searched anywhere in
+    any name of any zone. Each one is now given the longest stored zone whose
+    name its expression ends with (as dyndnsd's configs write it, escaped or
+    not, with or without ``$``). One that ends with no zone's name gets ``-``:
+    it matches nothing until an admin grants it again, because guessing
+    wider would keep the hole open.
+    """
+    zones = [row[0] for row in conn.execute("SELECT name FROM zone")]
+    rows = conn.execute(
+        "SELECT rowid, pattern FROM permission WHERE pattern LIKE 'regex:%'"
+    ).fetchall()
+    for rowid, pattern in rows:
+        expression = pattern[len("regex:") :]
+        tail = expression.removesuffix("$").lower()
+        best = "-"
+        for zone in zones:
+            bare = zone.rstrip(".")
+            if (tail.endswith(re.escape(bare)) or tail.endswith(bare)) and len(zone) > len(best):
+                best = zone
+        conn.execute(
+            "UPDATE permission SET pattern = ? WHERE rowid = ?",
+            (f"regex:{best} {expression}", rowid),
+        )
+
+
+_STEPS: list[str | Callable[[sqlite3.Connection], None]] = [
     # 1: zones, their records, the records of the last imported zone file, the
     # change journal, and identities with their grants.
     """
@@ -97,6 +128,8 @@ _STEPS: list[str] = [
     """
     ALTER TABLE journal ADD COLUMN format INTEGER NOT NULL DEFAULT 1
     """,
+    # 6: regex grants are confined to one zone (see _confine_regex_grants).
+    _confine_regex_grants,
 ]
 
 LATEST = len(_STEPS)
@@ -130,8 +163,12 @@ def migrate(conn: sqlite3.Connection) -> None:
             if conn.execute("PRAGMA user_version").fetchone()[0] >= number:
                 conn.execute("ROLLBACK")
                 continue
-            for statement in _statements(_STEPS[number - 1]):
-                conn.execute(statement)
+            step = _STEPS[number - 1]
+            if isinstance(step, str):
+                for statement in _statements(step):
+                    conn.execute(statement)
+            else:
+                step(conn)
             conn.execute(f"PRAGMA user_version = {number}")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -1,0 +1,38 @@
+"""Schema migrations: a store written by an older dynzone is carried forward."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from dynzone.store.sqlite import migrations
+
+
+def _store_at_version_5(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)
+    for step in migrations._STEPS[:5]:
+        assert isinstance(step, str)
+        for statement in migrations._statements(step):
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 5")
+    return conn
+
+
+def test_step_6_confines_old_regex_grants_to_the_zone_they_end_with(tmp_path: Path) -> None:
+    conn = _store_at_version_5(tmp_path / "old.sqlite3")
+    conn.execute("INSERT INTO zone (name) VALUES ('example.test.'), ('dyn.example.test.')")
+    conn.execute("INSERT INTO identity (name, secret, created) VALUES ('user:h', 'x', 0)")
+    old = [r"home\.dyn\.example\.test", r"^[a-z]+\.dyn\.example\.test$", r"^anything$"]
+    for pattern in old:
+        conn.execute(
+            "INSERT INTO permission (identity, pattern) VALUES ('user:h', ?)", ("regex:" + pattern,)
+        )
+    conn.execute("INSERT INTO permission (identity, pattern) VALUES ('user:h', 'a.example.test.')")
+    migrations.migrate(conn)
+    got = [r[0] for r in conn.execute("SELECT pattern FROM permission ORDER BY rowid")]
+    assert got == [
+        r"regex:dyn.example.test. home\.dyn\.example\.test",
+        r"regex:dyn.example.test. ^[a-z]+\.dyn\.example\.test$",
+        r"regex:- ^anything$",  # ends with no zone: matches nothing until granted again
+        "a.example.test.",
+    ]
