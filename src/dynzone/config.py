@@ -22,6 +22,7 @@ import dns.name
 from dynzone.dns.settings import DnsSettings
 from dynzone.engine.settings import HostPort, Network, ZoneSettings
 from dynzone.http.settings import DEFAULT_HTTP_PORT, HttpSettings
+from dynzone.privileges import PrivilegeError, lookup
 from dynzone.zones.serial import POLICIES as SERIAL_POLICIES
 
 DEMO_ZONE = "dyn.example.test"
@@ -39,9 +40,10 @@ class Config:
     http: HttpSettings = field(default_factory=HttpSettings)
     zones: tuple[ZoneSettings, ...] = ()
     path: Path | None = None  # None for the built-in demo configuration
+    user: str | None = None  # become this user once the sockets are bound
 
 
-_TOP_KEYS = {"data_dir", "dns", "http", "zone"}
+_TOP_KEYS = {"data_dir", "user", "dns", "http", "zone"}
 _DNS_KEYS = {"listen", "edns_payload", "tcp_idle_timeout", "tcp_max_connections"}
 _HTTP_KEYS = {
     "listen",
@@ -88,6 +90,12 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
     where = str(path)
     _no_unknown(raw, _TOP_KEYS, where, "")
     data_dir = base / _typed(raw, "data_dir", str, where, "", DEFAULT_DATA_DIR)
+    user = _typed(raw, "user", str, where, "", "") or None
+    if user is not None:
+        try:
+            lookup(user)
+        except PrivilegeError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
 
     dns_raw = _typed(raw, "dns", dict, where, "", {})
     _no_unknown(dns_raw, _DNS_KEYS, where, "dns.")
@@ -147,6 +155,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         http=http,
         zones=tuple(zones),
         path=path,
+        user=user,
     )
 
 

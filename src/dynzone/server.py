@@ -15,12 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 from dynzone import store as stores
 from dynzone.config import Config, ConfigError, load_config
+from dynzone.data_dir import DataDirError, ServerLock, make_private
 from dynzone.dns.handoff import AsyncAnswerer
 from dynzone.dns.listeners import ListenError, TcpLimits, open_listeners
 from dynzone.dns.responder import Responder
 from dynzone.engine.engine import Engine
 from dynzone.http.app import start_http
 from dynzone.keys import Keyring
+from dynzone.privileges import PrivilegeError, drop_to
 from dynzone.store.base import StoreError
 from dynzone.update.door import UpdateDoor
 from dynzone.xfr.door import TransferDoor
@@ -42,8 +44,14 @@ class Server:
     def __init__(self, config: Config) -> None:
         self.config = config
         try:
+            make_private(config.data_dir)
+            self.lock = ServerLock(config.data_dir)
+        except DataDirError as exc:
+            raise StartupError(str(exc)) from None
+        try:
             store = stores.open_store(config.data_dir)
         except StoreError as exc:
+            self.lock.release()
             raise StartupError(str(exc)) from None
         self.engine = Engine(store, config.zones, lambda: stores.open_store(config.data_dir))
         self.responder = Responder(self.engine.catalog, payload=config.dns.edns_payload)
@@ -96,6 +104,12 @@ class Server:
                 self.close()
                 raise StartupError(f"{exc}. Change http.listen in the config.") from None
             self._async_closers.append(stop_http)
+        if self.config.user is not None:
+            try:
+                drop_to(self.config.user, self.config.data_dir)
+            except (PrivilegeError, OSError) as exc:
+                self.close()
+                raise StartupError(f"cannot drop privileges: {exc}") from None
         # Secondaries learn at once that we are (back) up, and at which serial.
         for snapshot in engine.catalog.zones.values():
             self.notifier.changed(snapshot.origin, snapshot.soa, None)
@@ -130,6 +144,7 @@ class Server:
         self.transfer_pool.shutdown(wait=True, cancel_futures=True)
         self.engine.close()
         self.exporter.close()
+        self.lock.release()
 
     async def reload(self) -> None:
         """Re-read the config and every changed zone file, keeping what fails.

@@ -106,7 +106,7 @@ def dynzone_cli(
 
 
 def write_config(
-    workdir: Path, dns_port: int, http_port: int, http: str = "", zone: str = ""
+    workdir: Path, dns_port: int, http_port: int, http: str = "", zone: str = "", top: str = ""
 ) -> Path:
     workdir.mkdir(parents=True, exist_ok=True)
     zone_file = workdir / f"{ZONE}.zone"
@@ -116,6 +116,7 @@ def write_config(
     config.write_text(
         f"""\
 data_dir = "data"
+{top}
 [dns]
 listen = ["127.0.0.1:{dns_port}", "[::1]:{dns_port}"]
 [http]
@@ -135,13 +136,17 @@ email = "hostmaster@{OTHER_ZONE}"
 
 
 def start(
-    workdir: Path, http: str = "", zone: str = "", ports: tuple[int, int] | None = None
+    workdir: Path,
+    http: str = "",
+    zone: str = "",
+    ports: tuple[int, int] | None = None,
+    top: str = "",
 ) -> Dynzone:
     """Write a config (unless one is there) and start dynzone; waits until DNS and HTTP answer."""
     dns_port, http_port = ports or (free_port(), free_port())
     config = workdir / "dynzone.toml"
     if ports is None or not config.exists():
-        config = write_config(workdir, dns_port, http_port, http, zone)
+        config = write_config(workdir, dns_port, http_port, http, zone, top)
     server = serving(start_dynzone(config, workdir, dns_port), [ZONE])
     dz = Dynzone(server, config, http_port)
     deadline = time.monotonic() + 20

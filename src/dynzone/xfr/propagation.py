@@ -27,6 +27,7 @@ import dns.name
 import dns.rcode
 import dns.rdatatype
 
+from dynzone.data_dir import create_private
 from dynzone.engine.settings import HostPort
 
 log = logging.getLogger("dynzone.xfr")
@@ -83,6 +84,8 @@ class Tracker:
         data = {z: {t: vars(s) for t, s in ts.items()} for z, ts in self.seen.items()}
         tmp = self.path.with_suffix(".tmp")
         try:
+            tmp.unlink(missing_ok=True)
+            create_private(tmp)
             tmp.write_text(json.dumps(data, indent=1))
             os.replace(tmp, self.path)
         except OSError as exc:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from dynzone.data_dir import DataDirError, create_private, make_private
 from dynzone.store.base import StoreError
 from dynzone.store.sqlite.migrations import migrate
 
@@ -25,7 +26,12 @@ def db_path(data_dir: Path) -> Path:
 def connect(data_dir: Path, busy_timeout: float = 5.0) -> sqlite3.Connection:
     """Open (creating if needed) and migrate the store in ``data_dir``."""
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        make_private(data_dir)
+    except DataDirError as exc:
+        raise StoreError(str(exc)) from None
+    try:
+        # SQLite gives the -wal and -shm files the mode of the database file.
+        create_private(db_path(data_dir))
         # isolation_level=None: we issue BEGIN/COMMIT ourselves (see transaction()).
         conn = sqlite3.connect(
             db_path(data_dir), timeout=busy_timeout, isolation_level=None, check_same_thread=False
@@ -37,7 +43,7 @@ def connect(data_dir: Path, busy_timeout: float = 5.0) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{db_path(data_dir)}: cannot open the store: {exc}") from None
     except OSError as exc:
-        raise StoreError(f"{data_dir}: cannot create the data directory: {exc.strerror}") from None
+        raise StoreError(f"{db_path(data_dir)}: cannot open the store: {exc.strerror}") from None
     return conn
 
 
