@@ -297,3 +297,33 @@ def test_removed_key_stops_working_at_once(server: UpdateServer) -> None:
     reply = send(server, update(doomed, owner="doomed2.example.com").to_wire(), True)
     assert reply_tsig(reply).error == dns.rcode.BADKEY
     unchanged(server, serial, "doomed2.example.com")
+
+
+@pytest.mark.parametrize("tcp", [False, True], ids=["udp", "tcp"])
+def test_a_replayed_update_inside_the_fudge_is_not_applied_again(
+    server: UpdateServer, key: Key, tcp: bool
+) -> None:
+    owner = f"replayed-{'tcp' if tcp else 'udp'}.example.com"
+    captured = update(key, owner=owner, text="first").to_wire()
+    first = send_raw(server, captured, tcp)
+    assert dns.message.from_wire(first, keyring=False).rcode() == dns.rcode.NOERROR
+    later = dns.update.UpdateMessage(EXAMPLE)
+    later.replace(dns.name.from_text(owner), 60, "TXT", '"second"')
+    later.use_tsig(keyring(key), algorithm=dns.name.from_text(key.algorithm))
+    assert dns.query.tcp(later, "127.0.0.1", port=server.port, timeout=5).rcode() == 0
+    serial = server.serial()
+    again = send_raw(server, captured, tcp)
+    assert again == first, "a repeat gets the first reply, as a retransmission would"
+    assert server.serial() == serial
+    assert server.query(owner, "TXT") == ['"second"']
+    assert "a replay of a message already received" in server.server.log_text()
+
+
+def test_a_fudge_wider_than_300_seconds_is_not_honoured(server: UpdateServer, key: Key) -> None:
+    serial = server.serial()
+    msg = update(key, fudge=65535)
+    with mock.patch("time.time", return_value=float(int(time.time()) - 3600)):
+        wire = msg.to_wire()
+    reply = send(server, wire, True)
+    assert reply.rcode() == dns.rcode.NOTAUTH and reply_tsig(reply).error == dns.rcode.BADTIME
+    unchanged(server, serial)

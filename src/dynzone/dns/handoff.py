@@ -32,6 +32,7 @@ import dns.rcode
 import dns.rdatatype
 
 from dynzone.dns import signed, tsig
+from dynzone.dns.replay import ReplayGuard
 from dynzone.dns.responder import PLAIN_UDP_LIMIT, TCP_LIMIT, Responder, question_of
 from dynzone.engine.changeset import ChangeSet, Outcome
 from dynzone.engine.engine import Engine
@@ -88,6 +89,7 @@ class AsyncAnswerer:
         self.keyring = keyring
         self.updates = updates
         self.transfers = transfers
+        self.replays = ReplayGuard()
 
     async def handle(self, data: bytes, peer: Peer) -> Reply:
         """The reply to ``data``, or None if none must be sent (on the event loop)."""
@@ -150,7 +152,7 @@ class AsyncAnswerer:
 
     def _update(
         self, update: message.UpdateMessage, peer: Peer, request: signed.Request | None = None
-    ) -> bytes | Commit:
+    ) -> bytes | Commit | None:
         """An UPDATE: its TSIG checked here unless ``request`` (the dnspython parse)
         already has, then the door's checks, up to the ChangeSet."""
         payload = self.responder.payload
@@ -173,15 +175,32 @@ class AsyncAnswerer:
                     return checked
                 key = checked
         identity = key.identity if key is not None else None
+        remember: Callable[[bytes], bytes] = _same
+        if key is not None:
+            key_name, mac = key.key.name, key.mac
+            seen = self.replays.claim(key_name, mac, key.time_signed, now)
+            if seen is not True:
+                log.warning(
+                    "UPDATE from %s with key %s: a replay of a message already received;"
+                    " not applied again",
+                    peer.address,
+                    key_name,
+                )
+                return seen or None
+
+            def remember(reply: bytes) -> bytes:
+                self.replays.answered(key_name, mac, reply)
+                return reply
+
         try:
             changeset = self.updates.prepare(update, identity, peer.address)
         except UpdateError as exc:
             rcode = self.updates.refused(exc, identity, peer.address)
-            return signed.sealed(update.reply(rcode, payload), key, now)
+            return remember(signed.sealed(update.reply(rcode, payload), key, now))
 
         def reply(outcomes: list[Outcome] | None, error: BaseException | None) -> bytes:
             rcode = self.updates.conclude(changeset, outcomes, error)
-            return signed.sealed(update.reply(rcode, payload), key, int(time.time()))
+            return remember(signed.sealed(update.reply(rcode, payload), key, int(time.time())))
 
         return Commit(changeset, reply)
 
@@ -189,6 +208,10 @@ class AsyncAnswerer:
         if msg.edns < 0:
             return PLAIN_UDP_LIMIT
         return max(PLAIN_UDP_LIMIT, min(msg.payload, self.responder.payload))
+
+
+def _same(reply: bytes) -> bytes:
+    return reply
 
 
 def answer_in_thread(

@@ -12,7 +12,9 @@ error replies, which dnspython's own validation does not give (RFC 8945 §5.2):
 2. the MAC's length: longer than the hash, or shorter than max(10, half the
    hash) -> FORMERR, unsigned (§5.2.2.1);
 3. the MAC itself -> BADSIG, unsigned;
-4. the time: outside the fudge -> BADTIME, signed, with our time (§5.2.3);
+4. the time: outside the fudge -> BADTIME, signed, with our time (§5.2.3).
+   The client's fudge is honoured up to our own 300 s, never more: a
+   message signed with a fudge of 65,535 s would stay valid for 18 hours;
 5. truncation: a shorter MAC the RFC permits, but our policy is the full
    length -> BADTRUNC, signed (§5.2.4).
 
@@ -210,7 +212,7 @@ def check(
     if not hmac.compare_digest(expected[:size], rdata.mac):
         raise TsigFailure(dns.rcode.NOTAUTH, dns.rcode.BADSIG, owner, rdata)
     error = 0
-    if abs(rdata.time_signed - now) > rdata.fudge:
+    if abs(rdata.time_signed - now) > min(rdata.fudge, FUDGE):
         error = dns.rcode.BADTIME
     elif size < full:
         error = dns.rcode.BADTRUNC
