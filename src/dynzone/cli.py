@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import re
 import sys
 from collections.abc import Callable, Coroutine
@@ -14,7 +13,7 @@ from typing import Any
 import dns.exception
 import dns.name
 
-from dynzone import __version__
+from dynzone import __version__, logs
 from dynzone.commands import import_dyndnsd, key, user, zone
 from dynzone.config import (
     DEFAULT_DATA_DIR,
@@ -76,11 +75,7 @@ def _fail(message: str) -> int:
 
 
 def cmd_serve(config_path: str | None, log_level: str) -> int:
-    logging.basicConfig(
-        level=getattr(logging, log_level.upper()),
-        format="dynzone: %(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.setup(log_level)
     demo_password = None
     try:
         if config_path is None:
@@ -90,7 +85,7 @@ def cmd_serve(config_path: str | None, log_level: str) -> int:
             ensure_demo_zone(config.zones[0].file)
         else:
             config = load_config(config_path)
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+            logs.setup(log_level, config.log_format)
         server = Server(config)
         server.load_zones()
         if config.path is None:

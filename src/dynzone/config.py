@@ -22,6 +22,7 @@ import dns.name
 from dynzone.dns.settings import DnsSettings
 from dynzone.engine.settings import HostPort, Network, ZoneSettings
 from dynzone.http.settings import DEFAULT_HTTP_PORT, HttpSettings
+from dynzone.logs import FORMATS as LOG_FORMATS
 from dynzone.privileges import PrivilegeError, lookup
 from dynzone.zones.serial import POLICIES as SERIAL_POLICIES
 
@@ -41,15 +42,21 @@ class Config:
     zones: tuple[ZoneSettings, ...] = ()
     path: Path | None = None  # None for the built-in demo configuration
     user: str | None = None  # become this user once the sockets are bound
+    log_format: str = "text"  # or "json"
 
 
-_TOP_KEYS = {"data_dir", "user", "dns", "http", "zone"}
+_TOP_KEYS = {"data_dir", "user", "dns", "http", "zone", "log"}
+_LOG_KEYS = {"format"}
 _DNS_KEYS = {"listen", "edns_payload", "tcp_idle_timeout", "tcp_max_connections"}
 _HTTP_KEYS = {
     "listen",
     "trusted_proxies",
     "updates_per_host_per_minute",
     "failed_logins_per_minute",
+    "header_timeout",
+    "max_connections",
+    "max_connections_per_address",
+    "metrics_from",
 }
 _ZONE_KEYS = {
     "name",
@@ -144,6 +151,13 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         seen.add(name)
         zones.append(_parse_zone_settings(z, name, base, where, key))
     http = _parse_http(_typed(raw, "http", dict, where, "", {}), where)
+    log_raw = _typed(raw, "log", dict, where, "", {})
+    _no_unknown(log_raw, _LOG_KEYS, where, "log.")
+    log_format = _typed(log_raw, "format", str, where, "log.", "text")
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(
+            f"{where}: log.format: {log_format!r} is not one of {', '.join(LOG_FORMATS)}"
+        )
     return Config(
         data_dir=data_dir,
         dns=DnsSettings(
@@ -156,6 +170,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         zones=tuple(zones),
         path=path,
         user=user,
+        log_format=log_format,
     )
 
 
@@ -248,13 +263,27 @@ def _parse_http(raw: dict[str, Any], where: str) -> HttpSettings:
         parse_listen(item, f"{where}: http.listen[{i}]") for i, item in enumerate(listen_raw)
     )
     proxies = _networks(raw, "trusted_proxies", where, "http.")
-    limits = {}
-    for name in ("updates_per_host_per_minute", "failed_logins_per_minute"):
+    limits: dict[str, Any] = {}
+    for name in (
+        "updates_per_host_per_minute",
+        "failed_logins_per_minute",
+        "max_connections",
+        "max_connections_per_address",
+    ):
         value = _typed(raw, name, int, where, "http.", getattr(HttpSettings, name))
         if value < 1:
             raise ConfigError(f"{where}: http.{name}: must be at least 1")
         limits[name] = value
-    return HttpSettings(listen=listen, trusted_proxies=proxies, **limits)
+    timeout = _typed(
+        raw, "header_timeout", (int, float), where, "http.", HttpSettings.header_timeout
+    )
+    if timeout <= 0:
+        raise ConfigError(f"{where}: http.header_timeout: must be more than 0 seconds")
+    if "metrics_from" in raw:
+        limits["metrics_from"] = _networks(raw, "metrics_from", where, "http.")
+    return HttpSettings(
+        listen=listen, trusted_proxies=proxies, header_timeout=float(timeout), **limits
+    )
 
 
 def _networks(raw: dict[str, Any], key: str, where: str, prefix: str) -> tuple[Network, ...]:

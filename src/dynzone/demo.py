@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dynzone.config import DEMO_ZONE
+from dynzone.data_dir import create_private
 from dynzone.policy import Grant
 from dynzone.store.base import Store
 from dynzone.users import PREFIX, hash_password, new_password
@@ -31,8 +32,10 @@ def ensure_demo_zone(path: Path) -> bool:
     """Write the demo zone file if it does not exist yet; True if written."""
     if path.exists():
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    create_private(tmp)  # it lives in the data directory, which is private
     tmp.write_text(DEMO_ZONE_TEXT, encoding="utf-8")
     tmp.replace(path)
     return True

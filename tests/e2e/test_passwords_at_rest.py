@@ -28,4 +28,4 @@ def test_passwords_are_neither_stored_nor_logged_in_clear(tmp_path: Path) -> Non
         assert clear.encode() not in stored, f"{clear} found in the store"
         assert clear.encode() not in log, f"{clear} found in the log"
     assert b"$argon2id$" in stored
-    assert b"failed login for user 'alice'" in log  # the log does say what happened
+    assert b"failed-login: HTTP user 'alice'" in log  # the log does say what happened

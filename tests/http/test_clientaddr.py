@@ -27,3 +27,14 @@ def test_trusted_proxy_real_ip_and_mapped_addresses() -> None:
 
 def test_garbage_headers_fall_back_to_the_peer() -> None:
     assert str(client_address("10.0.0.1", {"X-Real-IP": "nonsense"}, TRUSTED)) == "10.0.0.1"
+
+
+def test_unreadable_forwarded_for_from_a_trusted_proxy_falls_back_to_x_real_ip() -> None:
+    headers = {"X-Forwarded-For": "unknown, garbage", "X-Real-IP": "203.0.113.9"}
+    assert str(client_address("10.0.0.1", headers, TRUSTED)) == "203.0.113.9"
+    assert str(client_address("10.0.0.1", {"X-Forwarded-For": "garbage"}, TRUSTED)) == "10.0.0.1"
+
+
+def test_a_scoped_address_is_never_the_client() -> None:
+    headers = {"X-Forwarded-For": "fe80::1%eth0", "X-Real-IP": "fe80::2%eth0"}
+    assert str(client_address("10.0.0.1", headers, TRUSTED)) == "10.0.0.1"

@@ -37,6 +37,7 @@ from dynzone.dns.responder import PLAIN_UDP_LIMIT, TCP_LIMIT, Responder, questio
 from dynzone.engine.changeset import ChangeSet, Outcome
 from dynzone.engine.engine import Engine
 from dynzone.keys import Keyring
+from dynzone.logs import security
 from dynzone.update import message
 from dynzone.update.door import UpdateDoor
 from dynzone.update.sections import UpdateError
@@ -180,11 +181,11 @@ class AsyncAnswerer:
             key_name, mac = key.key.name, key.mac
             seen = self.replays.claim(key_name, mac, key.time_signed, now)
             if seen is not True:
-                log.warning(
-                    "UPDATE from %s with key %s: a replay of a message already received;"
-                    " not applied again",
-                    peer.address,
-                    key_name,
+                security(
+                    "tsig-replay",
+                    f"UPDATE signed with key {key_name}: a repeat of a message already"
+                    " received; not applied again",
+                    client=peer.address,
                 )
                 return seen or None
 

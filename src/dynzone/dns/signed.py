@@ -26,6 +26,7 @@ import dns.rdtypes.ANY.TSIG
 from dynzone.dns import tsig
 from dynzone.dns.responder import error_reply
 from dynzone.keys import Keyring
+from dynzone.logs import security
 
 log = logging.getLogger("dynzone.dns")
 
@@ -83,17 +84,16 @@ def verify(
     try:
         signed = tsig.check(data, owner, rdata, keyring.find, now)
     except tsig.TsigFailure as failure:
-        log.warning("TSIG from %s with key %s: %s; refused", address, owner, failure)
+        security("bad-tsig", f"key {owner}: {failure}; refused", client=address)
         answer = refuse(failure.rcode)
         if failure.rcode == dns.rcode.FORMERR:
             return answer
         return tsig.unsigned_error(answer, failure)
     if signed.error:
-        log.warning(
-            "TSIG from %s with key %s: %s",
-            address,
-            signed.key.name,
-            tsig.error_name(signed.error),
+        security(
+            "bad-tsig",
+            f"key {signed.key.name}: {tsig.error_name(signed.error)}",
+            client=address,
         )
         return tsig.sign(refuse(dns.rcode.NOTAUTH), signed, now)
     return signed

@@ -25,9 +25,11 @@ from dynzone.engine.changeset import ChangeRejected
 from dynzone.engine.engine import Engine
 from dynzone.http import dyndns2
 from dynzone.http.clientaddr import Address, client_address
+from dynzone.http.guard import ConnectionGuard, quiet_server_logger
 from dynzone.http.ratelimit import RateLimit
 from dynzone.http.settings import HttpSettings
 from dynzone.http.zone_status import zone_status
+from dynzone.logs import security
 from dynzone.policy import Identity
 from dynzone.store.base import Store
 from dynzone.users import verify
@@ -93,7 +95,7 @@ class Dyndns2Door:
             identity = await loop.run_in_executor(self._auth_pool, self._verify, user, password)
         if identity is None:
             self.login_limit.spend(source)
-            log.warning("http: failed login for user %r from %s", user, source)
+            security("failed-login", f"HTTP user {user!r}: wrong or unknown", client=source)
             return "badauth"
         return identity
 
@@ -178,7 +180,11 @@ async def start_http(
     (the transfer thread) serve the zone status endpoint.
     """
     door = Dyndns2Door(engine, settings)
-    app = web.Application(client_max_size=64 * 1024)
+    now = settings()
+    guard = ConnectionGuard(
+        now.max_connections, now.max_connections_per_address, now.header_timeout
+    )
+    app = web.Application(client_max_size=64 * 1024, middlewares=[guard.middleware])
     app.router.add_route("GET", "/nic/update", door.update)
     app.router.add_route("POST", "/nic/update", door.update)
     app.router.add_route("GET", "/nic/checkip", door.checkip)
@@ -188,22 +194,32 @@ async def start_http(
         "/api/zones/{zone}/status",
         functools.partial(zone_status, engine, tracker, pool, door),
     )
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        handle_signals=False,
+        keepalive_timeout=now.header_timeout,
+        logger=quiet_server_logger(),
+    )
     await runner.setup()
-    try:
-        for addr in settings().listen:
-            site = web.TCPSite(runner, addr.host, addr.port, reuse_address=True)
-            try:
-                await site.start()
-            except OSError as exc:
-                raise ListenError(f"cannot listen for HTTP on {addr}: {exc.strerror}") from None
-    except ListenError:
-        await runner.cleanup()
-        door.close()
-        raise
+    assert runner.server is not None
+    factory = guard.wrap(runner.server)
+    loop = asyncio.get_running_loop()
+    servers: list[asyncio.Server] = []
 
     async def stop() -> None:
+        for server in servers:
+            server.close()
         await runner.cleanup()
         door.close()
+
+    for addr in now.listen:
+        try:
+            servers.append(
+                await loop.create_server(factory, addr.host, addr.port, reuse_address=True)
+            )
+        except OSError as exc:
+            await stop()
+            raise ListenError(f"cannot listen for HTTP on {addr}: {exc.strerror}") from None
 
     return stop

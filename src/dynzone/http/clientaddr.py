@@ -25,9 +25,12 @@ def _parse(text: str) -> Address | None:
     if text.startswith("[") and "]" in text:
         text = text[1 : text.index("]")]
     try:
-        return plain(ipaddress.ip_address(text))
+        ip = plain(ipaddress.ip_address(text))
     except ValueError:
         return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.scope_id is not None:
+        return None
+    return ip
 
 
 def client_address(peer: str, headers: Mapping[str, str], trusted: Sequence[Network]) -> Address:
@@ -43,14 +46,16 @@ def client_address(peer: str, headers: Mapping[str, str], trusted: Sequence[Netw
     if forwarded:
         # Walk from the nearest hop back; the first address not a trusted
         # proxy is the client. Earlier entries are the client's own claims.
+        nearest = ip
         for hop in reversed(forwarded.split(",")):
             addr = _parse(hop)
             if addr is None:
-                break
+                break  # unreadable: X-Real-IP below, if the proxy sent one
             if not is_trusted(addr):
                 return addr
-            ip = addr
-        return ip
+            nearest = addr
+        else:
+            return nearest
     real = headers.get("X-Real-IP")
     if real:
         addr = _parse(real)

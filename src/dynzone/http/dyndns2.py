@@ -89,6 +89,8 @@ def parse_addresses(
             ip = plain(ipaddress.ip_address(item))
         except ValueError:
             raise BadAddress(item) from None
+        if isinstance(ip, ipaddress.IPv6Address) and ip.scope_id is not None:
+            raise BadAddress(item)  # fe80::1%eth0 names an interface of the client's own
         if isinstance(ip, ipaddress.IPv4Address):
             if v4 is not None and v4 != ip:
                 raise BadAddress(item)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from dynzone.engine.settings import HostPort, Network
@@ -15,3 +16,11 @@ class HttpSettings:
     trusted_proxies: tuple[Network, ...] = ()
     updates_per_host_per_minute: int = 10
     failed_logins_per_minute: int = 5
+    header_timeout: float = 10.0
+    max_connections: int = 512
+    max_connections_per_address: int = 32
+    # Who may read /metrics; loopback unless the config says otherwise.
+    metrics_from: tuple[Network, ...] = (
+        ipaddress.ip_network("127.0.0.0/8"),
+        ipaddress.ip_network("::1/128"),
+    )

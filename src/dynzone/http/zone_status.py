@@ -1,8 +1,9 @@
 """``GET /api/zones/{zone}/status``: the propagation report as JSON.
 
 The same report as ``dynzone zone status``: each secondary is asked for its
-SOA at the time of the request. Any valid dynzone user may read it (HTTP
-basic authentication, as for /nic/update), since it names the secondaries.
+SOA at the time of the request. Only a user with a grant in the zone may read
+it (HTTP basic authentication, as for /nic/update): it names the secondaries
+and makes dynzone query them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import dns.exception
 import dns.name
 from aiohttp import web
 
+from dynzone.engine import access
 from dynzone.engine.engine import Engine
 from dynzone.xfr import propagation
 from dynzone.xfr.propagation import Tracker
@@ -40,7 +42,8 @@ async def zone_status(
         return web.json_response({"error": "not a domain name"}, status=400)
     zone = engine.snapshot(origin)
     zc = engine.zone_settings(origin)
-    if zone is None or zc is None:
+    if zone is None or zc is None or not access.reaches(auth, origin):
+        # The same answer for "not served" and "not yours": no zone list for strangers.
         return web.json_response({"error": f"zone {origin} is not served here"}, status=404)
     loop = asyncio.get_running_loop()
     latest = await loop.run_in_executor(pool, engine.journal.latest, origin)

@@ -28,6 +28,7 @@ from dynzone.engine import access
 from dynzone.engine.access import Door
 from dynzone.engine.changeset import ChangeRejected, ChangeSet, Outcome, ZoneChange, ZoneEdit
 from dynzone.engine.engine import Engine
+from dynzone.logs import security
 from dynzone.policy import Identity
 from dynzone.store.base import StoreError
 from dynzone.update.apply import apply_changes
@@ -161,7 +162,14 @@ class UpdateDoor:
     def refused(self, error: UpdateError, identity: Identity | None, address: str) -> int:
         """Log an UPDATE refused before any commit; its rcode."""
         who = identity.name if identity is not None else f"unsigned from {address}"
-        log.info("UPDATE by %s: %s: %s", who, _rcode_text(error.rcode), error)
+        if error.rcode in (dns.rcode.REFUSED, dns.rcode.NOTAUTH):
+            security(
+                "update-refused",
+                f"UPDATE by {who}: {_rcode_text(error.rcode)}: {error}",
+                client=address,
+            )
+        else:
+            log.info("UPDATE by %s: %s: %s", who, _rcode_text(error.rcode), error)
         return error.rcode
 
 

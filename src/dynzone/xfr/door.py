@@ -27,6 +27,7 @@ import dns.rrset
 from dynzone.engine import access
 from dynzone.engine.access import Action
 from dynzone.engine.engine import Engine
+from dynzone.logs import security
 from dynzone.xfr import messages
 from dynzone.xfr.ixfr import chain, condense
 from dynzone.zones.serial import serial_gt
@@ -71,8 +72,10 @@ class TransferDoor:
             return dns.rcode.NOTAUTH
         zc = self.engine.zone_settings(zone.origin)
         if zc is None or not access.allowed(Action.TRANSFER, zc, address, key):
-            log.warning(
-                "%s of %s from %s refused: not in the zone's allow_transfer", kind, qname, who
+            security(
+                "transfer-refused",
+                f"{kind} of {qname} from {who}: not in the zone's allow_transfer",
+                client=address,
             )
             return dns.rcode.REFUSED
         flags = messages.reply_flags(msg.flags)

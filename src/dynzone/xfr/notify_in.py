@@ -18,6 +18,7 @@ import dns.rdataclass
 from dynzone.engine import access
 from dynzone.engine.access import Action
 from dynzone.engine.engine import Engine
+from dynzone.logs import security
 from dynzone.zones.snapshot import key_of
 
 log = logging.getLogger("dynzone.xfr")
@@ -37,7 +38,7 @@ def answer_notify(
         log.info("NOTIFY for %s from %s: not a zone we serve; NOTAUTH", qname, address)
         return dns.rcode.NOTAUTH
     if not access.allowed(Action.NOTIFY, zc, address, key):
-        log.warning("NOTIFY for %s from unknown source %s; REFUSED", qname, address)
+        security("notify-refused", f"NOTIFY for {qname} from an unknown source", client=address)
         return dns.rcode.REFUSED
     log.info("NOTIFY for %s from %s ignored: dynzone is this zone's primary", qname, address)
     return dns.rcode.NOERROR

@@ -1,0 +1,98 @@
+"""The HTTP listener under abuse: caps, deadlines, short errors, no tracebacks."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.dyndns_server import OTHER_ZONE, ZONE, Dynzone, start
+
+HTTP = """\
+header_timeout = 1.5
+max_connections_per_address = 8
+"""
+
+
+@pytest.fixture(scope="module")
+def dz(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dynzone]:
+    server = start(tmp_path_factory.mktemp("http-abuse"), http=HTTP)
+    try:
+        server.add_user("eve", "eve-secret-1", f"eve.{ZONE}")
+        yield server
+    finally:
+        server.stop()
+
+
+def _connect(dz: Dynzone, source: str) -> socket.socket:
+    s = socket.socket()
+    s.bind((source, 0))
+    s.settimeout(5)
+    s.connect(("127.0.0.1", dz.http_port))
+    return s
+
+
+def _closed(s: socket.socket) -> bool:
+    try:
+        s.send(b"X")
+        return s.recv(1024) == b""
+    except OSError:
+        return True
+
+
+def test_a_scoped_myip_gets_400_not_500(dz: Dynzone) -> None:
+    got = dz.curl(f"hostname=eve.{ZONE}&myip=fe80::1%25eth0", "eve", "eve-secret-1")
+    assert got == (400, "badip")
+    assert "Traceback" not in dz.server.log_text()
+
+
+def test_a_malformed_request_gets_400_and_one_short_log_line(dz: Dynzone) -> None:
+    before = len(dz.server.log_text())
+    with _connect(dz, "127.0.0.3") as s:
+        s.sendall(b"GARBAGE\x00\x01 / HTTP/9.9\r\n" + b"X" * 3000 + b"\r\n\r\n")
+        reply = s.recv(4096)
+    assert reply.startswith(b"HTTP/1.") and b" 400 " in reply.split(b"\r\n")[0]
+    time.sleep(0.3)
+    added = dz.server.log_text()[before:]
+    assert "Traceback" not in added
+    assert all(len(line) < 400 for line in added.splitlines())
+
+
+def test_slow_drip_connections_are_capped_and_cut_and_others_are_served(dz: Dynzone) -> None:
+    slow = [_connect(dz, "127.0.0.2") for _ in range(20)]
+    try:
+        started = time.monotonic()
+        for s in slow:
+            try:
+                s.send(b"G")
+            except OSError:
+                pass
+        time.sleep(0.3)
+        # Over the per-address cap of 8: closed at once.
+        assert sum(_closed(s) for s in slow[8:]) == 12
+        # A client from elsewhere is served while the drip goes on.
+        assert dz.curl("", path="/nic/checkip")[0] == 200
+        # The drip continues a byte at a time; the header deadline still cuts it.
+        open_ones = slow[:8]
+        while time.monotonic() - started < 4:
+            for s in open_ones:
+                try:
+                    s.send(b"E")
+                except OSError:
+                    pass
+            time.sleep(0.25)
+        assert all(_closed(s) for s in open_ones)
+    finally:
+        for s in slow:
+            s.close()
+    assert dz.curl("", path="/nic/checkip")[0] == 200
+
+
+def test_zone_status_only_for_zones_the_user_holds_a_grant_in(dz: Dynzone) -> None:
+    mine = dz.curl("", "eve", "eve-secret-1", path=f"/api/zones/{ZONE}/status")
+    assert mine[0] == 200 and '"serial"' in mine[1]
+    other = dz.curl("", "eve", "eve-secret-1", path=f"/api/zones/{OTHER_ZONE}/status")
+    assert other[0] == 404
