@@ -47,7 +47,16 @@ class Config:
 
 _TOP_KEYS = {"data_dir", "user", "dns", "http", "zone", "log"}
 _LOG_KEYS = {"format"}
-_DNS_KEYS = {"listen", "edns_payload", "tcp_idle_timeout", "tcp_max_connections"}
+_DNS_KEYS = {
+    "listen",
+    "edns_payload",
+    "tcp_idle_timeout",
+    "tcp_max_connections",
+    "tcp_max_connections_per_address",
+    "rrl_limit",
+    "rrl_slip",
+    "cookies",
+}
 _HTTP_KEYS = {
     "listen",
     "trusted_proxies",
@@ -126,6 +135,23 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
     )
     if max_conn < 1:
         raise ConfigError(f"{where}: dns.tcp_max_connections: must be at least 1")
+    per_address = _typed(
+        dns_raw,
+        "tcp_max_connections_per_address",
+        int,
+        where,
+        "dns.",
+        default.tcp_max_connections_per_address,
+    )
+    if per_address < 1:
+        raise ConfigError(f"{where}: dns.tcp_max_connections_per_address: must be at least 1")
+    rrl_limit = _typed(dns_raw, "rrl_limit", int, where, "dns.", default.rrl_limit)
+    if rrl_limit < 0:
+        raise ConfigError(f"{where}: dns.rrl_limit: responses per second, 0 to turn RRL off")
+    rrl_slip = _typed(dns_raw, "rrl_slip", int, where, "dns.", default.rrl_slip)
+    if not 0 <= rrl_slip <= 10:
+        raise ConfigError(f"{where}: dns.rrl_slip: 0 (never slip) to 10")
+    cookies = _typed(dns_raw, "cookies", bool, where, "dns.", default.cookies)
 
     zones_raw = _typed(raw, "zone", list, where, "", [])
     zones: list[ZoneSettings] = []
@@ -165,6 +191,10 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
             edns_payload=payload,
             tcp_idle_timeout=float(idle),
             tcp_max_connections=max_conn,
+            tcp_max_connections_per_address=per_address,
+            rrl_limit=rrl_limit,
+            rrl_slip=rrl_slip,
+            cookies=cookies,
         ),
         http=http,
         zones=tuple(zones),

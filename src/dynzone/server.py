@@ -89,7 +89,9 @@ class Server:
         self.responder.hands_off = True
         self.notifier = Notifier(engine, keyring, self.tracker, loop)
         dns = self.config.dns
-        limits = TcpLimits(dns.tcp_idle_timeout, dns.tcp_max_connections)
+        limits = TcpLimits(
+            dns.tcp_idle_timeout, dns.tcp_max_connections, dns.tcp_max_connections_per_address
+        )
         try:
             self._closers = await open_listeners(dns.listen, self.responder, limits, answerer)
         except ListenError as exc:

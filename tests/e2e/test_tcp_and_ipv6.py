@@ -77,15 +77,18 @@ def test_idle_connection_is_closed_after_the_timeout(server: Server) -> None:
 
 
 def test_connections_over_the_cap_are_closed_and_the_others_keep_working(server: Server) -> None:
+    query = framed(dns.message.make_query("www.example.com", "A"))
     held = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(3)]
     try:
+        for s in held:
+            s.sendall(query[:3])  # each is in the middle of a message: none is idle
         time.sleep(0.2)
         with socket.create_connection(("127.0.0.1", server.port), timeout=5) as extra:
-            extra.sendall(framed(dns.message.make_query("www.example.com", "A")))
+            extra.sendall(query)
             with pytest.raises((ConnectionError, OSError)):
                 read_reply(extra)
         for s in held:
-            s.sendall(framed(dns.message.make_query("www.example.com", "A")))
+            s.sendall(query[3:])
             assert read_reply(s).answer
     finally:
         for s in held:

@@ -3,9 +3,19 @@
 UDP is served by a batching thread (udp_batch.py) where the system has
 recvmmsg/sendmmsg, and on the asyncio loop otherwise. TCP runs on the loop and
 follows RFC 7766: two-byte length framing, several queries per connection
-answered in order as they arrive (pipelining), an idle timeout, and a cap on
-open connections. A query that makes the responder fail is logged and
-dropped; the listener keeps serving.
+answered in order as they arrive (pipelining), and limits a client cannot
+talk its way around:
+
+* ``tcp_idle_timeout`` is a deadline for a whole message, counted from the
+  connection's start or its last answer, not re-armed by each byte: a client
+  dripping a byte a second is cut off like an idle one;
+* at most ``tcp_max_connections`` open, and ``tcp_max_connections_per_address``
+  from one address; when the server is full, the connection idle longest is
+  closed to make room (RFC 7766 §6.2.3), and only if every one is busy is the
+  newcomer refused.
+
+A query that makes the responder fail is logged and dropped; the listener
+keeps serving.
 
 Messages the responder hands off (UPDATE, NOTIFY, TSIG, zone transfers) are
 answered by an ``AsyncAnswerer`` task on the loop; a TCP connection reads no
@@ -20,6 +30,7 @@ import asyncio
 import errno
 import logging
 import socket
+from collections import Counter
 from collections.abc import Callable
 from typing import cast
 
@@ -27,6 +38,7 @@ from dynzone.dns import udp_batch
 from dynzone.dns.handoff import AsyncAnswerer, Peer, answer_later
 from dynzone.dns.responder import HANDOFF, Responder
 from dynzone.engine.settings import HostPort
+from dynzone.logs import security
 
 log = logging.getLogger("dynzone.dns")
 
@@ -83,12 +95,57 @@ class UdpProtocol(asyncio.DatagramProtocol):
 
 
 class TcpLimits:
-    """Shared state of all TCP connections of one server."""
+    """Shared state of all TCP connections of one server, and what they were refused."""
 
-    def __init__(self, idle_timeout: float, max_connections: int) -> None:
+    def __init__(
+        self, idle_timeout: float, max_connections: int, per_address: int | None = None
+    ) -> None:
         self.idle_timeout = idle_timeout
         self.max_connections = max_connections
-        self.open = 0
+        self.per_address = per_address or max_connections
+        # Open connections, least recently active first.
+        self.conns: dict[TcpProtocol, None] = {}
+        self.by_address: Counter[str] = Counter()
+        self.refused = 0  # over a cap, nothing idle to close
+        self.evicted = 0  # idle, closed to make room
+        self.timed_out = 0  # no whole message within the deadline
+
+    @property
+    def open(self) -> int:
+        return len(self.conns)
+
+    def admit(self, conn: TcpProtocol, address: str) -> bool:
+        """Count ``conn`` in, closing the longest-idle connection if that makes room."""
+        if self.by_address[address] >= self.per_address:
+            if not self._evict(lambda c: c.address == address):
+                return False
+        elif len(self.conns) >= self.max_connections and not self._evict(lambda c: True):
+            return False
+        self.conns[conn] = None
+        self.by_address[address] += 1
+        return True
+
+    def _evict(self, which: Callable[[TcpProtocol], bool]) -> bool:
+        for conn in self.conns:
+            if which(conn) and conn.idle():
+                self.evicted += 1
+                self.gone(conn)  # its slot is free now, not when the close completes
+                conn.close()
+                return True
+        self.refused += 1
+        return False
+
+    def active(self, conn: TcpProtocol) -> None:
+        if conn in self.conns:
+            del self.conns[conn]
+            self.conns[conn] = None
+
+    def gone(self, conn: TcpProtocol) -> None:
+        if conn in self.conns:
+            del self.conns[conn]
+            self.by_address[conn.address] -= 1
+            if not self.by_address[conn.address]:
+                del self.by_address[conn.address]
 
 
 class TcpProtocol(asyncio.Protocol):
@@ -101,18 +158,19 @@ class TcpProtocol(asyncio.Protocol):
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
         self.timer: asyncio.TimerHandle | None = None
-        self.counted = False
+        self.address = ""
         self.waiting = False  # a handed-off message's reply is not written yet
         self.writable: asyncio.Event | None = None  # clear while the write buffer is full
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses; same interface.
         self.transport = cast(asyncio.Transport, transport)
-        if self.limits.open >= self.limits.max_connections:
+        peer = transport.get_extra_info("peername")
+        self.address = peer[0] if peer else ""
+        if not self.limits.admit(self, self.address):
+            security("tcp-refused", "too many TCP connections, none idle", client=self.address)
             transport.close()
             return
-        self.limits.open += 1
-        self.counted = True
         self.transport.set_write_buffer_limits(high=_TCP_HIGH_WATER)
         self.writable = asyncio.Event()
         self.writable.set()
@@ -125,14 +183,25 @@ class TcpProtocol(asyncio.Protocol):
         self.timer = loop.call_later(self.limits.idle_timeout, self._idle)
 
     def _idle(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            if self.buffer:
+                self.limits.timed_out += 1
+            self.transport.close()
+
+    def idle(self) -> bool:
+        """Between messages: nothing half-read, nothing being answered."""
+        return not self.buffer and not self.waiting
+
+    def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
 
     def data_received(self, data: bytes) -> None:
+        # No re-arming here: the deadline covers a whole message, however
+        # slowly its bytes come.
         self.buffer += data
         if not self.waiting:
             self._drain()
-        self._arm()
 
     def _drain(self) -> None:
         """Answer every whole message in the buffer, stopping at a handed-off one."""
@@ -171,6 +240,10 @@ class TcpProtocol(asyncio.Protocol):
                 return
             if reply is not None:
                 transport.write(len(reply).to_bytes(2, "big") + reply)
+                # Answered: the next message gets a fresh deadline (junk that
+                # gets no answer does not keep a connection alive).
+                self._arm()
+                self.limits.active(self)
 
     def _write(self, reply: bytes) -> bool:
         """Write one framed reply; False if the connection is gone."""
@@ -209,9 +282,7 @@ class TcpProtocol(asyncio.Protocol):
             self.writable.set()  # a transfer waiting to write finds the connection gone
         if self.timer is not None:
             self.timer.cancel()
-        if self.counted:
-            self.limits.open -= 1
-            self.counted = False
+        self.limits.gone(self)
 
 
 def _grow_receive_buffer(sock: socket.socket | None) -> None:

@@ -15,3 +15,7 @@ class DnsSettings:
     edns_payload: int = 1232
     tcp_idle_timeout: float = 10.0
     tcp_max_connections: int = 1000
+    tcp_max_connections_per_address: int = 64
+    rrl_limit: int = 200  # responses per second per source network and answer; 0: off
+    rrl_slip: int = 2  # every n-th dropped answer goes out truncated (TC); 0: none
+    cookies: bool = True  # DNS COOKIEs (RFC 7873, server cookies as in RFC 9018)
