@@ -55,6 +55,7 @@ _DNS_KEYS = {
     "tcp_max_connections_per_address",
     "rrl_limit",
     "rrl_slip",
+    "rrl_exempt",
     "cookies",
 }
 _HTTP_KEYS = {
@@ -152,6 +153,11 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
     if not 0 <= rrl_slip <= 10:
         raise ConfigError(f"{where}: dns.rrl_slip: 0 (never slip) to 10")
     cookies = _typed(dns_raw, "cookies", bool, where, "dns.", default.cookies)
+    exempt = (
+        _networks(dns_raw, "rrl_exempt", where, "dns.")
+        if "rrl_exempt" in dns_raw
+        else default.rrl_exempt
+    )
 
     zones_raw = _typed(raw, "zone", list, where, "", [])
     zones: list[ZoneSettings] = []
@@ -194,6 +200,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
             tcp_max_connections_per_address=per_address,
             rrl_limit=rrl_limit,
             rrl_slip=rrl_slip,
+            rrl_exempt=exempt,
             cookies=cookies,
         ),
         http=http,

@@ -16,9 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dynzone import store as stores
 from dynzone.config import Config, ConfigError, load_config
 from dynzone.data_dir import DataDirError, ServerLock, make_private
+from dynzone.dns.cookies import Cookies
 from dynzone.dns.handoff import AsyncAnswerer
 from dynzone.dns.listeners import ListenError, TcpLimits, open_listeners
 from dynzone.dns.responder import Responder
+from dynzone.dns.rrl import RateLimiter
 from dynzone.engine.engine import Engine
 from dynzone.http.app import start_http
 from dynzone.keys import Keyring
@@ -54,7 +56,16 @@ class Server:
             self.lock.release()
             raise StartupError(str(exc)) from None
         self.engine = Engine(store, config.zones, lambda: stores.open_store(config.data_dir))
-        self.responder = Responder(self.engine.catalog, payload=config.dns.edns_payload)
+        dns = config.dns
+        self.rrl = (
+            RateLimiter(dns.rrl_limit, dns.rrl_slip, dns.rrl_exempt) if dns.rrl_limit else None
+        )
+        self.responder = Responder(
+            self.engine.catalog,
+            payload=dns.edns_payload,
+            rrl=self.rrl,
+            cookies=Cookies() if dns.cookies else None,
+        )
         self.engine.on_swap(self.responder.use)
         self.exporter = Exporter(self.engine)
         # Zone transfers: journal reads and message rendering, off the event loop.

@@ -69,7 +69,7 @@ class UdpProtocol(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         try:
-            reply = self.responder.respond(data, False)
+            reply = self.responder.respond(data, False, packed(addr[0]))
         except Exception:
             log.exception("error answering a UDP query from %s; dropped", addr[0])
             return
@@ -159,6 +159,7 @@ class TcpProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.address = ""
+        self.client = b""
         self.waiting = False  # a handed-off message's reply is not written yet
         self.writable: asyncio.Event | None = None  # clear while the write buffer is full
 
@@ -167,6 +168,7 @@ class TcpProtocol(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.address = peer[0] if peer else ""
+        self.client = packed(self.address)
         if not self.limits.admit(self, self.address):
             security("tcp-refused", "too many TCP connections, none idle", client=self.address)
             transport.close()
@@ -215,7 +217,7 @@ class TcpProtocol(asyncio.Protocol):
             msg = bytes(buf[2 : 2 + size])
             del buf[: 2 + size]
             try:
-                reply = self.responder.respond(msg, True)
+                reply = self.responder.respond(msg, True, self.client)
             except Exception:
                 log.exception("error answering a TCP query; connection closed")
                 transport.close()
@@ -283,6 +285,20 @@ class TcpProtocol(asyncio.Protocol):
         if self.timer is not None:
             self.timer.cancel()
         self.limits.gone(self)
+
+
+def packed(address: str) -> bytes:
+    """The packed form of an IPv4 or IPv6 address text (an IPv4-mapped one as IPv4)."""
+    try:
+        if ":" in address:
+            raw = socket.inet_pton(socket.AF_INET6, address.partition("%")[0])
+            return raw[12:] if raw[:12] == _V4_MAPPED else raw
+        return socket.inet_pton(socket.AF_INET, address)
+    except OSError:
+        return b""
+
+
+_V4_MAPPED = bytes(10) + b"\xff\xff"
 
 
 def _grow_receive_buffer(sock: socket.socket | None) -> None:

@@ -52,10 +52,12 @@ class TooBig(Exception):
 
 @dataclass(frozen=True, slots=True)
 class EdnsReply:
-    """The OPT record we send back: our payload size and the echoed DO bit."""
+    """The OPT record we send back: our payload size, the echoed DO bit, and our
+    options (whole, as wire bytes: a COOKIE)."""
 
     payload: int
     do: bool = False
+    options: bytes = b""
 
 
 class WireWriter:
@@ -181,7 +183,7 @@ def render(
     flags |= dns.flags.QR | rflags
     if ans.aa:
         flags |= dns.flags.AA
-    room = max_size - (OPT_SIZE if edns is not None else 0)
+    room = max_size - (OPT_SIZE + len(edns.options) if edns is not None else 0)
     w = WireWriter()
     if anchors:
         wire = qname.to_wire()
@@ -218,7 +220,10 @@ def render(
                     break
     if edns is not None:
         ednsflags = ext | (dns.flags.DO if edns.do else 0)
-        w.buf += struct.pack("!BHHIH", 0, dns.rdatatype.OPT, edns.payload, ednsflags, 0)
+        w.buf += struct.pack(
+            "!BHHIH", 0, dns.rdatatype.OPT, edns.payload, ednsflags, len(edns.options)
+        )
+        w.buf += edns.options
         counts[2] += 1
     struct.pack_into("!HHHHHH", w.buf, 0, msg_id, flags, 1, *counts)
     if serials is not None:

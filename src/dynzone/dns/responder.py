@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import enum
 import struct
+import time
 from typing import Final, cast
 
 import dns.exception
@@ -33,7 +34,9 @@ import dns.rdatatype
 import dns.renderer
 
 from dynzone.dns.answer import Answer, resolve
+from dynzone.dns.cookies import COOKIE, Cookies, MalformedCookie, find_cookie, option_bytes
 from dynzone.dns.render import EdnsReply, render
+from dynzone.dns.rrl import RateLimiter
 from dynzone.dns.tsig import tsig_start
 from dynzone.engine.answer_cache import CachedAnswer, Patches, SplitReply
 from dynzone.engine.catalog import Catalog
@@ -69,9 +72,19 @@ class Responder:
     started with.
     """
 
-    def __init__(self, catalog: Catalog, payload: int = DEFAULT_PAYLOAD) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        payload: int = DEFAULT_PAYLOAD,
+        rrl: RateLimiter | None = None,
+        cookies: Cookies | None = None,
+    ) -> None:
         self.catalog = catalog
         self.payload = payload
+        # UDP answers pass the rate limiter; COOKIE options are answered. Both
+        # need the client's packed address, which the listeners pass in.
+        self.rrl = rrl
+        self.cookies = cookies
         # Set once the listeners can take HANDOFF; until then UPDATE and NOTIFY
         # are NOTIMP and transfers REFUSED.
         self.hands_off = False
@@ -82,38 +95,50 @@ class Responder:
 
     # -- fast path -------------------------------------------------------
 
-    def respond(self, data: bytes, tcp: bool = False) -> bytes | Handoff | None:
-        """Return the reply to ``data``, None when it must be dropped, or HANDOFF."""
+    def respond(
+        self, data: bytes, tcp: bool = False, client: bytes = b""
+    ) -> bytes | Handoff | None:
+        """Return the reply to ``data``, None when it must be dropped, or HANDOFF.
+
+        ``client`` is the sender's packed address (4 or 16 bytes), for rate
+        limiting and cookies; without it neither applies.
+        """
         catalog = self.catalog
         if not tcp:
             whole = catalog.exact.get(data[2:])
             if whole is not None:
                 if type(whole) is bytes:
-                    return data[:2] + whole
-                # A changing zone's negative answer: its current serial goes in.
-                head, apex, after = cast(SplitReply, whole)
-                return b"".join((data[:2], head, catalog.zones[apex].serial_wire, after))
+                    reply = data[:2] + whole
+                else:
+                    # A changing zone's negative answer: its current serial goes in.
+                    head, apex, after = cast(SplitReply, whole)
+                    reply = b"".join((data[:2], head, catalog.zones[apex].serial_wire, after))
+                rrl = self.rrl
+                if rrl is None or not client:
+                    return reply
+                return rrl.judge(client, data, reply, time.monotonic())
         n = len(data)
         # Header: QR=0, opcode QUERY, then QDCOUNT=1, ANCOUNT=0, NSCOUNT=0.
         if n < 17 or data[2] & 0xF8 or data[4:10] != b"\x00\x01\x00\x00\x00\x00":
-            return self._slow(data, tcp)
+            return self._slow(data, tcp, client)
         i = 12
         try:
             length = data[i]
             while length:
                 if length > 63:
-                    return self._slow(data, tcp)
+                    return self._slow(data, tcp, client)
                 i += length + 1
                 length = data[i]
         except IndexError:
-            return self._slow(data, tcp)
+            return self._slow(data, tcp, client)
         if i > 266:  # the name is longer than 255 octets: FORMERR on the slow path
-            return self._slow(data, tcp)
+            return self._slow(data, tcp, client)
         qend = i + 5
         if i + 2 < n and data[i + 1] == 0 and data[i + 2] in _TRANSFER:
-            return self._slow(data, tcp)  # AXFR/IXFR: the transfer path
+            return self._slow(data, tcp, client)  # AXFR/IXFR: the transfer path
         rest = n - qend
         arcount = data[10:12]
+        cookie = None
         if rest == 0 and arcount == b"\x00\x00":
             variant = 0
             limit = PLAIN_UDP_LIMIT
@@ -126,21 +151,36 @@ class Responder:
             # on the slow path; they only need to fill the OPT's rdata exactly.
             and (data[qend + 9] << 8 | data[qend + 10]) == rest - 11
         ):
-            if rest > 11 and not _options_well_framed(data, qend + 11):
-                return self._slow(data, tcp)  # FORMERR there, as for any bad OPT
+            if rest > 11:
+                if not _options_well_framed(data, qend + 11):
+                    return self._slow(data, tcp, client)  # FORMERR there, as for any bad OPT
+                if self.cookies is not None and client:
+                    cookie = find_cookie(data, qend + 11)
             variant = 2 if data[qend + 7] & 0x80 else 1
             limit = max(PLAIN_UDP_LIMIT, min((data[qend + 3] << 8) | data[qend + 4], self.payload))
         else:
-            return self._slow(data, tcp)
+            return self._slow(data, tcp, client)
         key = data[12 : i + 1].lower() + data[i + 1 : qend] + _VARIANT[variant]
         hit = catalog.cache.get(key)
         if hit is None:
             hit = self._prepare(catalog, key, i - 11, variant)
         flags0, flags1, counts, body, size, patches = hit
+        valid = False
+        if cookie is not None:
+            assert self.cookies is not None
+            try:
+                answer, valid = self.cookies.answer(cookie, client, int(time.time()))
+            except MalformedCookie:
+                return self._slow(data, tcp, client)  # FORMERR
+            option = option_bytes(answer)
+            size += len(option)
         if size > limit and not tcp:
-            return self._slow(data, tcp)  # renders the truncated reply for this limit
+            return self._slow(data, tcp, client)  # renders the truncated reply for this limit
         if patches:
             body = _patched(catalog, body, patches)
+        if cookie is not None:
+            # The cached body ends with our OPT record and its empty RDATA.
+            body = body[:-2] + len(option).to_bytes(2, "big") + option
         # The client's RD and CD bits, then our counts and body behind its question.
         tail = b"".join(
             (
@@ -150,12 +190,18 @@ class Responder:
                 body,
             )
         )
-        if not tcp:
-            # Where each serial sits in the bytes after the ID.
+        if tcp:
+            return data[:2] + tail
+        if cookie is None:
+            # Where each serial sits in the bytes after the ID. Not for a cookie:
+            # its reply is for one client address and one moment.
             shift = qend - 2
             serials = tuple((at + shift, zone) for at, zone in patches)
             catalog.answers.put_exact(catalog, key, hit, data[2:], tail, serials)
-        return data[:2] + tail
+        rrl = self.rrl
+        if rrl is None or valid or not client:
+            return data[:2] + tail
+        return rrl.judge(client, data, data[:2] + tail, time.monotonic())
 
     def _prepare(self, catalog: Catalog, key: bytes, name_len: int, variant: int) -> CachedAnswer:
         """Render and cache the reply for a fast-path cache key."""
@@ -192,30 +238,41 @@ class Responder:
 
     # -- slow path -------------------------------------------------------
 
-    def _slow(self, data: bytes, tcp: bool) -> bytes | Handoff | None:
+    def _slow(self, data: bytes, tcp: bool, client: bytes = b"") -> bytes | Handoff | None:
+        reply, proven = self._slow_reply(data, tcp, client)
+        rrl = self.rrl
+        if tcp or rrl is None or proven or not client or not isinstance(reply, bytes):
+            return reply
+        return rrl.judge(client, data, reply, time.monotonic())
+
+    def _slow_reply(
+        self, data: bytes, tcp: bool, client: bytes
+    ) -> tuple[bytes | Handoff | None, bool]:
+        """The reply, and whether the client proved its address with a valid cookie."""
         if len(data) < 12:
-            return None  # not even a header to reply to
+            return None, False  # not even a header to reply to
         msg_id, flags, qdcount = struct.unpack_from("!HHH", data)
         if flags & dns.flags.QR:
-            return None  # a response: answering could start a packet loop
+            return None, False  # a response: answering could start a packet loop
         opcode = dns.opcode.from_flags(flags)
         if self.hands_off and (opcode in _HANDED_OFF or _signed(data)):
-            return HANDOFF
+            return HANDOFF, False
         echo = flags & _RD_CD_MASK
         question = _question(data) if qdcount == 1 else None
         if self.hands_off and question is not None and question[1] in _TRANSFER:
-            return HANDOFF
+            return HANDOFF, False
         if opcode != dns.opcode.QUERY:
-            return _error(msg_id, echo, opcode, dns.rcode.NOTIMP, question)
+            return _error(msg_id, echo, opcode, dns.rcode.NOTIMP, question), False
         if question is None:
-            return _error(msg_id, echo, opcode, dns.rcode.FORMERR, None)
+            return _error(msg_id, echo, opcode, dns.rcode.FORMERR, None), False
         try:
             msg = dns.message.from_wire(data, keyring=False, ignore_trailing=True)
-        except dns.message.BadEDNS:
-            return _error(msg_id, echo, opcode, dns.rcode.FORMERR, question)
         except (dns.exception.DNSException, ValueError, struct.error):
-            return _error(msg_id, echo, opcode, dns.rcode.FORMERR, question)
-        return self.answer(msg, question, tcp)
+            return _error(msg_id, echo, opcode, dns.rcode.FORMERR, question), False
+        try:
+            return self._answer(msg, question, tcp, 0, client)
+        except MalformedCookie:
+            return _error(msg_id, echo, opcode, dns.rcode.FORMERR, question), False
 
     def answer(
         self,
@@ -225,20 +282,40 @@ class Responder:
         reserve: int = 0,
     ) -> bytes:
         """Render the reply to the parsed query ``msg``, leaving ``reserve`` bytes free."""
+        return self._answer(msg, question, tcp, reserve, b"")[0]
+
+    def _answer(
+        self,
+        msg: dns.message.Message,
+        question: tuple[dns.name.Name, int, int],
+        tcp: bool,
+        reserve: int,
+        client: bytes,
+    ) -> tuple[bytes, bool]:
         qname, qtype, qclass = question
         msg_id, echo = msg.id, msg.flags & _RD_CD_MASK
         edns: EdnsReply | None = None
         limit = TCP_LIMIT if tcp else PLAIN_UDP_LIMIT
+        proven = False
         if msg.edns >= 0:
-            edns = EdnsReply(self.payload, do=bool(msg.ednsflags & dns.flags.DO))
+            options = b""
+            if self.cookies is not None and client:
+                sent = next((o for o in msg.options if o.otype == COOKIE), None)
+                if sent is not None:
+                    answer, proven = self.cookies.answer(
+                        sent.to_wire() or b"", client, int(time.time())
+                    )
+                    options = option_bytes(answer)
+            edns = EdnsReply(self.payload, bool(msg.ednsflags & dns.flags.DO), options)
             if not tcp:
                 limit = max(PLAIN_UDP_LIMIT, min(msg.payload, self.payload))
             if msg.edns > 0:
                 # RFC 6891 §6.1.3: we speak version 0 only.
                 ans = Answer(rcode=dns.rcode.BADVERS, aa=False)
-                return render(qname, qtype, qclass, msg_id, echo, ans, edns, limit - reserve)
+                wire = render(qname, qtype, qclass, msg_id, echo, ans, edns, limit - reserve)
+                return wire, proven
         ans = decide(self.catalog, qname, qtype, qclass)
-        return render(qname, qtype, qclass, msg_id, echo, ans, edns, limit - reserve)
+        return render(qname, qtype, qclass, msg_id, echo, ans, edns, limit - reserve), proven
 
 
 def _options_well_framed(data: bytes, at: int) -> bool:

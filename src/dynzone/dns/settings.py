@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
-from dynzone.engine.settings import HostPort
+from dynzone.engine.settings import HostPort, Network
 
 DEFAULT_DNS_PORT = 5353
 
@@ -19,3 +20,8 @@ class DnsSettings:
     rrl_limit: int = 200  # responses per second per source network and answer; 0: off
     rrl_slip: int = 2  # every n-th dropped answer goes out truncated (TC); 0: none
     cookies: bool = True  # DNS COOKIEs (RFC 7873, server cookies as in RFC 9018)
+    # Sources RRL never limits: loopback cannot be spoofed from outside.
+    rrl_exempt: tuple[Network, ...] = (
+        ipaddress.ip_network("127.0.0.0/8"),
+        ipaddress.ip_network("::1/128"),
+    )

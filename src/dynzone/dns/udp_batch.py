@@ -165,6 +165,10 @@ class BatchUdpListener:
         iov_len_at = _Iovec.iov_len.offset // 8
         rview = memoryview(rbufs).cast("B")
         sview = memoryview(sbufs).cast("B")
+        nview = memoryview(names).cast("B")
+        # The sender's address matters only for rate limiting and cookies.
+        want_client = self.responder.rrl is not None or self.responder.cookies is not None
+        client = b""
 
         fd = self.sock.fileno()
         recvmmsg, sendmmsg = libc.recvmmsg, libc.sendmmsg
@@ -197,8 +201,14 @@ class BatchUdpListener:
                 size = words[len_at + at]
                 words[namelen_at + at] = NAME_SIZE  # reset for the next receive
                 base = i * BUF_SIZE
+                if want_client:
+                    at_name = i * NAME_SIZE
+                    if nview[at_name + _FAMILY_BYTE] == socket.AF_INET:
+                        client = bytes(nview[at_name + 4 : at_name + 8])
+                    else:
+                        client = bytes(nview[at_name + 8 : at_name + 24])
                 try:
-                    reply = respond(bytes(rview[base : base + size]), False)
+                    reply = respond(bytes(rview[base : base + size]), False, client)
                 except Exception:
                     log.exception("error answering a UDP query; dropped")
                     continue
@@ -221,6 +231,10 @@ class BatchUdpListener:
                 out_count += 1
             if out_count:
                 sendmmsg(fd, sptr, out_count, 0)
+
+
+# sa_family is a native-endian 16-bit field; AF_INET and AF_INET6 fit its low byte.
+_FAMILY_BYTE = 0 if sys.byteorder == "little" else 1
 
 
 def _address(sockaddr: bytes) -> tuple[str, int] | None:
