@@ -13,6 +13,12 @@ which reads the journal and may stream many messages).
 * TCP, and UDP without the listener thread, run on the event loop
   (``answer_later``, ``handle``), awaiting ``Engine.commit``.
 
+Handed-off work costs far more than a query (a TSIG check, a commit, a
+transfer), so how much of it may be in progress is bounded (``InFlight``):
+per source address and in all. A message beyond either bound is dropped,
+counted and logged (rate-limited): a flood from one source cannot queue
+work ahead of everyone else's UPDATEs and transfers.
+
 The order is RFC 8945's (``signed.py``): the TSIG is checked before anything
 else, and every reply to a signed request is signed, whatever its rcode
 (every message of a transfer too).
@@ -22,7 +28,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
@@ -49,6 +57,46 @@ log = logging.getLogger("dynzone.dns")
 # A reply: one message, a stream of them (zone transfers), or nothing.
 Reply = bytes | AsyncIterator[bytes] | None
 _TRANSFERS = (dns.rdatatype.AXFR, dns.rdatatype.IXFR)
+
+
+PER_SOURCE = 32
+IN_ALL = 1024
+
+
+class InFlight:
+    """Handed-off messages being worked on, per source address (any thread)."""
+
+    def __init__(self, per_source: int = PER_SOURCE, in_all: int = IN_ALL) -> None:
+        self.per_source = per_source
+        self.in_all = in_all
+        self.by_source: Counter[str] = Counter()
+        self.total = 0
+        self.refused = 0
+        self._lock = threading.Lock()
+
+    def enter(self, address: str) -> bool:
+        with self._lock:
+            if self.total >= self.in_all or self.by_source[address] >= self.per_source:
+                self.refused += 1
+                refused = True
+            else:
+                self.by_source[address] += 1
+                self.total += 1
+                refused = False
+        if refused:
+            security(
+                "handoff-limit",
+                "too many UPDATE/NOTIFY/transfer/signed messages in progress; dropped",
+                client=address,
+            )
+        return not refused
+
+    def leave(self, address: str) -> None:
+        with self._lock:
+            self.total -= 1
+            self.by_source[address] -= 1
+            if not self.by_source[address]:
+                del self.by_source[address]
 
 
 @dataclass(frozen=True)
@@ -91,6 +139,7 @@ class AsyncAnswerer:
         self.updates = updates
         self.transfers = transfers
         self.replays = ReplayGuard()
+        self.inflight = InFlight()
 
     async def handle(self, data: bytes, peer: Peer) -> Reply:
         """The reply to ``data``, or None if none must be sent (on the event loop)."""
@@ -228,20 +277,25 @@ def answer_in_thread(
     reply (``send`` must be safe to call from there); only work that needs
     the event loop (a zone transfer over UDP) is passed to ``loop``.
     """
+    inflight = answerer.inflight
+    if not inflight.enter(peer.address):
+        return
     try:
         step = answerer.first(data, peer)
     except Exception:
+        inflight.leave(peer.address)
         log.exception("error answering a message from %s; dropped", peer.address)
         return
-    if step is None:
-        return
-    if isinstance(step, bytes):
-        _send(send, step, peer)
+    if step is None or isinstance(step, bytes):
+        inflight.leave(peer.address)
+        if step is not None:
+            _send(send, step, peer)
         return
     if isinstance(step, Commit):
         commit = step
 
         def done(outcomes: list[Outcome] | None, error: BaseException | None) -> None:
+            inflight.leave(peer.address)
             try:
                 reply = commit.reply(outcomes, error)
             except Exception:
@@ -259,6 +313,8 @@ def answer_in_thread(
         except Exception:
             log.exception("error answering a message from %s; dropped", peer.address)
             return
+        finally:
+            inflight.leave(peer.address)
         if isinstance(reply, bytes):
             _send(send, reply, peer)
         elif reply is not None:  # a stream cannot go over UDP; the transfer door never makes one
@@ -269,6 +325,7 @@ def answer_in_thread(
         asyncio.run_coroutine_threadsafe(work, loop)
     except RuntimeError:  # the loop has stopped: dynzone is shutting down
         work.close()
+        inflight.leave(peer.address)
 
 
 async def _signed_stream(
@@ -298,6 +355,21 @@ async def answer_later(
     while the connection's buffer is full, and ``send`` returning False means
     the connection is gone, which ends the stream.
     """
+    if not answerer.inflight.enter(peer.address):
+        return
+    try:
+        await _answer_later(answerer, data, peer, send, drain)
+    finally:
+        answerer.inflight.leave(peer.address)
+
+
+async def _answer_later(
+    answerer: AsyncAnswerer,
+    data: bytes,
+    peer: Peer,
+    send: Callable[[bytes], bool | None],
+    drain: Callable[[], Awaitable[None]] | None,
+) -> None:
     try:
         reply = await answerer.handle(data, peer)
         if reply is None:
