@@ -16,6 +16,8 @@ import threading
 import time
 from typing import Any
 
+from dynzone.metrics import SECURITY_EVENTS
+
 log = logging.getLogger("dynzone.security")
 
 BURST = 20
@@ -70,6 +72,7 @@ _lock = threading.Lock()
 
 def security(event: str, reason: str, **fields: object) -> bool:
     """Log one security event (``event`` names its kind); False if it was suppressed."""
+    SECURITY_EVENTS.labels(event).inc()
     now = time.monotonic()
     with _lock:
         w = _windows.setdefault(event, _Window())

@@ -21,9 +21,13 @@ from dynzone.dns.handoff import AsyncAnswerer
 from dynzone.dns.listeners import ListenError, TcpLimits, open_listeners
 from dynzone.dns.responder import Responder
 from dynzone.dns.rrl import RateLimiter
+from dynzone.dns.stats import QueryStats
+from dynzone.engine.catalog import Catalog
 from dynzone.engine.engine import Engine
 from dynzone.http.app import start_http
 from dynzone.keys import Keyring
+from dynzone.metrics import REGISTRY, LiveCollector
+from dynzone.observe import Parts, reader
 from dynzone.privileges import PrivilegeError, drop_to
 from dynzone.store.base import StoreError
 from dynzone.update.door import UpdateDoor
@@ -31,9 +35,14 @@ from dynzone.xfr.door import TransferDoor
 from dynzone.xfr.notify_out import Notifier
 from dynzone.xfr.propagation import Tracker
 from dynzone.zones.export import Exporter
+from dynzone.zones.snapshot import ZoneSnapshot
 from dynzone.zones.sync import SyncError, bring_in_line
 
 log = logging.getLogger("dynzone")
+
+
+def _zone_name(zone: ZoneSnapshot | None) -> str:
+    return zone.origin.to_text() if zone is not None else ""
 
 
 class StartupError(Exception):
@@ -108,15 +117,18 @@ class Server:
         except ListenError as exc:
             raise StartupError(f"{exc}. Change dns.listen in the config.") from None
         self._closers.append(keyring.close)
+        parts = Parts(engine, self.responder, self.tracker, limits, self.rrl, answerer.inflight)
         if self.config.http.listen:
             try:
-                stop_http = await start_http(
+                http = await start_http(
                     engine, lambda: self.config.http, self.tracker, self.transfer_pool
                 )
             except ListenError as exc:
                 self.close()
                 raise StartupError(f"{exc}. Change http.listen in the config.") from None
-            self._async_closers.append(stop_http)
+            self._async_closers.append(http.stop)
+            parts.http = http.guard
+            self._watch(parts)
         if self.config.user is not None:
             try:
                 drop_to(self.config.user, self.config.data_dir)
@@ -126,6 +138,24 @@ class Server:
         # Secondaries learn at once that we are (back) up, and at which serial.
         for snapshot in engine.catalog.zones.values():
             self.notifier.changed(snapshot.origin, snapshot.soa, None)
+
+    def _watch(self, parts: Parts) -> None:
+        """Count queries and serve the live series of /metrics from now on."""
+        catalog = self.engine.catalog
+        stats = QueryStats(lambda key: _zone_name(self.engine.catalog.find_zone(key)))
+        zones = frozenset(catalog.zones)
+
+        def swapped(new: Catalog) -> None:
+            nonlocal zones
+            if frozenset(new.zones) != zones:
+                zones = frozenset(new.zones)
+                stats.forget_zones()
+
+        self.engine.on_swap(swapped)
+        self.responder.stats = stats
+        collector = LiveCollector(reader(parts))
+        REGISTRY.register(collector)
+        self._closers.append(lambda: REGISTRY.unregister(collector))
 
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
         """Serve until SIGTERM or SIGINT; SIGHUP reloads."""

@@ -73,6 +73,9 @@ class UdpProtocol(asyncio.DatagramProtocol):
         except Exception:
             log.exception("error answering a UDP query from %s; dropped", addr[0])
             return
+        stats = self.responder.stats
+        if stats is not None and reply is not HANDOFF:
+            stats.count(False, data, cast(bytes | None, reply))
         if reply is HANDOFF:
             if self.answerer is not None and self.transport is not None:
                 transport = self.transport
@@ -222,6 +225,9 @@ class TcpProtocol(asyncio.Protocol):
                 log.exception("error answering a TCP query; connection closed")
                 transport.close()
                 return
+            stats = self.responder.stats
+            if stats is not None and reply is not HANDOFF:
+                stats.count(True, msg, cast(bytes | None, reply))
             if reply is HANDOFF:
                 if self.answerer is None:
                     continue

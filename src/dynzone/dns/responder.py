@@ -19,6 +19,7 @@ need a key, or stream many messages.
 from __future__ import annotations
 
 import enum
+import itertools
 import struct
 import time
 from typing import Final, cast
@@ -37,6 +38,7 @@ from dynzone.dns.answer import Answer, resolve
 from dynzone.dns.cookies import COOKIE, Cookies, MalformedCookie, find_cookie, option_bytes
 from dynzone.dns.render import EdnsReply, render
 from dynzone.dns.rrl import RateLimiter
+from dynzone.dns.stats import QueryStats
 from dynzone.dns.tsig import tsig_start
 from dynzone.engine.answer_cache import CachedAnswer, Patches, SplitReply
 from dynzone.engine.catalog import Catalog
@@ -85,6 +87,10 @@ class Responder:
         # need the client's packed address, which the listeners pass in.
         self.rrl = rrl
         self.cookies = cookies
+        # Answers served from the cache; next() on it is one C call, so the
+        # UDP threads and the loop can all count without a lock.
+        self.cache_hits = itertools.count()
+        self.stats: QueryStats | None = None  # set by the server when /metrics is served
         # Set once the listeners can take HANDOFF; until then UPDATE and NOTIFY
         # are NOTIMP and transfers REFUSED.
         self.hands_off = False
@@ -107,6 +113,7 @@ class Responder:
         if not tcp:
             whole = catalog.exact.get(data[2:])
             if whole is not None:
+                next(self.cache_hits)
                 if type(whole) is bytes:
                     reply = data[:2] + whole
                 else:
@@ -164,6 +171,8 @@ class Responder:
         hit = catalog.cache.get(key)
         if hit is None:
             hit = self._prepare(catalog, key, i - 11, variant)
+        else:
+            next(self.cache_hits)
         flags0, flags1, counts, body, size, patches = hit
         valid = False
         if cookie is not None:

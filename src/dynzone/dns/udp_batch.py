@@ -20,6 +20,7 @@ import socket
 import struct
 import sys
 import threading
+from typing import cast
 
 from dynzone.dns.handoff import AsyncAnswerer, Peer, answer_in_thread
 from dynzone.dns.responder import HANDOFF, Responder
@@ -182,6 +183,7 @@ class BatchUdpListener:
         sendmmsg.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.c_int]
         rptr, sptr = ctypes.addressof(rmsgs), ctypes.addressof(smsgs)
         respond = self.responder.respond
+        responder = self.responder
         stop = self._stop
         moved: list[int] = []  # send slots whose address points at another slot's sender
 
@@ -192,6 +194,7 @@ class BatchUdpListener:
                 if got < 0 and err not in _EAGAIN and err != _EINTR:
                     log.error("recvmmsg failed: %s", err)
                 continue
+            stats = responder.stats  # set once /metrics is served, maybe after we started
             for k in moved:
                 smsgs[k].msg_hdr.msg_name = nbase + k * NAME_SIZE
             moved.clear()
@@ -207,16 +210,17 @@ class BatchUdpListener:
                         client = bytes(nview[at_name + 4 : at_name + 8])
                     else:
                         client = bytes(nview[at_name + 8 : at_name + 24])
+                query = bytes(rview[base : base + size])
                 try:
-                    reply = respond(bytes(rview[base : base + size]), False, client)
+                    reply = respond(query, False, client)
                 except Exception:
                     log.exception("error answering a UDP query; dropped")
                     continue
+                if stats is not None and reply is not HANDOFF:
+                    stats.count(False, query, cast(bytes | None, reply))
                 if reply is HANDOFF:
                     at_name = i * NAME_SIZE
-                    self._hand_off(
-                        bytes(rview[base : base + size]), names.raw[at_name : at_name + NAME_SIZE]
-                    )
+                    self._hand_off(query, names.raw[at_name : at_name + NAME_SIZE])
                     continue
                 if reply is None or len(reply) > BUF_SIZE:
                     continue

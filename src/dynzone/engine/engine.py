@@ -43,7 +43,8 @@ from dynzone.engine.changeset import ChangeSet, Outcome
 from dynzone.engine.follow import follows_on, rrset_changes
 from dynzone.engine.journal import JournalReader
 from dynzone.engine.settings import ZoneSettings
-from dynzone.store.base import Store
+from dynzone.metrics import COMMIT_SECONDS, COMMITS
+from dynzone.store.base import Store, StoreError
 from dynzone.zones.deps import zone_tag
 from dynzone.zones.snapshot import ZoneSnapshot, key_of, parent_key
 
@@ -193,18 +194,30 @@ class Engine:
     def commit_now(self, changeset: ChangeSet, when: float | None = None) -> list[Outcome]:
         """``commit`` in the calling thread: the writer thread, or before serving."""
         when = time.time() if when is None else when
+        started = time.perf_counter()
         with self._lock:
             outcomes: list[Outcome] = []
-            with self.store.write() as txn:
-                for change in changeset.zones:
-                    settings = self._settings.get(change.zone)
-                    snapshot = self._zones.get(change.zone)
-                    held = None
-                    if snapshot is not None and change.zone in self._positions:
-                        held = (snapshot, self._positions[change.zone])
-                    outcomes.append(apply_change(txn, change, changeset, settings, when, held))
+            try:
+                with self.store.write() as txn:
+                    for change in changeset.zones:
+                        settings = self._settings.get(change.zone)
+                        snapshot = self._zones.get(change.zone)
+                        held = None
+                        if snapshot is not None and change.zone in self._positions:
+                            held = (snapshot, self._positions[change.zone])
+                        outcomes.append(apply_change(txn, change, changeset, settings, when, held))
+            except StoreError:
+                COMMITS.labels("failed").inc()
+                raise
+            except Exception:
+                # A door's check inside the transaction said no (a prerequisite,
+                # a grant, a CNAME clash): nothing was written.
+                COMMITS.labels("rejected").inc()
+                raise
             # Durable. Now make it live.
             self._serve_outcomes(outcomes, when)
+        COMMITS.labels("committed").inc()
+        COMMIT_SECONDS.observe(time.perf_counter() - started)
         return outcomes
 
     def _serve_outcomes(self, outcomes: list[Outcome], when: float) -> None:

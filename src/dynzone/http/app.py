@@ -16,6 +16,7 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import dns.name
 from aiohttp import web
@@ -26,10 +27,12 @@ from dynzone.engine.engine import Engine
 from dynzone.http import dyndns2
 from dynzone.http.clientaddr import Address, client_address
 from dynzone.http.guard import ConnectionGuard, quiet_server_logger
+from dynzone.http.health import health, metrics
 from dynzone.http.ratelimit import RateLimit
 from dynzone.http.settings import HttpSettings
 from dynzone.http.zone_status import zone_status
 from dynzone.logs import security
+from dynzone.metrics import UPDATES
 from dynzone.policy import Identity
 from dynzone.store.base import Store
 from dynzone.users import verify
@@ -100,6 +103,15 @@ class Dyndns2Door:
         return identity
 
     async def update(self, request: web.Request) -> web.Response:
+        """``/nic/update``, its reply words counted for /metrics."""
+        response = await self._update(request)
+        for line in (response.text or "").splitlines():
+            word = line.split(" ", 1)[0]
+            if word:
+                UPDATES.labels("dyndns2", word).inc()
+        return response
+
+    async def _update(self, request: web.Request) -> web.Response:
         client = self.client(request)
         params: dict[str, str] = dict(request.query)
         if request.method == "POST":
@@ -171,10 +183,18 @@ class Dyndns2Door:
         return web.Response(text=dyndns2.CHECKIP_PAGE.format(addr=addr), content_type="text/html")
 
 
+@dataclass
+class HttpListener:
+    """A running HTTP listener: ``stop`` ends it; ``guard`` holds its connection counts."""
+
+    stop: Callable[[], Awaitable[None]]
+    guard: ConnectionGuard
+
+
 async def start_http(
     engine: Engine, settings: Callable[[], HttpSettings], tracker: Tracker, pool: Executor
-) -> Callable[[], Awaitable[None]]:
-    """Listen on every ``http.listen`` address; returns the coroutine that stops it.
+) -> HttpListener:
+    """Listen on every ``http.listen`` address.
 
     ``settings`` gives the current ``[http]`` settings; ``tracker`` and ``pool``
     (the transfer thread) serve the zone status endpoint.
@@ -194,6 +214,8 @@ async def start_http(
         "/api/zones/{zone}/status",
         functools.partial(zone_status, engine, tracker, pool, door),
     )
+    app.router.add_route("GET", "/health", functools.partial(health, engine))
+    app.router.add_route("GET", "/metrics", functools.partial(metrics, settings, door.client))
     runner = web.AppRunner(
         app,
         access_log=None,
@@ -222,4 +244,4 @@ async def start_http(
             await stop()
             raise ListenError(f"cannot listen for HTTP on {addr}: {exc.strerror}") from None
 
-    return stop
+    return HttpListener(stop, guard)

@@ -29,6 +29,7 @@ from dynzone.engine.access import Door
 from dynzone.engine.changeset import ChangeRejected, ChangeSet, Outcome, ZoneChange, ZoneEdit
 from dynzone.engine.engine import Engine
 from dynzone.logs import security
+from dynzone.metrics import UPDATES
 from dynzone.policy import Identity
 from dynzone.store.base import StoreError
 from dynzone.update.apply import apply_changes
@@ -146,6 +147,7 @@ class UpdateDoor:
                 )
                 exc = UpdateError(dns.rcode.SERVFAIL, "internal error")
             log.info("UPDATE by %s: %s: %s", changeset.identity, _rcode_text(exc.rcode), exc)
+            UPDATES.labels("rfc2136", _rcode_text(exc.rcode)).inc()
             return exc.rcode
         outcome = outcomes[0] if outcomes else None
         if outcome is not None and outcome.changed:
@@ -157,6 +159,7 @@ class UpdateDoor:
                 len(outcome.removed) - 1,
                 len(outcome.added) - 1,
             )
+        UPDATES.labels("rfc2136", "NOERROR").inc()
         return dns.rcode.NOERROR
 
     def refused(self, error: UpdateError, identity: Identity | None, address: str) -> int:
@@ -170,6 +173,7 @@ class UpdateDoor:
             )
         else:
             log.info("UPDATE by %s: %s: %s", who, _rcode_text(error.rcode), error)
+        UPDATES.labels("rfc2136", _rcode_text(error.rcode)).inc()
         return error.rcode
 
 

@@ -19,6 +19,7 @@ from dynzone.engine import access
 from dynzone.engine.access import Action
 from dynzone.engine.engine import Engine
 from dynzone.logs import security
+from dynzone.metrics import NOTIFIES
 from dynzone.zones.snapshot import key_of
 
 log = logging.getLogger("dynzone.xfr")
@@ -36,9 +37,12 @@ def answer_notify(
     zc = engine.zone_settings(zone.origin) if zone is not None else None
     if zone is None or zc is None:
         log.info("NOTIFY for %s from %s: not a zone we serve; NOTAUTH", qname, address)
+        NOTIFIES.labels("received", "NOTAUTH").inc()
         return dns.rcode.NOTAUTH
     if not access.allowed(Action.NOTIFY, zc, address, key):
         security("notify-refused", f"NOTIFY for {qname} from an unknown source", client=address)
+        NOTIFIES.labels("received", "REFUSED").inc()
         return dns.rcode.REFUSED
+    NOTIFIES.labels("received", "NOERROR").inc()
     log.info("NOTIFY for %s from %s ignored: dynzone is this zone's primary", qname, address)
     return dns.rcode.NOERROR

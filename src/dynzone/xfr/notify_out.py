@@ -29,6 +29,7 @@ import dns.rrset
 from dynzone.engine.engine import Engine, Published
 from dynzone.engine.settings import HostPort
 from dynzone.keys import Keyring
+from dynzone.metrics import NOTIFIES
 from dynzone.xfr.propagation import Tracker, ask_serial
 from dynzone.zones.serial import serial_gt
 
@@ -159,6 +160,9 @@ class Notifier:
                     return False
                 continue
             rcode = reply.rcode()
+            NOTIFIES.labels(
+                "sent", "acknowledged" if rcode == dns.rcode.NOERROR else "refused"
+            ).inc()
             if rcode != dns.rcode.NOERROR:
                 log.warning(
                     "NOTIFY of %s serial %d to %s answered %s; check that secondary's"
@@ -171,6 +175,7 @@ class Notifier:
                 return False
             log.info("NOTIFY of %s serial %d to %s acknowledged", zone, serial, target)
             return True
+        NOTIFIES.labels("sent", "unanswered").inc()
         log.error(
             "NOTIFY of %s serial %d to %s: no answer after %d tries; giving up (the"
             " secondary will still see the change at its next SOA refresh)",

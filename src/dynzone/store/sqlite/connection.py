@@ -8,11 +8,13 @@ before it returns, so "acknowledged" means "durable".
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from dynzone.data_dir import DataDirError, create_private, make_private
+from dynzone.metrics import SYNC_SECONDS
 from dynzone.store.base import StoreError
 from dynzone.store.sqlite.migrations import migrate
 
@@ -60,4 +62,6 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
+    started = time.perf_counter()
+    conn.execute("COMMIT")  # synchronous=FULL: this is where the data reaches the disk
+    SYNC_SECONDS.observe(time.perf_counter() - started)
