@@ -14,7 +14,7 @@ import dns.exception
 import dns.name
 
 from dynzone import __version__, logs
-from dynzone.commands import import_dyndnsd, key, user, zone
+from dynzone.commands import backup, import_dyndnsd, key, user, zone
 from dynzone.config import (
     DEFAULT_DATA_DIR,
     DEMO_ZONE,
@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     key.add_parser(sub)
     zone.add_parser(sub)
     import_dyndnsd.add_parser(sub)
+    backup.add_parser(sub)
 
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -59,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         "key": key.run,
         "zone": zone.run,
         "import-dyndnsd": import_dyndnsd.run,
+        "backup": backup.run_backup,
+        "restore": backup.run_restore,
     }
     if args.command in runners:
         try:

@@ -204,3 +204,27 @@ def test_a_replaced_soa_keeps_a_higher_serial(writer: Engine) -> None:
     served = writer.snapshot(n("a.test."))
     assert served is not None
     assert served.soa.ttl == 300 and served.soa[0].minimum == 30
+
+
+def test_serial_past_moves_the_serial_beyond_a_newer_one_with_nothing_else_changed(
+    tmp_path: Path,
+) -> None:
+    origin = dns.name.from_text("p.test.")
+    zones = (ZoneSettings(origin, ns=(dns.name.from_text("ns1.p.test."),), email="h@p.test"),)
+    engine = Engine(open_store(tmp_path), zones, lambda: open_store(tmp_path))
+    try:
+        bring_in_line(engine, zones, strict=True)
+        before = engine.snapshot(origin).serial  # type: ignore[union-attr]
+        ahead = before + 500
+        (done,) = engine.commit_now(
+            ChangeSet("t", "-", (ZoneChange(origin, (), serial_past=ahead),))
+        )
+        assert done.changed and done.serial_to == ahead + 1
+        assert engine.snapshot(origin).serial == ahead + 1  # type: ignore[union-attr]
+        # Already past it: nothing to do.
+        (again,) = engine.commit_now(
+            ChangeSet("t", "-", (ZoneChange(origin, (), serial_past=ahead),))
+        )
+        assert not again.changed
+    finally:
+        engine.close()

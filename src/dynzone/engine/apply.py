@@ -34,7 +34,7 @@ from dynzone.engine.changeset import (
 from dynzone.engine.settings import ZoneSettings
 from dynzone.store.base import WriteTransaction, ZoneWrite
 from dynzone.zones.checks import CNAME_COMPANIONS
-from dynzone.zones.serial import at_least, next_serial, soa_fields, with_serial
+from dynzone.zones.serial import at_least, next_serial, serial_gt, soa_fields, with_serial
 from dynzone.zones.snapshot import ZoneSnapshot, key_of
 from dynzone.zones.wire import rdata_wire, remember
 from dynzone.zones.zonefile import Record
@@ -217,13 +217,17 @@ def _change(
     if new_soa is not None:
         base, base_ttl = new_soa.rdata, new_soa.ttl
     soa_differs = base_ttl != old_soa.ttl or soa_fields(base) != soa_fields(old_rd)
-    if not changed and not soa_differs:
+    past = zc.serial_past
+    behind = past is not None and not serial_gt(serial_from, past)
+    if not changed and not soa_differs and not behind:
         if zc.after is not None:
             zc.after(zone)
         return Outcome(zc.zone, False, serial_from, serial_from)
     serial_to = next_serial(serial_from, policy.serial_policy, when)
     if new_soa is not None:
         serial_to = at_least(serial_to, int(base.serial))  # type: ignore[attr-defined]
+    if past is not None and behind:
+        serial_to = at_least(serial_to, (past + 1) % 2**32)
     new_rd = with_serial(base, serial_to)
     if base is old_rd:
         # The usual SOA change, the serial alone: its wire form is the old one's

@@ -80,12 +80,15 @@ class ZoneChange:
     records removed and added (SOA aside) and may raise to refuse them.
     Either may raise any exception: nothing is written and it reaches the
     caller of ``Engine.commit``. ``after`` runs in the same transaction, for
-    bookkeeping that must commit with the change.
+    bookkeeping that must commit with the change. ``serial_past`` asks for a
+    serial after that one even when nothing else changes (a secondary serves
+    a newer serial than ours, as after a restore from an older backup).
     """
 
     zone: dns.name.Name
     ops: tuple[Op, ...]
     soa: Record | None = None
+    serial_past: int | None = None
     after: Callable[[ZoneWrite], None] | None = None
     edit: Callable[[ZoneEdit], None] | None = None
     vet: Callable[[list[Record], list[Record]], None] | None = None

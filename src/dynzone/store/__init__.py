@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dynzone.store.base import Store
+from dynzone.store.sqlite.backup import restore as _restore
 from dynzone.store.sqlite.store import open_sqlite
 
 
@@ -15,3 +16,11 @@ def open_store(data_dir: Path) -> Store:
     Raises StoreError, saying why, when it cannot be opened.
     """
     return open_sqlite(data_dir)
+
+
+def restore_store(source: Path, data_dir: Path) -> dict[str, int]:
+    """Put the backup ``source`` in place as ``data_dir``'s store (which must not exist).
+
+    Returns each zone's serial; raises StoreError saying why it cannot.
+    """
+    return _restore(source, data_dir)

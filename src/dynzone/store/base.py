@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import dns.name
@@ -217,6 +218,11 @@ class Store(Protocol):
 
     def secrets(self, prefix: str) -> list[tuple[str, str, str]]:
         """(name, algorithm, secret) of every identity whose name starts with ``prefix``."""
+        ...
+
+    def backup(self, target: Path) -> dict[str, int]:
+        """Write a consistent copy of the whole store to the new file ``target``;
+        returns each zone's serial in the copy."""
         ...
 
     def close(self) -> None: ...

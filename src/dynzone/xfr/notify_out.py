@@ -26,6 +26,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 
+from dynzone.engine.changeset import ChangeSet, ZoneChange
 from dynzone.engine.engine import Engine, Published
 from dynzone.engine.settings import HostPort
 from dynzone.keys import Keyring
@@ -215,7 +216,10 @@ class Notifier:
             answer = await ask_serial(zone, target)
             if isinstance(answer, int):
                 self.tracker.observe(zone, target, answer)
-                if answer == serial or serial_gt(answer, serial):
+                if serial_gt(answer, serial):
+                    await self._overtake(zone, target, serial, answer)
+                    return
+                if answer == serial:
                     return
             pause = POLL_PAUSES[min(i, len(POLL_PAUSES) - 1)]
             i += 1
@@ -229,6 +233,26 @@ class Notifier:
             serial,
             WATCH_LIMIT,
         )
+
+    async def _overtake(
+        self, zone: dns.name.Name, target: HostPort, ours: int, theirs: int
+    ) -> None:
+        """A secondary serves a serial newer than ours (we were restored from an older
+        backup, or the zone was recreated): move ours past it, or that secondary
+        would ignore every change until our serial caught up on its own."""
+        log.warning(
+            "zone %s: secondary %s serves serial %d, newer than ours (%d); moving our serial"
+            " past it so that it takes our changes (it will transfer the whole zone once)",
+            zone,
+            target,
+            theirs,
+            ours,
+        )
+        change = ZoneChange(zone, (), serial_past=theirs)
+        try:
+            await self.engine.commit(ChangeSet("dynzone", f"serial of {target}", (change,)))
+        except Exception as exc:  # noqa: BLE001 - logged; the next change tries again
+            log.error("zone %s: could not move the serial past %d: %s", zone, theirs, exc)
 
 
 async def _woken(follow: _Follow, seconds: float) -> bool:

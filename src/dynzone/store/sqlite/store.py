@@ -14,6 +14,7 @@ from dynzone.policy import Grant, Identity
 from dynzone.store.base import FileState, IdentityRow, JournalEntry, StoredZone, StoreError
 from dynzone.store.sqlite import identities, journal, records
 from dynzone.store.sqlite import zones as zone_rows
+from dynzone.store.sqlite.backup import backup as backup_store
 from dynzone.store.sqlite.connection import connect, transaction
 from dynzone.zones.zonefile import Record
 
@@ -193,6 +194,9 @@ class SqliteStore:
 
     def secrets(self, prefix: str) -> list[tuple[str, str, str]]:
         return identities.with_algorithm(self.conn, prefix)
+
+    def backup(self, target: Path) -> dict[str, int]:
+        return backup_store(self.conn, target)
 
     def close(self) -> None:
         self.conn.close()
