@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import dns.name
 import dns.rdata
@@ -15,7 +17,7 @@ from dynzone.store.base import FileState, IdentityRow, JournalEntry, StoredZone,
 from dynzone.store.sqlite import identities, journal, records
 from dynzone.store.sqlite import zones as zone_rows
 from dynzone.store.sqlite.backup import backup as backup_store
-from dynzone.store.sqlite.connection import connect, transaction
+from dynzone.store.sqlite.connection import connect, db_path, transaction
 from dynzone.zones.zonefile import Record
 
 
@@ -110,6 +112,31 @@ class SqliteWrite:
         return identities.set_secret(self.conn, name, secret)
 
 
+T = TypeVar("T")
+
+
+def _readable(cls: type[T]) -> type[T]:
+    """Make every read of ``cls`` raise StoreError, not sqlite3's own error, when the
+    database is damaged: the user gets one line saying what to do, never a traceback."""
+    for name, method in list(vars(cls).items()):
+        if name.startswith("_") or name in ("write", "close") or not callable(method):
+            continue
+
+        def wrapped(self: SqliteStore, *args: Any, __method: Any = method, **kw: Any) -> Any:
+            try:
+                return __method(self, *args, **kw)
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(
+                    f"{db_path(self.data_dir)}: the store cannot be read ({exc}); restore it"
+                    " from a backup (dynzone restore)"
+                ) from None
+
+        functools.update_wrapper(wrapped, method)
+        setattr(cls, name, wrapped)
+    return cls
+
+
+@_readable
 class SqliteStore:
     """The store in ``data_dir/dynzone.sqlite3``, over one connection."""
 
