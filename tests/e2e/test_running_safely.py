@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -117,3 +118,21 @@ def test_started_as_root_it_runs_as_the_configured_user(open_dir: Path) -> None:
         assert (open_dir / "data" / "dynzone.sqlite3").stat().st_uid == nobody
     finally:
         dz.stop()
+
+
+def test_log_format_json_writes_one_json_object_per_line(tmp_path: Path) -> None:
+    dz = start(tmp_path, top='[log]\nformat = "json"')
+    try:
+        dz.add_user("carol", "carol-secret-1", f"carol.{ZONE}")
+        assert dz.curl(f"hostname=carol.{ZONE}", "carol", "wrong-password")[0] == 401
+    finally:
+        dz.stop()
+    events = []
+    for line in dz.server.log_text().splitlines():
+        if line.startswith("{"):
+            events.append(json.loads(line))
+        else:  # the banner goes to stdout as text; every log line is JSON
+            assert not line.startswith("dynzone: "), line
+    failed = [e for e in events if e.get("event") == "failed-login"]
+    assert failed and failed[0]["client"] == "127.0.0.1" and failed[0]["reason"]
+    assert any(e["message"] == "stopped" for e in events)
