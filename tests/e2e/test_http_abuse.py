@@ -92,3 +92,31 @@ def test_zone_status_only_for_zones_the_user_holds_a_grant_in(dz: Dynzone) -> No
     assert mine[0] == 200 and '"serial"' in mine[1]
     other = dz.curl("", "eve", "eve-secret-1", path=f"/api/zones/{OTHER_ZONE}/status")
     assert other[0] == 404
+
+
+def _raw(dz: Dynzone, request: bytes) -> int:
+    """Send ``request`` as it is; the reply's HTTP status."""
+    with _connect(dz, "127.0.0.1") as s:
+        s.sendall(request)
+        head = s.recv(4096)
+    return int(head.split(b" ", 2)[1])
+
+
+def test_a_form_that_is_not_utf8_gets_400(dz: Dynzone) -> None:
+    request = (
+        b"POST /nic/update HTTP/1.1\r\nHost: x\r\n"
+        b"Authorization: Basic ZXZlOmV2ZS1zZWNyZXQtMQ==\r\n"  # eve:eve-secret-1
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 4\r\n"
+        b"Connection: close\r\n\r\n\xff\xfe=x"
+    )
+    assert _raw(dz, request) == 400
+    assert "Traceback" not in dz.server.log_text()
+
+
+def test_a_host_name_that_is_not_utf8_is_notfqdn(dz: Dynzone) -> None:
+    assert dz.curl("hostname=%ff%fe", "eve", "eve-secret-1") == (200, "notfqdn")
+
+
+def test_a_scoped_v4_mapped_address_gets_400(dz: Dynzone) -> None:
+    got = dz.curl(f"hostname=eve.{ZONE}&myip=::ffff:192.0.2.1%25eth0", "eve", "eve-secret-1")
+    assert got == (400, "badip")

@@ -25,12 +25,12 @@ def _parse(text: str) -> Address | None:
     if text.startswith("[") and "]" in text:
         text = text[1 : text.index("]")]
     try:
-        ip = plain(ipaddress.ip_address(text))
+        parsed = ipaddress.ip_address(text)
     except ValueError:
         return None
-    if isinstance(ip, ipaddress.IPv6Address) and ip.scope_id is not None:
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.scope_id is not None:
         return None
-    return ip
+    return plain(parsed)
 
 
 def client_address(peer: str, headers: Mapping[str, str], trusted: Sequence[Network]) -> Address:

@@ -86,11 +86,12 @@ def parse_addresses(
         items += [v.strip() for v in value.split(",") if v.strip()]
     for item in items:
         try:
-            ip = plain(ipaddress.ip_address(item))
+            parsed = ipaddress.ip_address(item)
         except ValueError:
             raise BadAddress(item) from None
-        if isinstance(ip, ipaddress.IPv6Address) and ip.scope_id is not None:
+        if isinstance(parsed, ipaddress.IPv6Address) and parsed.scope_id is not None:
             raise BadAddress(item)  # fe80::1%eth0 names an interface of the client's own
+        ip = plain(parsed)
         if isinstance(ip, ipaddress.IPv4Address):
             if v4 is not None and v4 != ip:
                 raise BadAddress(item)

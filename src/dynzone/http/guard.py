@@ -65,7 +65,12 @@ class ConnectionGuard:
                     await request.read()
             except TimeoutError:
                 return web.Response(text="request body too slow\n", status=408)
-        return await handler(request)
+        try:
+            return await handler(request)
+        except UnicodeDecodeError as exc:
+            # A form or parameter that is not UTF-8: the client's input, not our fault.
+            security("http-bad-request", f"not UTF-8: {exc.reason}", client=request.remote or "")
+            return web.Response(text="badrequest: the request is not UTF-8\n", status=400)
 
 
 class _Guarded(asyncio.Protocol):
