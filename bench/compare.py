@@ -92,6 +92,9 @@ def write_queries(path: Path, hosts: int = 10_000, count: int = 100_000) -> dict
     return kinds
 
 
+WITH_HTTP = False  # --http
+
+
 def start(kind: str, zone_file: Path, workdir: Path) -> Server:
     zones = {ZONE: zone_file}
     if kind == "nsd":
@@ -101,8 +104,10 @@ def start(kind: str, zone_file: Path, workdir: Path) -> Server:
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "dynzone.toml"
+    # With HTTP on, /metrics is served and every query is counted for it.
+    http = f'[http]\nlisten = ["127.0.0.1:{free_port()}"]\n' if WITH_HTTP else ""
     config.write_text(
-        f'data_dir = "data"\n[dns]\nlisten = ["127.0.0.1:{port}"]\n'
+        f'data_dir = "data"\n[dns]\nlisten = ["127.0.0.1:{port}"]\n{http}'
         f'[[zone]]\nname = "{ZONE}"\nfile = "{zone_file}"\n'
     )
     return start_dynzone(config, workdir, port)
@@ -298,8 +303,15 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10, help="length of each dnsperf run")
     parser.add_argument("--rounds", type=int, default=3, help="runs per server (best is kept)")
     parser.add_argument("--records", type=int, default=1_000_000, help="size of the memory zone")
+    parser.add_argument(
+        "--http",
+        action="store_true",
+        help="give dynzone an HTTP listener, so that /metrics counts every query",
+    )
     args = parser.parse_args()
-    results: dict[str, object] = {}
+    global WITH_HTTP
+    WITH_HTTP = args.http
+    results: dict[str, object] = {"dynzone_http": args.http}
     if args.what in ("qps", "all"):
         results["qps"] = bench_qps(args.seconds, args.rounds)
     if args.what in ("memory", "all"):

@@ -68,14 +68,15 @@ class UdpProtocol(asyncio.DatagramProtocol):
         self.transport = transport  # type: ignore[assignment]
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        stats = self.responder.stats
+        tally = stats.tally(False) if stats is not None else None
         try:
-            reply = self.responder.respond(data, False, packed(addr[0]))
+            reply = self.responder.respond(data, False, packed(addr[0]), tally)
         except Exception:
             log.exception("error answering a UDP query from %s; dropped", addr[0])
             return
-        stats = self.responder.stats
-        if stats is not None and reply is not HANDOFF:
-            stats.count(False, data, cast(bytes | None, reply))
+        if stats is not None and tally is not None:
+            stats.fold_if_full(tally)
         if reply is HANDOFF:
             if self.answerer is not None and self.transport is not None:
                 transport = self.transport
@@ -219,15 +220,16 @@ class TcpProtocol(asyncio.Protocol):
                 break
             msg = bytes(buf[2 : 2 + size])
             del buf[: 2 + size]
+            stats = self.responder.stats
+            tally = stats.tally(True) if stats is not None else None
             try:
-                reply = self.responder.respond(msg, True, self.client)
+                reply = self.responder.respond(msg, True, self.client, tally)
             except Exception:
                 log.exception("error answering a TCP query; connection closed")
                 transport.close()
                 return
-            stats = self.responder.stats
-            if stats is not None and reply is not HANDOFF:
-                stats.count(True, msg, cast(bytes | None, reply))
+            if stats is not None and tally is not None:
+                stats.fold_if_full(tally)
             if reply is HANDOFF:
                 if self.answerer is None:
                     continue

@@ -38,7 +38,7 @@ from dynzone.dns.answer import Answer, resolve
 from dynzone.dns.cookies import COOKIE, Cookies, MalformedCookie, find_cookie, option_bytes
 from dynzone.dns.render import EdnsReply, render
 from dynzone.dns.rrl import RateLimiter
-from dynzone.dns.stats import QueryStats
+from dynzone.dns.stats import QueryStats, Tally
 from dynzone.dns.tsig import tsig_start
 from dynzone.engine.answer_cache import CachedAnswer, Patches, SplitReply
 from dynzone.engine.catalog import Catalog
@@ -102,16 +102,18 @@ class Responder:
     # -- fast path -------------------------------------------------------
 
     def respond(
-        self, data: bytes, tcp: bool = False, client: bytes = b""
+        self, data: bytes, tcp: bool = False, client: bytes = b"", tally: Tally | None = None
     ) -> bytes | Handoff | None:
         """Return the reply to ``data``, None when it must be dropped, or HANDOFF.
 
         ``client`` is the sender's packed address (4 or 16 bytes), for rate
-        limiting and cookies; without it neither applies.
+        limiting and cookies; without it neither applies. ``tally``, when
+        /metrics is served, is the calling thread's query count (dns/stats.py).
         """
-        catalog = self.catalog
         if not tcp:
-            whole = catalog.exact.get(data[2:])
+            catalog = self.catalog
+            k = data[2:]
+            whole = catalog.exact.get(k)
             if whole is not None:
                 next(self.cache_hits)
                 if type(whole) is bytes:
@@ -120,10 +122,33 @@ class Responder:
                     # A changing zone's negative answer: its current serial goes in.
                     head, apex, after = cast(SplitReply, whole)
                     reply = b"".join((data[:2], head, catalog.zones[apex].serial_wire, after))
+                if tally is not None:
+                    # The hottest path: one dict update, the key's hash already known.
+                    counts = tally.counts
+                    seen = counts.get(k)
+                    if seen is None:
+                        tally.first(k, reply[3] & 0x0F)
+                    else:
+                        counts[k] = seen + 1
                 rrl = self.rrl
-                if rrl is None or not client:
+                if rrl is None or not client or rrl.known_exempt.get(client):
                     return reply
                 return rrl.judge(client, data, reply, time.monotonic())
+        got, proven = self._fresh(data, tcp, client)
+        if type(got) is not bytes:
+            return got  # HANDOFF, or None for input that gets no reply
+        reply = cast(bytes, got)
+        if tally is not None:
+            tally.note(data[2:], reply[3] & 0x0F)
+        rrl = self.rrl
+        if tcp or rrl is None or proven or not client:
+            return reply
+        return rrl.judge(client, data, reply, time.monotonic())
+
+    def _fresh(self, data: bytes, tcp: bool, client: bytes) -> tuple[bytes | Handoff | None, bool]:
+        """A reply not in the whole-reply cache, and whether the client proved its
+        address with a valid cookie (then rate limiting does not apply)."""
+        catalog = self.catalog
         n = len(data)
         # Header: QR=0, opcode QUERY, then QDCOUNT=1, ANCOUNT=0, NSCOUNT=0.
         if n < 17 or data[2] & 0xF8 or data[4:10] != b"\x00\x01\x00\x00\x00\x00":
@@ -199,18 +224,13 @@ class Responder:
                 body,
             )
         )
-        if tcp:
-            return data[:2] + tail
-        if cookie is None:
+        if not tcp and cookie is None:
             # Where each serial sits in the bytes after the ID. Not for a cookie:
             # its reply is for one client address and one moment.
             shift = qend - 2
             serials = tuple((at + shift, zone) for at, zone in patches)
             catalog.answers.put_exact(catalog, key, hit, data[2:], tail, serials)
-        rrl = self.rrl
-        if rrl is None or valid or not client:
-            return data[:2] + tail
-        return rrl.judge(client, data, data[:2] + tail, time.monotonic())
+        return data[:2] + tail, valid
 
     def _prepare(self, catalog: Catalog, key: bytes, name_len: int, variant: int) -> CachedAnswer:
         """Render and cache the reply for a fast-path cache key."""
@@ -247,15 +267,8 @@ class Responder:
 
     # -- slow path -------------------------------------------------------
 
-    def _slow(self, data: bytes, tcp: bool, client: bytes = b"") -> bytes | Handoff | None:
-        reply, proven = self._slow_reply(data, tcp, client)
-        rrl = self.rrl
-        if tcp or rrl is None or proven or not client or not isinstance(reply, bytes):
-            return reply
-        return rrl.judge(client, data, reply, time.monotonic())
-
-    def _slow_reply(
-        self, data: bytes, tcp: bool, client: bytes
+    def _slow(
+        self, data: bytes, tcp: bool, client: bytes = b""
     ) -> tuple[bytes | Handoff | None, bool]:
         """The reply, and whether the client proved its address with a valid cookie."""
         if len(data) < 12:

@@ -20,7 +20,6 @@ import socket
 import struct
 import sys
 import threading
-from typing import cast
 
 from dynzone.dns.handoff import AsyncAnswerer, Peer, answer_in_thread
 from dynzone.dns.responder import HANDOFF, Responder
@@ -194,7 +193,9 @@ class BatchUdpListener:
                 if got < 0 and err not in _EAGAIN and err != _EINTR:
                     log.error("recvmmsg failed: %s", err)
                 continue
-            stats = responder.stats  # set once /metrics is served, maybe after we started
+            # Counted for /metrics once it is served (maybe after we started).
+            stats = responder.stats
+            tally = stats.tally(False) if stats is not None else None
             for k in moved:
                 smsgs[k].msg_hdr.msg_name = nbase + k * NAME_SIZE
             moved.clear()
@@ -212,12 +213,10 @@ class BatchUdpListener:
                         client = bytes(nview[at_name + 8 : at_name + 24])
                 query = bytes(rview[base : base + size])
                 try:
-                    reply = respond(query, False, client)
+                    reply = respond(query, False, client, tally)
                 except Exception:
                     log.exception("error answering a UDP query; dropped")
                     continue
-                if stats is not None and reply is not HANDOFF:
-                    stats.count(False, query, cast(bytes | None, reply))
                 if reply is HANDOFF:
                     at_name = i * NAME_SIZE
                     self._hand_off(query, names.raw[at_name : at_name + NAME_SIZE])
@@ -235,6 +234,8 @@ class BatchUdpListener:
                 out_count += 1
             if out_count:
                 sendmmsg(fd, sptr, out_count, 0)
+            if stats is not None and tally is not None:
+                stats.fold_if_full(tally)
 
 
 # sa_family is a native-endian 16-bit field; AF_INET and AF_INET6 fit its low byte.
