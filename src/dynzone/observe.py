@@ -58,8 +58,7 @@ def _dns(parts: Parts) -> Iterator[Metric]:
         for (tcp, qtype, zone, rcode), n in stats.totals().items():
             transport = "tcp" if tcp else "udp"
             requests[(transport, type_label(qtype), zone)] += n
-            if rcode >= 0:
-                responses[(transport, rcode_label(rcode), zone)] += n
+            responses[(transport, rcode_label(rcode), zone)] += n
     yield counter(
         "dynzone_dns_requests",
         "Queries answered on the query path, by transport, query type and zone"
@@ -69,7 +68,8 @@ def _dns(parts: Parts) -> Iterator[Metric]:
     )
     yield counter(
         "dynzone_dns_responses",
-        "Responses sent, by transport, rcode and zone.",
+        "Responses by transport, rcode and zone (as answered; UDP answers that rate"
+        " limiting then withheld are also in dynzone_rrl_responses_total).",
         ["transport", "rcode", "zone"],
         responses,
     )

@@ -158,6 +158,4 @@ def type_label(qtype: int) -> str:
 
 
 def rcode_label(rcode: int) -> str:
-    if rcode < 0:
-        return "dropped"
     return dns.rcode.to_text(dns.rcode.Rcode.make(rcode))
