@@ -141,14 +141,15 @@ class Server:
 
     def _watch(self, parts: Parts) -> None:
         """Count queries and serve the live series of /metrics from now on."""
-        catalog = self.engine.catalog
         stats = QueryStats(lambda key: _zone_name(self.engine.catalog.find_zone(key)))
-        zones = frozenset(catalog.zones)
+        served = len(self.engine.catalog.zones)
 
         def swapped(new: Catalog) -> None:
-            nonlocal zones
-            if frozenset(new.zones) != zones:
-                zones = frozenset(new.zones)
+            # Names map to other zones only when zones come or go: a reload
+            # (which also forgets, below) or a zone created by a commit.
+            nonlocal served
+            if len(new.zones) != served:
+                served = len(new.zones)
                 stats.forget_zones()
 
         self.engine.on_swap(swapped)
@@ -221,3 +222,5 @@ class Server:
                 log.warning("reload: http.listen changed; restart dynzone to listen elsewhere")
         self.config = config
         await self.engine.in_writer(bring_in_line, self.engine, config.zones, False)
+        if self.responder.stats is not None:
+            self.responder.stats.forget_zones()
