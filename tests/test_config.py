@@ -114,6 +114,18 @@ def test_transfers_are_denied_by_default(tmp_path: Path) -> None:
         (GOOD + '[http]\ntrusted_proxies = ["me"]\n', "http.trusted_proxies[0]: 'me' is not"),
         (GOOD + "[http]\nfailed_logins_per_minute = 0\n", "http.failed_logins_per_minute"),
         (GOOD + "[http]\nport = 80\n", "unknown key http.port"),
+        (GOOD.replace("[dns]", "[dns]\nrrl_limit = -1"), "dns.rrl_limit: responses per second"),
+        (GOOD.replace("[dns]", "[dns]\nrrl_slip = 11"), "dns.rrl_slip: 0 (never slip) to 10"),
+        (GOOD.replace("[dns]", '[dns]\nrrl_exempt = ["x"]'), "dns.rrl_exempt[0]: 'x' is not"),
+        (GOOD.replace("[dns]", '[dns]\ncookie_secret = "abc"'), "dns.cookie_secret: give 16"),
+        (
+            GOOD.replace("[dns]", "[dns]\ntcp_max_connections_per_address = 0"),
+            "dns.tcp_max_connections_per_address: must be at least 1",
+        ),
+        (GOOD + "[http]\nheader_timeout = 0\n", "http.header_timeout: must be more than 0"),
+        (GOOD + '[http]\nmetrics_from = ["all"]\n', "http.metrics_from[0]: 'all' is not"),
+        ('user = "no-such-user-here"\n' + GOOD, 'user = "no-such-user-here": no such user'),
+        (GOOD.replace("[dns]", '[log]\nformat = "xml"\n[dns]'), "log.format: 'xml' is not one"),
     ],
 )
 def test_config_error_names_the_key(tmp_path: Path, text: str, message: str) -> None:
@@ -139,8 +151,10 @@ def test_serve_with_a_bad_config_prints_one_clear_line_and_exits_nonzero(tmp_pat
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
-        f"dynzone: error: {cfg}: unknown key dns.listen_on (known keys: dns.edns_payload,"
-        " dns.listen, dns.tcp_idle_timeout, dns.tcp_max_connections)"
+        f"dynzone: error: {cfg}: unknown key dns.listen_on (known keys: dns.cookie_secret,"
+        " dns.cookies, dns.edns_payload, dns.listen, dns.rrl_exempt, dns.rrl_limit,"
+        " dns.rrl_slip, dns.tcp_idle_timeout, dns.tcp_max_connections,"
+        " dns.tcp_max_connections_per_address)"
     ]
 
 

@@ -57,6 +57,7 @@ _DNS_KEYS = {
     "rrl_slip",
     "rrl_exempt",
     "cookies",
+    "cookie_secret",
 }
 _HTTP_KEYS = {
     "listen",
@@ -153,6 +154,18 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
     if not 0 <= rrl_slip <= 10:
         raise ConfigError(f"{where}: dns.rrl_slip: 0 (never slip) to 10")
     cookies = _typed(dns_raw, "cookies", bool, where, "dns.", default.cookies)
+    secret_text = _typed(dns_raw, "cookie_secret", str, where, "dns.", "")
+    cookie_secret = None
+    if secret_text:
+        try:
+            cookie_secret = bytes.fromhex(secret_text)
+        except ValueError:
+            cookie_secret = b""
+        if len(cookie_secret) != 16:
+            raise ConfigError(
+                f"{where}: dns.cookie_secret: give 16 bytes as 32 hex digits"
+                " (e.g. from: openssl rand -hex 16)"
+            )
     exempt = (
         _networks(dns_raw, "rrl_exempt", where, "dns.")
         if "rrl_exempt" in dns_raw
@@ -202,6 +215,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
             rrl_slip=rrl_slip,
             rrl_exempt=exempt,
             cookies=cookies,
+            cookie_secret=cookie_secret,
         ),
         http=http,
         zones=tuple(zones),

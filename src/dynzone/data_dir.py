@@ -76,6 +76,23 @@ def create_private(path: Path) -> None:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
+def secret_file(path: Path, size: int) -> bytes:
+    """The random secret kept in ``path`` (0600), made on first use."""
+    try:
+        data = path.read_bytes()
+        if len(data) == size:
+            return data
+    except FileNotFoundError:
+        pass
+    data = os.urandom(size)
+    tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    create_private(tmp)
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return data
+
+
 class ServerLock:
     """An exclusive lock on ``data_dir`` held while one server runs."""
 

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from dynzone import store as stores
 from dynzone.config import Config, ConfigError, load_config
-from dynzone.data_dir import DataDirError, ServerLock, make_private
+from dynzone.data_dir import DataDirError, ServerLock, make_private, secret_file
 from dynzone.dns.cookies import Cookies
 from dynzone.dns.handoff import AsyncAnswerer
 from dynzone.dns.listeners import ListenError, TcpLimits, open_listeners
@@ -73,7 +73,7 @@ class Server:
             self.engine.catalog,
             payload=dns.edns_payload,
             rrl=self.rrl,
-            cookies=Cookies() if dns.cookies else None,
+            cookies=Cookies(self._cookie_secret()) if dns.cookies else None,
         )
         self.engine.on_swap(self.responder.use)
         self.exporter = Exporter(self.engine)
@@ -86,6 +86,20 @@ class Server:
         self._stop: asyncio.Event | None = None
         self._reload_lock = asyncio.Lock()
         self._reload_again = False
+
+    def _cookie_secret(self) -> bytes:
+        """The configured secret, else the one kept in data_dir, so that a restart
+        does not make every client learn a new server cookie."""
+        configured = self.config.dns.cookie_secret
+        if configured is not None:
+            return configured
+        try:
+            return secret_file(self.config.data_dir / "cookie-secret", 16)
+        except OSError as exc:
+            raise StartupError(
+                f"{self.config.data_dir}/cookie-secret: cannot keep the cookie secret:"
+                f" {exc.strerror}"
+            ) from None
 
     def load_zones(self) -> None:
         """Bring every configured zone in line with its file or settings, and serve them."""

@@ -14,6 +14,7 @@ from tests.e2e.dyndns_server import OTHER_ZONE, ZONE, Dynzone, start
 HTTP = """\
 header_timeout = 1.5
 max_connections_per_address = 8
+trusted_proxies = ["127.0.0.9/32"]
 """
 
 
@@ -41,6 +42,17 @@ def _closed(s: socket.socket) -> bool:
         return s.recv(1024) == b""
     except OSError:
         return True
+
+
+def _open(s: socket.socket) -> bool:
+    """Whether the server still holds ``s`` open (nothing sent, nothing waited for)."""
+    s.setblocking(False)
+    try:
+        return s.recv(1) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
 
 
 def test_a_scoped_myip_gets_400_not_500(dz: Dynzone) -> None:
@@ -120,3 +132,13 @@ def test_a_host_name_that_is_not_utf8_is_notfqdn(dz: Dynzone) -> None:
 def test_a_scoped_v4_mapped_address_gets_400(dz: Dynzone) -> None:
     got = dz.curl(f"hostname=eve.{ZONE}&myip=::ffff:192.0.2.1%25eth0", "eve", "eve-secret-1")
     assert got == (400, "badip")
+
+
+def test_a_trusted_proxy_is_not_held_to_the_per_address_cap(dz: Dynzone) -> None:
+    conns = [_connect(dz, "127.0.0.9") for _ in range(12)]
+    try:
+        time.sleep(0.3)
+        assert all(_open(s) for s in conns)
+    finally:
+        for s in conns:
+            s.close()

@@ -20,6 +20,8 @@ class DnsSettings:
     rrl_limit: int = 200  # responses per second per source network and answer; 0: off
     rrl_slip: int = 2  # every n-th dropped answer goes out truncated (TC); 0: none
     cookies: bool = True  # DNS COOKIEs (RFC 7873, server cookies as in RFC 9018)
+    # The SipHash key of server cookies; None: kept in data_dir/cookie-secret.
+    cookie_secret: bytes | None = None
     # Sources RRL never limits: loopback cannot be spoofed from outside.
     rrl_exempt: tuple[Network, ...] = (
         ipaddress.ip_network("127.0.0.0/8"),

@@ -202,7 +202,10 @@ async def start_http(
     door = Dyndns2Door(engine, settings)
     now = settings()
     guard = ConnectionGuard(
-        now.max_connections, now.max_connections_per_address, now.header_timeout
+        now.max_connections,
+        now.max_connections_per_address,
+        now.header_timeout,
+        lambda: settings().trusted_proxies,
     )
     app = web.Application(client_max_size=64 * 1024, middlewares=[guard.middleware])
     app.router.add_route("GET", "/nic/update", door.update)

@@ -1,7 +1,8 @@
 """What keeps the HTTP listener up under abuse: connection caps and deadlines.
 
 * at most ``max_connections`` open connections, and ``max_connections_per_address``
-  from one address; a connection over either cap is closed at once;
+  from one address (not counting ``trusted_proxies``: behind a TLS proxy every
+  connection comes from it); a connection over either cap is closed at once;
 * a request's headers must arrive within ``header_timeout`` seconds of the
   connection opening (aiohttp's keep-alive timer, set to the same value,
   covers the wait between requests), and a body within as long again:
@@ -13,20 +14,29 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from dynzone.engine.settings import Network
 from dynzone.logs import security
 
 
 class ConnectionGuard:
     """Counts HTTP connections and enforces the caps and the header deadline."""
 
-    def __init__(self, max_connections: int, per_address: int, header_timeout: float) -> None:
+    def __init__(
+        self,
+        max_connections: int,
+        per_address: int,
+        header_timeout: float,
+        trusted: Callable[[], Sequence[Network]] = tuple,
+    ) -> None:
+        self.trusted = trusted
         self.max_connections = max_connections
         self.per_address = per_address
         self.header_timeout = header_timeout
@@ -40,6 +50,13 @@ class ConnectionGuard:
     def wrap(self, factory: Callable[[], asyncio.Protocol]) -> Callable[[], asyncio.Protocol]:
         """A protocol factory like ``factory`` whose connections are guarded."""
         return lambda: _Guarded(self, factory())
+
+    def is_proxy(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in self.trusted())
 
     def _late(self, transport: asyncio.BaseTransport) -> None:
         self.timed_out += 1
@@ -86,7 +103,9 @@ class _Guarded(asyncio.Protocol):
         self.inner.connection_made(transport)
         peer = transport.get_extra_info("peername")
         address = peer[0] if peer else ""
-        if guard.open >= guard.max_connections or guard.by_address[address] >= guard.per_address:
+        if guard.open >= guard.max_connections or (
+            guard.by_address[address] >= guard.per_address and not guard.is_proxy(address)
+        ):
             guard.refused += 1
             security("http-connection-refused", "too many connections", client=address)
             transport.close()
