@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dynzone.data_dir import DataDirError, ServerLock, make_private
+from dynzone.data_dir import DataDirError, ServerLock, make_private, secret_file
 from dynzone.store import open_store
 
 
@@ -43,3 +43,9 @@ def test_a_second_lock_on_the_same_directory_is_refused(tmp_path: Path) -> None:
     finally:
         first.release()
     ServerLock(tmp_path).release()  # free again once released
+
+
+def test_a_secret_file_is_made_once_private_and_then_kept(tmp_path: Path) -> None:
+    first = secret_file(tmp_path / "cookie-secret", 16)
+    assert len(first) == 16 and (tmp_path / "cookie-secret").stat().st_mode & 0o777 == 0o600
+    assert secret_file(tmp_path / "cookie-secret", 16) == first  # a restart keeps cookies valid
