@@ -93,6 +93,7 @@ def write_queries(path: Path, hosts: int = 10_000, count: int = 100_000) -> dict
 
 
 WITH_HTTP = False  # --http
+WITH_RRL = False  # --rrl
 
 
 def start(kind: str, zone_file: Path, workdir: Path) -> Server:
@@ -106,8 +107,12 @@ def start(kind: str, zone_file: Path, workdir: Path) -> Server:
     config = workdir / "dynzone.toml"
     # With HTTP on, /metrics is served and every query is counted for it.
     http = f'[http]\nlisten = ["127.0.0.1:{free_port()}"]\n' if WITH_HTTP else ""
+    # dnsperf asks from loopback, which RRL exempts by default. --rrl makes every
+    # answer pass through the limiter, with a limit no run reaches: what is
+    # measured is the limiter's bookkeeping, not dropped answers.
+    rrl = "rrl_exempt = []\nrrl_limit = 1000000000\n" if WITH_RRL else ""
     config.write_text(
-        f'data_dir = "data"\n[dns]\nlisten = ["127.0.0.1:{port}"]\n{http}'
+        f'data_dir = "data"\n[dns]\nlisten = ["127.0.0.1:{port}"]\n{rrl}{http}'
         f'[[zone]]\nname = "{ZONE}"\nfile = "{zone_file}"\n'
     )
     return start_dynzone(config, workdir, port)
@@ -308,10 +313,15 @@ def main() -> int:
         action="store_true",
         help="give dynzone an HTTP listener, so that /metrics counts every query",
     )
+    parser.add_argument(
+        "--rrl",
+        action="store_true",
+        help="make dynzone rate-limit loopback too (with a limit never reached)",
+    )
     args = parser.parse_args()
-    global WITH_HTTP
-    WITH_HTTP = args.http
-    results: dict[str, object] = {"dynzone_http": args.http}
+    global WITH_HTTP, WITH_RRL
+    WITH_HTTP, WITH_RRL = args.http, args.rrl
+    results: dict[str, object] = {"dynzone_http": args.http, "dynzone_rrl": args.rrl}
     if args.what in ("qps", "all"):
         results["qps"] = bench_qps(args.seconds, args.rounds)
     if args.what in ("memory", "all"):
