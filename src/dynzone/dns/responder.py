@@ -1,8 +1,9 @@
 """Turn one DNS message into the reply bytes: a fast path and a slow path.
 
 Fast path: a plain query (QUERY opcode, one question, nothing else but an
-optional OPT, whose options we ignore) is answered from the answer cache of
-the current catalog (engine/answer_cache.py). Only the header and the
+optional OPT, of whose options only a COOKIE is answered) is answered from
+the answer cache of the current catalog (engine/answer_cache.py). Only the
+header and the
 question are read; the reply is the cached flags and counts, the client's ID,
 the client's own question bytes (so its letter case is kept, and compression
 pointers into it stay valid) and the cached body, with the zone's current SOA
@@ -14,6 +15,10 @@ takes the slow path, which parses with dnspython and renders a reply from scratc
 UPDATE, NOTIFY, zone transfers and TSIG-signed messages are handed off
 (``HANDOFF``) to the asynchronous path in handoff.py: they wait on the store,
 need a key, or stream many messages.
+
+Around both paths (``respond``): the whole-reply cache for UDP, the count of
+each query for /metrics (dns/stats.py), and response rate limiting of UDP
+answers (dns/rrl.py) unless the client returned a valid DNS COOKIE.
 """
 
 from __future__ import annotations
@@ -179,8 +184,8 @@ class Responder:
             and arcount == b"\x00\x01"
             and data[qend : qend + 3] == b"\x00\x00\x29"
             and data[qend + 6] == 0  # EDNS version 0
-            # Options (a client's COOKIE, NSID requests...) are all ignored, as
-            # on the slow path; they only need to fill the OPT's rdata exactly.
+            # Options (NSID requests...) are ignored, as on the slow path, but a
+            # COOKIE (below); they only need to fill the OPT's rdata exactly.
             and (data[qend + 9] << 8 | data[qend + 10]) == rest - 11
         ):
             if rest > 11:
