@@ -40,6 +40,16 @@ def free_port() -> int:
     raise RuntimeError("no free loopback port found")
 
 
+def connect_from(source: str, port: int, timeout: float = 5) -> socket.socket:
+    """A TCP connection to 127.0.0.1:port from the loopback address ``source``
+    (any of 127.0.0.0/8: the tests play clients from several networks)."""
+    s = socket.socket()
+    s.bind((source, 0))
+    s.settimeout(timeout)
+    s.connect(("127.0.0.1", port))
+    return s
+
+
 def find_binary(*names: str) -> str | None:
     """Locate a peer binary in PATH or the usual sbin directories."""
     for name in names:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ import dns.message
 import dns.query
 import dns.rdatatype
 
-from tests.peers import Server, free_port, serving, start_dynzone
+from tests.peers import Server, TsigSecret, free_port, serving, start_dynzone
 
 ZONE = "dyn.example.com"
 ZONE_TEXT = f"""\
@@ -50,6 +51,17 @@ class Dynzone:
 
     def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         return dynzone_cli(self.config, *args, stdin=stdin)
+
+    def add_key(self, name: str, *grants: str) -> TsigSecret:
+        """``dynzone key add NAME [--grant G ...]``; the key with the secret it printed."""
+        argv = ["key", "add", name]
+        for g in grants:
+            argv += ["--grant", g]
+        done = self.cli(*argv)
+        assert done.returncode == 0, done.stderr
+        secret = re.search(r'secret "([^"]+)"', done.stdout)
+        assert secret, done.stdout
+        return TsigSecret(name, "hmac-sha256", secret.group(1))
 
     def add_user(self, name: str, password: str, *hosts: str) -> None:
         argv = ["user", "add", name, "--password-stdin"]

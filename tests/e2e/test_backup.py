@@ -27,7 +27,7 @@ import dns.update
 
 from tests.conftest import need_peer
 from tests.e2e import dyndns_server
-from tests.e2e.dyndns_server import ZONE, Dynzone
+from tests.e2e.dyndns_server import ZONE
 from tests.peers import (
     Server,
     TsigSecret,
@@ -40,17 +40,6 @@ from tests.peers import (
 )
 
 UPDATES = 40
-
-
-def _key(dz: Dynzone, name: str, *grants: str) -> TsigSecret:
-    argv = ["key", "add", name]
-    for g in grants:
-        argv += ["--grant", g]
-    done = dz.cli(*argv)
-    assert done.returncode == 0, done.stderr
-    secret = re.search(r'secret "([^"]+)"', done.stdout)
-    assert secret, done.stdout
-    return TsigSecret(name, "hmac-sha256", secret.group(1))
 
 
 def _update(port: int, key: TsigSecret, name: str, address: str) -> int:
@@ -107,8 +96,8 @@ def test_backup_while_updating_restores_the_zone_at_its_serial_and_ixfr_goes_on(
     nsd: Server | None = None
     restored: Server | None = None
     try:
-        xfr, notify = _key(dz, "xfr"), _key(dz, "notify")
-        upd = _key(dz, "upd", f"*.{ZONE}")
+        xfr, notify = dz.add_key("xfr"), dz.add_key("notify")
+        upd = dz.add_key("upd", f"*.{ZONE}")
         nsd = start_nsd_secondary(ZONE, dz.dns_port, xfr, notify, tmp_path / "nsd", nsd_port)
         wait_for_soa(nsd, ZONE)
         start = dz.soa_serial()

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.e2e.dyndns_server import OTHER_ZONE, ZONE, Dynzone, start
+from tests.peers import connect_from
 
 HTTP = """\
 header_timeout = 1.5
@@ -29,11 +30,7 @@ def dz(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dynzone]:
 
 
 def _connect(dz: Dynzone, source: str) -> socket.socket:
-    s = socket.socket()
-    s.bind((source, 0))
-    s.settimeout(5)
-    s.connect(("127.0.0.1", dz.http_port))
-    return s
+    return connect_from(source, dz.http_port)
 
 
 def _closed(s: socket.socket) -> bool:

@@ -9,7 +9,6 @@ every second; the test reads series back through its query API.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import urllib.parse
 import urllib.request
@@ -22,17 +21,9 @@ import pytest
 from tests.conftest import need_peer
 from tests.e2e import dyndns_server
 from tests.e2e.dyndns_server import ZONE, Dynzone
-from tests.peers import Server, TsigSecret, free_port, start_nsd_secondary, wait_for_soa, wait_until
+from tests.peers import Server, free_port, start_nsd_secondary, wait_for_soa, wait_until
 
 PASSWORD = "metrics-test-password"
-
-
-def _key(dz: Dynzone, name: str) -> TsigSecret:
-    done = dz.cli("key", "add", name)
-    assert done.returncode == 0, done.stderr
-    secret = re.search(r'secret "([^"]+)"', done.stdout)
-    assert secret, done.stdout
-    return TsigSecret(name, "hmac-sha256", secret.group(1))
 
 
 class Setup:
@@ -66,7 +57,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     nsd: Server | None = None
     prom: subprocess.Popen[bytes] | None = None
     try:
-        xfr, notify = _key(dz, "xfr"), _key(dz, "notify")
+        xfr, notify = dz.add_key("xfr"), dz.add_key("notify")
         dz.add_user("alice", PASSWORD, f"home.{ZONE}")
         nsd = start_nsd_secondary(ZONE, dz.dns_port, xfr, notify, base / "nsd", nsd_port)
         wait_for_soa(nsd, ZONE)

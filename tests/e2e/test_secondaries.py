@@ -54,17 +54,6 @@ class Setup:
         self.secondaries = secondaries
 
 
-def _key(dz: Dynzone, name: str, *grants: str) -> TsigSecret:
-    argv = ["key", "add", name]
-    for g in grants:
-        argv += ["--grant", g]
-    done = dz.cli(*argv)
-    assert done.returncode == 0, done.stderr
-    secret = re.search(r'secret "([^"]+)"', done.stdout)
-    assert secret, done.stdout
-    return TsigSecret(name, "hmac-sha256", secret.group(1))
-
-
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     need_peer("nsd")
@@ -79,9 +68,9 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     dz = dyndns_server.start(base / "dynzone", zone=settings)
     started: list[Server] = []
     try:
-        keys = {"nsd": _key(dz, "xfr-nsd"), "knot": _key(dz, "xfr-knot")}
-        notify = _key(dz, "notify")
-        upd = _key(dz, "upd", f"*.{ZONE}")
+        keys = {"nsd": dz.add_key("xfr-nsd"), "knot": dz.add_key("xfr-knot")}
+        notify = dz.add_key("notify")
+        upd = dz.add_key("upd", f"*.{ZONE}")
         dz.add_user("alice", PASSWORD, f"home.{ZONE}")
         started.append(
             start_nsd_secondary(ZONE, dz.dns_port, keys["nsd"], notify, base / "nsd", nsd_port)

@@ -13,6 +13,7 @@ import dns.rcode
 import pytest
 
 from tests.e2e.dyndns_server import ZONE, Dynzone, start
+from tests.peers import connect_from
 
 DNS = """\
 [dns]
@@ -42,11 +43,7 @@ def _tcp_query(dz: Dynzone) -> int:
 
 
 def _connect(dz: Dynzone, source: str) -> socket.socket:
-    s = socket.socket()
-    s.bind((source, 0))
-    s.settimeout(3)
-    s.connect(("127.0.0.1", dz.dns_port))
-    return s
+    return connect_from(source, dz.dns_port)
 
 
 def _closed(s: socket.socket) -> bool:

@@ -46,6 +46,7 @@ from dynzone.engine.changeset import ChangeSet, Outcome
 from dynzone.engine.engine import Engine
 from dynzone.keys import Keyring
 from dynzone.logs import security
+from dynzone.metrics import TRANSFERS
 from dynzone.update import message
 from dynzone.update.door import UpdateDoor
 from dynzone.update.sections import UpdateError
@@ -189,6 +190,11 @@ class AsyncAnswerer:
                 got = await transfers.handle(
                     msg, question, key_name, peer.address, peer.tcp, limit - reserve
                 )
+                result = (
+                    dns.rcode.to_text(dns.rcode.Rcode.make(got)) if isinstance(got, int) else "ok"
+                )
+                kind = "AXFR" if question[1] == dns.rdatatype.AXFR else "IXFR"
+                TRANSFERS.labels(kind, result).inc()
                 when = int(time.time())
                 if isinstance(got, int):
                     return signed.sealed(signed.reply(data, msg, got, payload), key, when)
@@ -258,6 +264,10 @@ class AsyncAnswerer:
         if msg.edns < 0:
             return PLAIN_UDP_LIMIT
         return max(PLAIN_UDP_LIMIT, min(msg.payload, self.responder.payload))
+
+
+def _rcode_text(rcode: int) -> str:
+    return dns.rcode.to_text(dns.rcode.Rcode.make(rcode))
 
 
 def _same(reply: bytes) -> bytes:

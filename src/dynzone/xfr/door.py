@@ -28,7 +28,6 @@ from dynzone.engine import access
 from dynzone.engine.access import Action
 from dynzone.engine.engine import Engine
 from dynzone.logs import security
-from dynzone.metrics import TRANSFERS
 from dynzone.xfr import messages
 from dynzone.xfr.ixfr import chain, condense
 from dynzone.zones.serial import serial_gt
@@ -50,22 +49,6 @@ class TransferDoor:
         self.pool = pool  # the transfer thread: journal reads and message rendering
 
     async def handle(
-        self,
-        msg: dns.message.Message,
-        question: messages.Question,
-        key: str | None,
-        address: str,
-        tcp: bool,
-        room: int,
-    ) -> TransferReply:
-        """``_handle``, counted for /metrics by type and result."""
-        got = await self._handle(msg, question, key, address, tcp, room)
-        result = dns.rcode.to_text(dns.rcode.Rcode.make(got)) if isinstance(got, int) else "ok"
-        kind = "AXFR" if question[1] == dns.rdatatype.AXFR else "IXFR"
-        TRANSFERS.labels(kind, result).inc()
-        return got
-
-    async def _handle(
         self,
         msg: dns.message.Message,
         question: messages.Question,
