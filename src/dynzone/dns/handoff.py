@@ -190,9 +190,7 @@ class AsyncAnswerer:
                 got = await transfers.handle(
                     msg, question, key_name, peer.address, peer.tcp, limit - reserve
                 )
-                result = (
-                    dns.rcode.to_text(dns.rcode.Rcode.make(got)) if isinstance(got, int) else "ok"
-                )
+                result = _rcode_text(got) if isinstance(got, int) else "ok"
                 kind = "AXFR" if question[1] == dns.rdatatype.AXFR else "IXFR"
                 TRANSFERS.labels(kind, result).inc()
                 when = int(time.time())
