@@ -6,9 +6,10 @@ from pathlib import Path
 
 from dynzone.config import DEMO_ZONE
 from dynzone.data_dir import create_private
+from dynzone.passwords import store_generated
 from dynzone.policy import Grant
 from dynzone.store.base import Store
-from dynzone.users import PREFIX, hash_password, new_password
+from dynzone.users import PREFIX, new_password
 
 DEMO_USER = "demo"
 
@@ -51,6 +52,6 @@ def ensure_demo_user(store: Store) -> str:
     with store.write() as txn:
         txn.remove_identity(PREFIX + DEMO_USER)
         txn.add_identity(
-            PREFIX + DEMO_USER, hash_password(password), [Grant(f"*.{DEMO_ZONE}.")], "demo"
+            PREFIX + DEMO_USER, store_generated(password), [Grant(f"*.{DEMO_ZONE}.")], "demo"
         )
     return password

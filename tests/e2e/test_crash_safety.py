@@ -27,6 +27,7 @@ import pytest
 from tests.e2e.dyndns_server import ZONE, start
 
 ROUNDS = 8
+SPAN = 100_000  # update numbers per client per round
 SUBTREE = f"crash.{ZONE}"
 AUTH = "Basic " + base64.b64encode(b"crash:crash-pw").decode()
 
@@ -70,9 +71,22 @@ class Client(threading.Thread):
                 raise AssertionError(f"unexpected reply {body!r}")
 
 
+def _metric(port: int, name: str) -> float:
+    """One series' value from the server's /metrics (0 when absent)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+@pytest.mark.parametrize("clients", [1, 8], ids=["one-client", "group-commits"])
 def test_no_acknowledged_update_is_lost_and_none_is_half_applied(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clients: int
 ) -> None:
+    """With several clients in flight, changes share transactions (group commit):
+    a kill then lands in the middle of a batch."""
     seed = int(os.environ.get("CRASH_SEED", time.time()))
     rng = random.Random(seed)
     workdir = tmp_path / "crash"
@@ -81,6 +95,7 @@ def test_no_acknowledged_update_is_lost_and_none_is_half_applied(
     sent: list[int] = []
     kills = 0
     next_n = 1
+    batched = 0.0  # changes that shared a transaction with another
     for _ in range(ROUNDS):
         config = workdir / "dynzone.toml"
         if config.exists():
@@ -89,17 +104,24 @@ def test_no_acknowledged_update_is_lost_and_none_is_half_applied(
         try:
             if next_n == 1:
                 dz.add_user("crash", "crash-pw", f"*.{SUBTREE}")
-            client = Client(dz.http_port, next_n)
-            client.start()
+            # Each client numbers its updates in a range of its own.
+            group = [Client(dz.http_port, next_n + k * SPAN) for k in range(clients)]
+            for client in group:
+                client.start()
             time.sleep(rng.uniform(0.3, 2.0))
+            if clients > 1:
+                transactions = _metric(dz.http_port, "dynzone_store_sync_seconds_count")
+                changes = _metric(dz.http_port, 'dynzone_commits_total{result="committed"}')
+                batched += changes - transactions
             dz.server.proc.send_signal(signal.SIGKILL)
             dz.server.proc.wait(timeout=10)
             kills += 1
-            client.join(timeout=30)
-            assert not client.is_alive()
-            acked += client.acked
-            sent += client.sent
-            next_n = client.next
+            for client in group:
+                client.join(timeout=30)
+                assert not client.is_alive()
+                acked += client.acked
+                sent += client.sent
+            next_n += clients * SPAN
         finally:
             dz.stop()
 
@@ -138,8 +160,11 @@ def test_no_acknowledged_update_is_lost_and_none_is_half_applied(
     finally:
         dz.stop()
     assert len(acked) > ROUNDS, "too few updates were acknowledged to test anything"
+    if clients > 1:
+        assert batched > 0, "no change shared a transaction: group commit never happened"
     with capsys.disabled():
         print(
-            f"\ncrash safety: {len(acked)} acknowledged updates checked after {kills} SIGKILLs"
-            f" ({len(sent)} sent, {len(committed)} committed, seed {seed})"
+            f"\ncrash safety, {clients} client(s): {len(acked)} acknowledged updates checked"
+            f" after {kills} SIGKILLs ({len(sent)} sent, {len(committed)} committed,"
+            f" {batched:.0f} in shared transactions, seed {seed})"
         )

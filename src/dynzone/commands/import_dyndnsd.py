@@ -27,8 +27,9 @@ import yaml
 from dynzone.commands.common import fail, load, open_store
 from dynzone.engine.changeset import ChangeRejected, ChangeSet, SetRRset, ZoneChange
 from dynzone.engine.engine import Engine
+from dynzone.passwords import store_chosen
 from dynzone.policy import Grant, PatternError, normalise_pattern, regex_pattern
-from dynzone.users import PREFIX, hash_password
+from dynzone.users import PREFIX
 from dynzone.zones.loader import ZoneLoadError
 from dynzone.zones.sync import sync_zone
 
@@ -149,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
                     changes.setdefault(zone, []).append(SetRRset(hname, rdtype, ttl, rds))
         # Users first, all in one transaction; a re-run skips the ones already there.
         added, skipped = 0, []
-        hashed = [(n, hash_password(pw), g) for n, pw, g in plan]
+        hashed = [(n, store_chosen(pw), g) for n, pw, g in plan]
         with store.write() as txn:
             for name, secret, grants in hashed:
                 if txn.identity(PREFIX + name) is not None:

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             grants = [Grant(normalise_pattern(p)) for p in args.host]
             warn_unserved(grants, [z.name for z in config.zones], "updates to it will get nohost")
             password, generated = _password(args.password_stdin)
-            add_user(store, args.name, password, grants)
+            add_user(store, args.name, password, grants, generated)
             print(f"user {args.name} added, may update: {', '.join(g.pattern for g in grants)}")
             if generated:
                 print(f"password: {password}")
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"user {args.name} removed")
         elif args.user_command == "passwd":
             password, generated = _password(args.password_stdin)
-            set_password(store, args.name, password)
+            set_password(store, args.name, password, generated)
             print(f"password of {args.name} changed")
             if generated:
                 print(f"password: {password}")

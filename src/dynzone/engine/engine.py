@@ -30,7 +30,8 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections import ChainMap, deque
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
@@ -57,6 +58,19 @@ Done = Callable[[list[Outcome] | None, BaseException | None], None]
 
 # How often the engine looks for changes other processes committed to the store.
 FOLLOW_INTERVAL = 1.0
+# The most changes one transaction takes; more wait for the next one.
+MAX_BATCH = 256
+
+
+def _held(
+    zones: Mapping[dns.name.Name, ZoneSnapshot],
+    positions: Mapping[dns.name.Name, int],
+    zone: dns.name.Name,
+) -> tuple[ZoneSnapshot, int] | None:
+    """The snapshot a change may read the zone from, with the feed position it is at."""
+    snapshot = zones.get(zone)
+    position = positions.get(zone)
+    return None if snapshot is None or position is None else (snapshot, position)
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,10 @@ class Engine:
         # Held by every change to the above, from whichever thread.
         self._lock = threading.RLock()
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="dynzone-writer")
+        # Changes waiting for the writer's next transaction (group commit).
+        self._pending: deque[tuple[ChangeSet, Done, float]] = deque()
+        self._pending_lock = threading.Lock()
+        self._draining = False
         self._swaps: list[Callable[[Catalog], None]] = []
         self._subscribers: list[Callable[[Published], None]] = []
         self._follower: asyncio.Task[None] | None = None
@@ -172,80 +190,165 @@ class Engine:
         Raises ChangeRejected (nothing written, nothing published) when any
         part is refused, and StoreError when the store cannot commit.
         """
-        return await self.in_writer(self.commit_now, changeset)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Outcome]] = loop.create_future()
+
+        def settle(outcomes: list[Outcome] | None, error: BaseException | None) -> None:
+            if not future.done():
+                if error is not None:
+                    future.set_exception(error)
+                else:
+                    assert outcomes is not None
+                    future.set_result(outcomes)
+
+        def done(outcomes: list[Outcome] | None, error: BaseException | None) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+                loop.call_soon_threadsafe(settle, outcomes, error)
+
+        self.submit(changeset, done)
+        return await future
 
     def submit(self, changeset: ChangeSet, done: Done) -> None:
         """Apply ``changeset`` in the writer thread, then call ``done(outcomes, None)``
         there once it is durable and served, or ``done(None, error)`` with what
-        ``commit`` would raise. For threads without an event loop."""
-        try:
-            self._writer.submit(self._commit_then, changeset, done)
-        except RuntimeError as exc:  # the writer has shut down
-            done(None, exc)
+        ``commit`` would raise. For threads without an event loop.
 
-    def _commit_then(self, changeset: ChangeSet, done: Done) -> None:
+        Changes submitted while the writer is busy wait for its next transaction
+        and share it (group commit, see ``_commit_batch``)."""
+        with self._pending_lock:
+            self._pending.append((changeset, done, time.perf_counter()))
+            if self._draining:
+                return
+            self._draining = True
         try:
-            outcomes = self.commit_now(changeset)
-        except Exception as exc:  # noqa: BLE001 - the door says what each one means
-            done(None, exc)
-            return
-        done(outcomes, None)
+            self._writer.submit(self._drain)
+        except RuntimeError as exc:  # the writer has shut down
+            with self._pending_lock:
+                waiting = list(self._pending)
+                self._pending.clear()
+                self._draining = False
+            for _, waiter, _ in waiting:
+                waiter(None, exc)
+
+    def _drain(self) -> None:
+        """(Writer thread.) Commit what is waiting, a batch at a time, until nothing is."""
+        while True:
+            with self._pending_lock:
+                if not self._pending:
+                    self._draining = False
+                    return
+                count = min(len(self._pending), MAX_BATCH)
+                batch = [self._pending.popleft() for _ in range(count)]
+            results = self._commit_batch([cs for cs, _, _ in batch])
+            now = time.perf_counter()
+            for (_, done, queued), result in zip(batch, results, strict=True):
+                COMMIT_SECONDS.observe(now - queued)
+                if isinstance(result, BaseException):
+                    done(None, result)
+                else:
+                    done(result, None)
 
     def commit_now(self, changeset: ChangeSet, when: float | None = None) -> list[Outcome]:
         """``commit`` in the calling thread: the writer thread, or before serving."""
-        when = time.time() if when is None else when
         started = time.perf_counter()
+        (result,) = self._commit_batch([changeset], when)
+        if isinstance(result, BaseException):
+            raise result
+        COMMIT_SECONDS.observe(time.perf_counter() - started)
+        return result
+
+    def _commit_batch(
+        self, changesets: list[ChangeSet], when: float | None = None
+    ) -> list[list[Outcome] | BaseException]:
+        """Commit ``changesets`` in one store transaction: one fsync for all of them.
+
+        Each keeps its own meaning: it runs inside a savepoint, so one that
+        fails (a prerequisite, a grant, a CNAME clash) is undone alone and
+        the rest commit; each gets its own serial step and journal entry. A
+        change reads the zone as the ones before it in the batch left it
+        (the snapshots move along in a view of their own, published only once
+        the transaction is durable). Returns, per changeset, its outcomes or
+        the exception that refused it; if the transaction itself fails, that
+        error for every changeset.
+        """
+        when = time.time() if when is None else when
+        results: list[list[Outcome] | BaseException] = []
         with self._lock:
-            outcomes: list[Outcome] = []
+            zones: ChainMap[dns.name.Name, ZoneSnapshot] = ChainMap({}, self._zones)
+            positions: ChainMap[dns.name.Name, int] = ChainMap({}, self._positions)
+            changed: dict[dns.name.Name, ZoneSnapshot] = {}
+            tags: set[bytes] = set()
             try:
                 with self.store.write() as txn:
-                    for change in changeset.zones:
-                        settings = self._settings.get(change.zone)
-                        snapshot = self._zones.get(change.zone)
-                        held = None
-                        if snapshot is not None and change.zone in self._positions:
-                            held = (snapshot, self._positions[change.zone])
-                        outcomes.append(apply_change(txn, change, changeset, settings, when, held))
-            except StoreError:
-                COMMITS.labels("failed").inc()
-                raise
-            except Exception:
-                # A door's check inside the transaction said no (a prerequisite,
-                # a grant, a CNAME clash): nothing was written.
-                COMMITS.labels("rejected").inc()
-                raise
+                    for changeset in changesets:
+                        try:
+                            with txn.savepoint():
+                                outcomes = [
+                                    apply_change(
+                                        txn,
+                                        change,
+                                        changeset,
+                                        self._settings.get(change.zone),
+                                        when,
+                                        _held(zones, positions, change.zone),
+                                    )
+                                    for change in changeset.zones
+                                ]
+                        except Exception as exc:  # noqa: BLE001 - it goes to its door
+                            results.append(exc)
+                            continue
+                        self._advance(outcomes, zones, positions, changed, tags)
+                        results.append(outcomes)
+            except StoreError as exc:
+                # Nothing of the batch reached the disk: every change fails alike.
+                COMMITS.labels("failed").inc(len(changesets))
+                return [exc for _ in changesets]
             # Durable. Now make it live.
-            self._serve_outcomes(outcomes, when)
-        COMMITS.labels("committed").inc()
-        COMMIT_SECONDS.observe(time.perf_counter() - started)
-        return outcomes
+            self._zones.update(zones.maps[0])
+            self._positions.update(positions.maps[0])
+            if changed:
+                self._publish(changed, tags, when)
+        for result in results:
+            if not isinstance(result, BaseException):
+                COMMITS.labels("committed").inc()
+            elif isinstance(result, StoreError):
+                COMMITS.labels("failed").inc()
+            else:
+                # A door's check inside the transaction said no: nothing was written.
+                COMMITS.labels("rejected").inc()
+        return results
 
-    def _serve_outcomes(self, outcomes: list[Outcome], when: float) -> None:
-        changed: dict[dns.name.Name, ZoneSnapshot] = {}
-        tags: set[bytes] = set()
+    def _advance(
+        self,
+        outcomes: list[Outcome],
+        zones: MutableMapping[dns.name.Name, ZoneSnapshot],
+        positions: MutableMapping[dns.name.Name, int],
+        changed: dict[dns.name.Name, ZoneSnapshot],
+        tags: set[bytes],
+    ) -> None:
+        """Move ``zones`` and ``positions`` past committed ``outcomes``, noting the
+        zones changed and the answer tags they touch (at the cost of the change)."""
         for done in outcomes:
             zone = done.zone
             if done.position is None:
                 continue  # nothing changed
             if done.records is not None:  # a new zone
-                self._zones[zone] = changed[zone] = ZoneSnapshot(zone, done.records)
-                self._positions[zone] = done.position
+                zones[zone] = changed[zone] = ZoneSnapshot(zone, done.records)
+                positions[zone] = done.position
                 tags.add(zone_tag(key_of(zone)))
                 continue
-            old = self._zones.get(zone)
+            old = zones.get(zone)
             if old is None:
                 continue  # not a zone this process serves
-            if done.position == self._positions.get(zone, -1) + 1:
+            if done.position == positions.get(zone, -1) + 1:
                 new, touched = old.evolve(done.rrsets)
-                self._positions[zone] = done.position
+                positions[zone] = done.position
             else:
                 # Another process committed to the zone since our last look:
                 # catch up through the journal, this entry included.
-                new, touched = self._catch_up(zone, old)
-            self._zones[zone] = changed[zone] = new
+                new, touched = self._catch_up(zone, old, positions)
+            zones[zone] = changed[zone] = new
             tags |= touched
-        if changed:
-            self._publish(changed, tags, when)
 
     # -- zones served ---------------------------------------------------------------
     # These, like commit_now, run in the writer thread (``in_writer``), or in
@@ -315,17 +418,23 @@ class Engine:
                 )
                 self._publish(changed, tags, None)
 
-    def _catch_up(self, name: dns.name.Name, old: ZoneSnapshot) -> tuple[ZoneSnapshot, set[bytes]]:
-        position = self._positions.get(name, 0)
+    def _catch_up(
+        self,
+        name: dns.name.Name,
+        old: ZoneSnapshot,
+        positions: MutableMapping[dns.name.Name, int] | None = None,
+    ) -> tuple[ZoneSnapshot, set[bytes]]:
+        positions = self._positions if positions is None else positions
+        position = positions.get(name, 0)
         entries = self.store.journal_after(name, position)
         if entries and follows_on(entries, position):
             new, tags = old.evolve(rrset_changes(old, entries))
-            self._positions[name] = entries[-1].seq
+            positions[name] = entries[-1].seq
             return new, tags
         stored = self.store.load_zone(name)
         if stored is None:
             return old, set()  # the zone went from the store; keep serving what we have
-        self._positions[name] = stored.position
+        positions[name] = stored.position
         return ZoneSnapshot(name, stored.records), {zone_tag(old.key)}
 
     async def _follow_forever(self) -> None:

@@ -1,21 +1,19 @@
 """The HTTP server, in the same event loop as the DNS listeners (aiohttp).
 
-Password checks (argon2, ~50 ms each) run in a small thread pool with their
-own read connections to the store, so they never hold up the loop or the
-writer. Updates go through ``Engine.commit``, which returns only once the
-change is durable and the new answer is being served.
+Password checks (http/auth.py: argon2 only where a person chose the
+password, and then remembered) run in small thread pools with their own read
+connections to the store, so they never hold up the loop or the writer.
+Updates go through ``Engine.commit``, which returns only once the change is
+durable and the new answer is being served.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import functools
 import logging
-import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import dns.name
@@ -25,17 +23,15 @@ from dynzone.dns.listeners import ListenError
 from dynzone.engine.changeset import ChangeRejected
 from dynzone.engine.engine import Engine
 from dynzone.http import dyndns2
+from dynzone.http.auth import Authenticator
 from dynzone.http.clientaddr import Address, client_address
 from dynzone.http.guard import ConnectionGuard, quiet_server_logger
 from dynzone.http.health import health, metrics
 from dynzone.http.ratelimit import RateLimit
 from dynzone.http.settings import HttpSettings
 from dynzone.http.zone_status import zone_status
-from dynzone.logs import security
 from dynzone.metrics import UPDATES
 from dynzone.policy import Identity
-from dynzone.store.base import Store
-from dynzone.users import verify
 from dynzone.xfr.propagation import Tracker
 
 log = logging.getLogger("dynzone")
@@ -55,52 +51,21 @@ class Dyndns2Door:
         self.settings = settings  # the current [http] settings (a reload replaces them)
         settings_now = settings()
         self.host_limit = RateLimit(settings_now.updates_per_host_per_minute)
-        self.login_limit = RateLimit(settings_now.failed_logins_per_minute)
-        self._auth_pool = ThreadPoolExecutor(2, thread_name_prefix="dynzone-auth")
-        self._local = threading.local()
-        self._stores: list[Store] = []
+        self.auth = Authenticator(engine.open_reader, settings_now.failed_logins_per_minute)
 
     realm = REALM
 
     def close(self) -> None:
-        self._auth_pool.shutdown(wait=True)
-        for store in self._stores:
-            store.close()
+        self.auth.close()
 
     def client(self, request: web.Request) -> Address:
         peer = request.transport.get_extra_info("peername") if request.transport else None
         host = peer[0] if peer else "127.0.0.1"
         return client_address(host, request.headers, self.settings().trusted_proxies)
 
-    def _verify(self, user: str, password: str) -> Identity | None:
-        store = getattr(self._local, "store", None)
-        if store is None:
-            store = self._local.store = self.engine.open_reader()
-            self._stores.append(store)
-        return verify(store, user, password)
-
     async def authenticate(self, request: web.Request, client: Address) -> Identity | str:
-        """The caller's identity, or the reply word for why not."""
-        source = str(client)
-        if not self.login_limit.allowed(source):
-            return "abuse"
-        header = request.headers.get("Authorization", "")
-        scheme, _, encoded = header.partition(" ")
-        if scheme.lower() != "basic" or not encoded:
-            return "badauth"
-        try:
-            user, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            user, sep, password = "", "", ""
-        identity = None
-        if sep and user:
-            loop = asyncio.get_running_loop()
-            identity = await loop.run_in_executor(self._auth_pool, self._verify, user, password)
-        if identity is None:
-            self.login_limit.spend(source)
-            security("failed-login", f"HTTP user {user!r}: wrong or unknown", client=source)
-            return "badauth"
-        return identity
+        """The caller's identity, or the reply word for why not (http/auth.py)."""
+        return await self.auth.check(request.headers.get("Authorization", ""), str(client))
 
     async def update(self, request: web.Request) -> web.Response:
         """``/nic/update``, its reply words counted for /metrics."""

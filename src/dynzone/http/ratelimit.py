@@ -37,6 +37,11 @@ class RateLimit:
             self._forget_full(now)
         return True
 
+    def refund(self, key: str, now: float | None = None) -> None:
+        """Give back a token spent ahead of a check that turned out not to count."""
+        now = time.monotonic() if now is None else now
+        self._buckets[key] = (min(self.capacity, self._tokens(key, now) + 1.0), now)
+
     def _forget_full(self, now: float) -> None:
         for key in list(self._buckets):
             if self._tokens(key, now) >= self.capacity:

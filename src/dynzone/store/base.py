@@ -125,6 +125,11 @@ class ZoneWrite(Protocol):
 class WriteTransaction(Protocol):
     """What may be written inside ``Store.write()``."""
 
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A part of the transaction: if its block raises, what it wrote is undone
+        (and the error raised on); the rest of the transaction goes on."""
+        ...
+
     def zone(self, origin: dns.name.Name) -> ZoneWrite | None:
         """The stored zone, held exclusively from now on; None if it is not stored."""
         ...

@@ -85,6 +85,20 @@ class SqliteWrite:
         self.conn = conn
         self._ids = ids  # zone ids seen before (a zone's id never changes)
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        self.conn.execute("SAVEPOINT part")
+        try:
+            yield
+        except BaseException as exc:
+            self.conn.execute("ROLLBACK TO part")
+            self.conn.execute("RELEASE part")
+            self._ids.clear()  # a zone created in the part is gone again
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"the store could not write: {exc}") from exc
+            raise
+        self.conn.execute("RELEASE part")
+
     def zone(self, origin: dns.name.Name) -> SqliteZoneWrite | None:
         zid = self._ids.get(origin)
         if zid is None:

@@ -1,0 +1,75 @@
+"""HTTP authentication: limits charged before argon2, successes remembered, cheap
+checks for generated passwords, and no failed login for a request without credentials."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dynzone.http.auth import Authenticator
+from dynzone.policy import Grant
+from dynzone.store import open_store
+from dynzone.users import add_user, set_password
+
+LIMIT = 5
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@pytest.fixture
+def auth(tmp_path: Path) -> Iterator[Authenticator]:
+    store = open_store(tmp_path)
+    add_user(store, "chosen", "a person's password", [Grant("a.example.com.")])
+    add_user(store, "made", "generated-secret-123", [Grant("b.example.com.")], generated=True)
+    store.close()
+    auth = Authenticator(lambda: open_store(tmp_path), LIMIT)
+    yield auth
+    auth.close()
+
+
+def test_fifty_simultaneous_wrong_passwords_get_exactly_the_limit_of_checks(
+    auth: Authenticator,
+) -> None:
+    async def flood() -> list[object]:
+        header = basic("chosen", "wrong")
+        return await asyncio.gather(*(auth.check(header, "192.0.2.9") for _ in range(50)))
+
+    replies = asyncio.run(flood())
+    assert auth.checks == LIMIT
+    assert replies.count("badauth") == LIMIT and replies.count("abuse") == 50 - LIMIT
+
+
+def test_a_success_is_remembered_and_forgotten_when_the_password_changes(
+    auth: Authenticator, tmp_path: Path
+) -> None:
+    header = basic("chosen", "a person's password")
+    first = asyncio.run(auth.check(header, "192.0.2.1"))
+    assert not isinstance(first, str) and first.name == "user:chosen"
+    assert auth.checks == 1
+    for _ in range(5):
+        assert not isinstance(asyncio.run(auth.check(header, "192.0.2.1")), str)
+    assert auth.checks == 1, "remembered: no argon2 again"
+    store = open_store(tmp_path)
+    set_password(store, "chosen", "a new password")
+    store.close()
+    assert asyncio.run(auth.check(header, "192.0.2.1")) == "badauth"
+
+
+def test_a_generated_password_never_costs_argon2(auth: Authenticator) -> None:
+    ok = asyncio.run(auth.check(basic("made", "generated-secret-123"), "192.0.2.2"))
+    assert not isinstance(ok, str)
+    assert asyncio.run(auth.check(basic("made", "nope"), "192.0.2.2")) == "badauth"
+    assert auth.checks == 0
+
+
+def test_a_request_without_credentials_is_not_a_failed_login(auth: Authenticator) -> None:
+    for _ in range(3 * LIMIT):
+        assert asyncio.run(auth.check("", "192.0.2.3")) == "badauth"
+    right = asyncio.run(auth.check(basic("made", "generated-secret-123"), "192.0.2.3"))
+    assert not isinstance(right, str)
