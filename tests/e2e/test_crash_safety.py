@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import ipaddress
 import itertools
 import os
 import random
@@ -33,7 +34,8 @@ AUTH = "Basic " + base64.b64encode(b"crash:crash-pw").decode()
 
 
 def _addresses(n: int) -> tuple[str, str]:
-    return f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}", f"2001:db8::{n:x}"
+    v6 = ipaddress.IPv6Address(0x2001_0DB8 << 96 | n)
+    return f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}", str(v6)
 
 
 def _names(n: int) -> tuple[str, str]:

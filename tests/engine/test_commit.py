@@ -4,7 +4,8 @@ serial-bumped, and served by the time it returns."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dns.name
@@ -23,6 +24,7 @@ from dynzone.engine.changeset import (
 )
 from dynzone.engine.engine import Engine
 from dynzone.engine.settings import ZoneSettings
+from dynzone.metrics import REGISTRY
 from dynzone.store import open_store
 from dynzone.zones.snapshot import ZoneSnapshot
 from dynzone.zones.sync import bring_in_line
@@ -226,5 +228,55 @@ def test_serial_past_moves_the_serial_beyond_a_newer_one_with_nothing_else_chang
             ChangeSet("t", "-", (ZoneChange(origin, (), serial_past=ahead),))
         )
         assert not again.changed
+    finally:
+        engine.close()
+
+
+def test_changes_waiting_for_the_writer_share_one_transaction_and_fail_alone(
+    tmp_path: Path,
+) -> None:
+    origin = dns.name.from_text("g.test.")
+    zones = (ZoneSettings(origin, ns=(dns.name.from_text("ns1.g.test."),), email="h@g.test"),)
+    engine = Engine(open_store(tmp_path), zones, lambda: open_store(tmp_path))
+    try:
+        bring_in_line(engine, zones, strict=True)
+        before = engine.snapshot(origin).serial  # type: ignore[union-attr]
+        syncs = REGISTRY.get_sample_value("dynzone_store_sync_seconds_count") or 0.0
+        # Hold the writer busy, so that the changes below queue up for one batch.
+        release = threading.Event()
+        engine._writer.submit(release.wait)
+
+        def refused(view: object) -> None:
+            raise ChangeRejected("this one is refused")
+
+        results: dict[int, object] = {}
+        finished = threading.Event()
+
+        def done_for(i: int) -> Callable[[object, object], None]:
+            def done(outcomes: object, error: object) -> None:
+                results[i] = error if error is not None else outcomes
+                if len(results) == 5:
+                    finished.set()
+
+            return done
+
+        for i in range(5):
+            name = dns.name.from_text(f"h{i}.g.test.")
+            rd = (dns.rdata.from_text("IN", "A", f"192.0.2.{i + 1}"),)
+            edit = refused if i == 2 else None
+            change = ZoneChange(origin, (SetRRset(name, dns.rdatatype.A, 60, rd),), edit=edit)
+            engine.submit(ChangeSet("t", "-", (change,)), done_for(i))
+        release.set()
+        assert finished.wait(10)
+        assert isinstance(results[2], ChangeRejected)
+        committed = [results[i] for i in (0, 1, 3, 4)]
+        serials = [r[0].serial_to for r in committed]  # type: ignore[index]
+        assert serials == [before + 1, before + 2, before + 3, before + 4]  # one step each
+        after = REGISTRY.get_sample_value("dynzone_store_sync_seconds_count") or 0.0
+        assert after - syncs == 1, "four changes, one transaction"
+        snap = engine.snapshot(origin)
+        assert snap is not None and snap.serial == before + 4
+        journal = engine.store.journal(origin)
+        assert [e.serial_to for e in journal[-4:]] == serials  # an entry each
     finally:
         engine.close()
