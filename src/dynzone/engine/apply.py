@@ -108,7 +108,7 @@ class _Work:
 
     def apply(self, op: Op) -> None:
         if not op.name.is_subdomain(self.origin):
-            raise ChangeRejected(f"{op.name} is not in zone {self.origin}")
+            raise ChangeRejected(f"{op.name} is not in zone {self.origin}", op.name)
         if isinstance(op, SetRRset):
             cur = self.get(op.name, op.rdtype)
             cur.ttl = op.ttl
@@ -132,12 +132,12 @@ class _Work:
             if dns.rdatatype.CNAME in present and present - CNAME_COMPANIONS - {
                 dns.rdatatype.CNAME
             }:
-                raise ChangeRejected(f"{name} would have a CNAME beside other data")
+                raise ChangeRejected(f"{name} would have a CNAME beside other data", name)
             if name == self.origin:
                 if dns.rdatatype.SOA not in present or dns.rdatatype.NS not in present:
                     raise ChangeRejected(f"zone {self.origin} must keep its SOA and NS records")
             elif dns.rdatatype.SOA in present:
-                raise ChangeRejected(f"an SOA record belongs only at the apex {self.origin}")
+                raise ChangeRejected(f"an SOA record belongs only at the apex {self.origin}", name)
 
     def diff(self) -> tuple[list[Record], list[Record], dict[_Key, _RRset]]:
         removed: list[Record] = []

@@ -32,7 +32,15 @@ from dynzone.zones.zonefile import Record
 
 
 class ChangeRejected(Exception):
-    """The change would break the zone or is not allowed; nothing was written."""
+    """The change would break the zone or is not allowed; nothing was written.
+
+    ``name`` is the name the refusal is about, when there is one, so that a
+    door answering for several names can say which one was refused.
+    """
+
+    def __init__(self, message: str, name: dns.name.Name | None = None) -> None:
+        super().__init__(message)
+        self.name = name
 
 
 # -- operations -------------------------------------------------------------

@@ -110,7 +110,7 @@ class Dyndns2Door:
             outcomes = await self.engine.commit(changeset)
         except ChangeRejected as exc:
             log.warning("http: %s from %s: refused: %s", identity.name, client, exc)
-            lines = ["nohost"] * len(plan.names)
+            lines = dyndns2.rejected_lines(plan, exc.name)
         except Exception as exc:  # a fault of ours: say so, change nothing
             if dyndns2.is_store_failure(exc):
                 log.error(

@@ -197,6 +197,15 @@ def refusal_lines(plan: Plan) -> list[str]:
     return [line if line is not None else "dnserr" for line in plan.lines]
 
 
+def rejected_lines(plan: Plan, refused: dns.name.Name | None) -> list[str]:
+    """The lines for a list refused inside the transaction (a race the snapshot
+    check could not see): ``nohost`` for the refused name, ``dnserr`` for the
+    others; ``nohost`` for every line when the refusal names none of them."""
+    if refused is None or refused not in plan.names:
+        return ["nohost"] * len(plan.names)
+    return ["nohost" if name == refused else "dnserr" for name in plan.names]
+
+
 def is_store_failure(exc: BaseException) -> bool:
     return isinstance(exc, StoreError | OSError)
 
