@@ -280,3 +280,39 @@ def test_changes_waiting_for_the_writer_share_one_transaction_and_fail_alone(
         assert [e.serial_to for e in journal[-4:]] == serials  # an entry each
     finally:
         engine.close()
+
+
+def test_a_reply_that_fails_does_not_keep_the_rest_of_the_batch_waiting(tmp_path: Path) -> None:
+    origin = dns.name.from_text("r.test.")
+    zones = (ZoneSettings(origin, ns=(dns.name.from_text("ns1.r.test."),), email="h@r.test"),)
+    engine = Engine(open_store(tmp_path), zones, lambda: open_store(tmp_path))
+    try:
+        bring_in_line(engine, zones, strict=True)
+        release = threading.Event()
+        engine._writer.submit(release.wait)
+        heard = threading.Event()
+
+        def broken(outcomes: object, error: object) -> None:
+            raise RuntimeError("a door's reply failed")
+
+        def fine(outcomes: object, error: object) -> None:
+            heard.set()
+
+        for i, done in enumerate((broken, fine)):
+            name = dns.name.from_text(f"x{i}.r.test.")
+            rd = (dns.rdata.from_text("IN", "A", "192.0.2.9"),)
+            change = ZoneChange(origin, (SetRRset(name, dns.rdatatype.A, 60, rd),))
+            engine.submit(ChangeSet("t", "-", (change,)), done)
+        release.set()
+        assert heard.wait(10)
+        # And the writer still takes new changes.
+        again = threading.Event()
+        engine.submit(
+            ChangeSet("t", "-", (ZoneChange(origin, (SetRRset(
+                dns.name.from_text("x9.r.test."), dns.rdatatype.A, 60,
+                (dns.rdata.from_text("IN", "A", "192.0.2.10"),)),)),)),
+            lambda o, e: again.set(),
+        )  # fmt: skip
+        assert again.wait(10)
+    finally:
+        engine.close()

@@ -239,14 +239,22 @@ class Engine:
                     return
                 count = min(len(self._pending), MAX_BATCH)
                 batch = [self._pending.popleft() for _ in range(count)]
-            results = self._commit_batch([cs for cs, _, _ in batch])
+            try:
+                results = self._commit_batch([cs for cs, _, _ in batch])
+            except Exception as exc:  # a fault of ours: every waiter hears of it
+                log.exception("a batch of %d changes failed", len(batch))
+                results = [exc for _ in batch]
             now = time.perf_counter()
             for (_, done, queued), result in zip(batch, results, strict=True):
                 COMMIT_SECONDS.observe(now - queued)
-                if isinstance(result, BaseException):
-                    done(None, result)
-                else:
-                    done(result, None)
+                try:
+                    if isinstance(result, BaseException):
+                        done(None, result)
+                    else:
+                        done(result, None)
+                except Exception:
+                    # One door's reply failing must not keep the others waiting.
+                    log.exception("answering a committed change failed")
 
     def commit_now(self, changeset: ChangeSet, when: float | None = None) -> list[Outcome]:
         """``commit`` in the calling thread: the writer thread, or before serving."""
