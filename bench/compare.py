@@ -302,6 +302,16 @@ def bench_memory(records: int) -> dict[str, object]:
     return out
 
 
+def save_results(kind: str, results: object) -> Path:
+    """Write ``results`` as JSON to bench/results/KIND-STAMP.json (not committed)."""
+    outdir = ROOT / "bench" / "results"
+    outdir.mkdir(exist_ok=True)
+    out = outdir / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwritten to {out.relative_to(ROOT)}")
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=["qps", "memory", "all"], nargs="?", default="qps")
@@ -326,11 +336,7 @@ def main() -> int:
         results["qps"] = bench_qps(args.seconds, args.rounds)
     if args.what in ("memory", "all"):
         results["memory"] = bench_memory(args.records)
-    outdir = ROOT / "bench" / "results"
-    outdir.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    (outdir / f"{args.what}-{stamp}.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwritten to bench/results/{args.what}-{stamp}.json")
+    save_results(args.what, results)
     return 0
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import json
 import statistics
 import subprocess
 import sys
@@ -31,13 +30,16 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.compare import save_results  # noqa: E402
 from tests.peers import free_port, start_dynzone, wait_for_soa  # noqa: E402
 
 ZONE = "dyn.test"
 PASSWORD = "a password a person chose"
 
 
-def start(workdir: Path, chosen: bool) -> tuple[object, int, str]:
+def start(workdir: Path, chosen: bool, user: str = "bench") -> tuple[object, int, int, str]:
+    """dynzone serving ZONE (DNS and HTTP), with ``user`` allowed every name in it;
+    returns the server, its DNS and HTTP ports, and the user's password."""
     workdir.mkdir(parents=True, exist_ok=True)
     dns_port, http_port = free_port(), free_port()
     config = workdir / "dynzone.toml"
@@ -47,7 +49,7 @@ def start(workdir: Path, chosen: bool) -> tuple[object, int, str]:
         f'[[zone]]\nname = "{ZONE}"\nns = ["ns1.{ZONE}."]\nemail = "h@{ZONE}"\n'
         "journal_limit = 1000000\n"
     )
-    argv = [sys.executable, "-m", "dynzone", "user", "add", "bench", "--host", f"*.{ZONE}"]
+    argv = [sys.executable, "-m", "dynzone", "user", "add", user, "--host", f"*.{ZONE}"]
     argv += ["--config", str(config)]
     if chosen:
         done = subprocess.run(
@@ -60,7 +62,7 @@ def start(workdir: Path, chosen: bool) -> tuple[object, int, str]:
         password = done.stdout.split("password: ")[1].split()[0]
     server = start_dynzone(config, workdir, dns_port)
     wait_for_soa(server, ZONE)
-    return server, http_port, password
+    return server, dns_port, http_port, password
 
 
 async def client(
@@ -108,7 +110,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dynzone-dyndns2-") as tmp:
         for r in range(args.rounds):
             for clients in (int(c) for c in args.clients.split(",")):
-                server, http_port, password = start(Path(tmp) / f"{r}-{clients}", args.chosen)
+                server, _, http_port, password = start(Path(tmp) / f"{r}-{clients}", args.chosen)
                 try:
                     got = asyncio.run(measure(http_port, password, clients, args.seconds))
                 finally:
@@ -127,10 +129,7 @@ def main() -> int:
             f"  {clients:>2} clients: {best['per_second']:7.0f}/s ({every}),"
             f" p99 {best['p99_ms']:.1f} ms"
         )
-    outdir = ROOT / "bench" / "results"
-    outdir.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    (outdir / f"dyndns2-{stamp}.json").write_text(json.dumps(results, indent=2) + "\n")
+    save_results("dyndns2", results)
     return 0
 
 

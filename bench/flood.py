@@ -24,9 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,30 +36,8 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.compare import dnsperf  # noqa: E402
-from tests.peers import free_port, start_dynzone, wait_for_soa  # noqa: E402
-
-ZONE = "dyn.test"
-PASSWORD = "a password a person chose"
-
-
-def start(workdir: Path) -> tuple[object, int, int]:
-    workdir.mkdir(parents=True, exist_ok=True)
-    dns_port, http_port = free_port(), free_port()
-    config = workdir / "dynzone.toml"
-    config.write_text(
-        f'data_dir = "data"\n[dns]\nlisten = ["127.0.0.1:{dns_port}"]\n'
-        f'[http]\nlisten = ["127.0.0.1:{http_port}"]\nupdates_per_host_per_minute = 1000000\n'
-        f'[[zone]]\nname = "{ZONE}"\nns = ["ns1.{ZONE}."]\nemail = "h@{ZONE}"\n'
-    )
-    subprocess.run(
-        [sys.executable, "-m", "dynzone", "user", "add", "legit", "--host", f"*.{ZONE}",
-         "--password-stdin", "--config", str(config)],
-        input=PASSWORD + "\n", text=True, capture_output=True, check=True,
-    )  # fmt: skip
-    server = start_dynzone(config, workdir, dns_port)
-    wait_for_soa(server, ZONE)
-    return server, dns_port, http_port
+from bench.compare import dnsperf, save_results  # noqa: E402
+from bench.dyndns2 import PASSWORD, ZONE, start  # noqa: E402
 
 
 def write_queries(path: Path) -> None:
@@ -129,7 +105,9 @@ def main() -> int:
         for r in range(args.rounds):
             row: dict[str, float] = {}
             for attackers in (0, args.attackers):
-                server, dns_port, http_port = start(Path(tmp) / f"{r}-{attackers}")
+                server, dns_port, http_port, _ = start(
+                    Path(tmp) / f"{r}-{attackers}", chosen=True, user="legit"
+                )
                 try:
                     qps: dict[str, float] = {}
                     thread = threading.Thread(
@@ -158,10 +136,7 @@ def main() -> int:
                 f" quiet = {row['qps_ratio']:.2f}",
                 flush=True,
             )
-    outdir = ROOT / "bench" / "results"
-    outdir.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    (outdir / f"flood-{stamp}.json").write_text(json.dumps(results, indent=2) + "\n")
+    save_results("flood", results)
     return 0
 
 

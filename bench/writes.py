@@ -16,18 +16,17 @@ and dynzone's ratio to Knot. Results go to bench/results/ as JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.compare import save_results  # noqa: E402
 from tests.peers import (  # noqa: E402
     Server,
     TsigSecret,
@@ -157,11 +156,7 @@ def main() -> int:
             f"  {size:>9} {q:>9}  {cells['dynzone'][0]:8.0f} ({cells['dynzone'][1]:>17})"
             f"  {cells['knot'][0]:8.0f} ({cells['knot'][1]:>17})  {ratio:.2f}"
         )
-    outdir = ROOT / "bench" / "results"
-    outdir.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    (outdir / f"writes-{stamp}.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwritten to bench/results/writes-{stamp}.json")
+    save_results("writes", results)
     return 0
 
 

@@ -73,3 +73,36 @@ def test_a_request_without_credentials_is_not_a_failed_login(auth: Authenticator
         assert asyncio.run(auth.check("", "192.0.2.3")) == "badauth"
     right = asyncio.run(auth.check(basic("made", "generated-secret-123"), "192.0.2.3"))
     assert not isinstance(right, str)
+
+
+def test_a_flood_from_many_addresses_gets_a_bounded_number_of_checks(
+    auth: Authenticator,
+) -> None:
+    from dynzone.http.auth import HASHING_AT_ONCE, HASHING_BURST
+
+    bound = min(HASHING_AT_ONCE, HASHING_BURST)
+
+    async def flood() -> list[object]:
+        header = basic("chosen", "wrong")
+        return await asyncio.gather(*(auth.check(header, f"198.51.100.{i}") for i in range(40)))
+
+    replies = asyncio.run(flood())
+    assert auth.checks == bound  # argon2 takes every core: a bound for all addresses
+    assert replies.count("abuse") == 40 - bound
+    # Those turned away were not charged a failed login: they may try again later.
+    assert auth.limit.allowed("198.51.100.39")
+
+
+def test_one_after_another_from_many_addresses_the_checks_stay_within_the_budget(
+    auth: Authenticator,
+) -> None:
+    from dynzone.http.auth import HASHING_BURST
+
+    async def one_by_one() -> list[object]:
+        header = basic("chosen", "wrong")
+        return [await auth.check(header, f"203.0.113.{i}") for i in range(2 * HASHING_BURST)]
+
+    replies = asyncio.run(one_by_one())
+    assert auth.checks == HASHING_BURST
+    assert replies[:HASHING_BURST] == ["badauth"] * HASHING_BURST
+    assert replies[HASHING_BURST:] == ["abuse"] * HASHING_BURST

@@ -12,9 +12,12 @@
   address's bucket (``failed_logins_per_minute``) and given back when the
   password turns out right: concurrency cannot get more guesses checked than
   the limit. At most ``HASHING_AT_ONCE`` argon2 checks run or wait at a
-  time; beyond that a client gets ``abuse`` at once, so a flood of wrong
-  passwords cannot queue work ahead of everyone (and cached or generated
-  credentials never wait behind it).
+  time, and all addresses together get ``HASHING_PER_MINUTE`` of them (a
+  burst of ``HASHING_BURST``); beyond that a client gets ``abuse`` at once.
+  argon2 keeps every core busy while it runs, so without that budget a
+  flood of wrong passwords from many addresses would take the CPU from the
+  DNS queries; with it, the flood costs a bounded share, and cached or
+  generated credentials never wait behind it.
 * An address that has used up its failed logins gets ``abuse`` for any
   login until its bucket refills. A request without credentials (a client
   that sends them only after a 401) is not a failed login.
@@ -44,6 +47,9 @@ from dynzone.users import lookup
 REMEMBER_SECONDS = 900.0
 REMEMBER_MOST = 10_000
 HASHING_AT_ONCE = 8
+HASHING_PER_MINUTE = 30
+HASHING_BURST = 10
+_ALL = "all"
 
 
 class Remembered:
@@ -76,11 +82,12 @@ class Authenticator:
     def __init__(self, open_reader: Callable[[], Store], failed_per_minute: int) -> None:
         self.open_reader = open_reader
         self.limit = RateLimit(failed_per_minute)
+        self.budget = RateLimit(HASHING_PER_MINUTE, burst=HASHING_BURST)
         self.remembered = Remembered()
         # Reading a user is quick; argon2 is slow: separate threads, so reads
         # never wait behind hashing.
         self._reads = ThreadPoolExecutor(1, thread_name_prefix="dynzone-auth-read")
-        self._hashing = ThreadPoolExecutor(2, thread_name_prefix="dynzone-auth")
+        self._hashing = ThreadPoolExecutor(1, thread_name_prefix="dynzone-auth")
         self._local = threading.local()
         self._stores: list[Store] = []
         self.hashing = 0  # argon2 checks running or waiting
@@ -126,7 +133,7 @@ class Authenticator:
         # argon2 work ahead (or its equal for an unknown user): pay for it first.
         if not self.limit.spend(source):
             return "abuse"
-        if self.hashing >= HASHING_AT_ONCE:
+        if self.hashing >= HASHING_AT_ONCE or not self.budget.spend(_ALL):
             self.limit.refund(source)  # not a failed login: we are busy
             security("auth-busy", "too many password checks at once; refused", client=source)
             return "abuse"

@@ -11,8 +11,8 @@ import time
 
 
 class RateLimit:
-    def __init__(self, per_minute: int, max_keys: int = 100_000) -> None:
-        self.capacity = float(per_minute)
+    def __init__(self, per_minute: int, max_keys: int = 100_000, burst: int | None = None) -> None:
+        self.capacity = float(per_minute if burst is None else burst)
         self.rate = per_minute / 60.0
         self.max_keys = max_keys
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last time)
