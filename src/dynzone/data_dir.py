@@ -76,6 +76,15 @@ def create_private(path: Path) -> None:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
+def write_private(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data``, 0600 from the first byte, all at once."""
+    tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    create_private(tmp)
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
 def secret_file(path: Path, size: int) -> bytes:
     """The random secret kept in ``path`` (0600), made on first use."""
     try:
@@ -85,11 +94,7 @@ def secret_file(path: Path, size: int) -> bytes:
     except FileNotFoundError:
         pass
     data = os.urandom(size)
-    tmp = path.with_suffix(".tmp")
-    tmp.unlink(missing_ok=True)
-    create_private(tmp)
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    write_private(path, data)
     return data
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dynzone.config import DEMO_ZONE
-from dynzone.data_dir import create_private
+from dynzone.data_dir import write_private
 from dynzone.passwords import store_generated
 from dynzone.policy import Grant
 from dynzone.store.base import Store
@@ -34,11 +34,8 @@ def ensure_demo_zone(path: Path) -> bool:
     if path.exists():
         return False
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.unlink(missing_ok=True)
-    create_private(tmp)  # it lives in the data directory, which is private
-    tmp.write_text(DEMO_ZONE_TEXT, encoding="utf-8")
-    tmp.replace(path)
+    # It lives in the data directory, which is private.
+    write_private(path, DEMO_ZONE_TEXT.encode())
     return True
 
 

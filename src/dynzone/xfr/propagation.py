@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ import dns.name
 import dns.rcode
 import dns.rdatatype
 
-from dynzone.data_dir import create_private
+from dynzone.data_dir import write_private
 from dynzone.engine.settings import HostPort
 
 log = logging.getLogger("dynzone.xfr")
@@ -82,12 +81,8 @@ class Tracker:
 
     def save(self) -> None:
         data = {z: {t: vars(s) for t, s in ts.items()} for z, ts in self.seen.items()}
-        tmp = self.path.with_suffix(".tmp")
         try:
-            tmp.unlink(missing_ok=True)
-            create_private(tmp)
-            tmp.write_text(json.dumps(data, indent=1))
-            os.replace(tmp, self.path)
+            write_private(self.path, json.dumps(data, indent=1).encode())
         except OSError as exc:
             log.warning("cannot save %s: %s", self.path, exc.strerror)
 
