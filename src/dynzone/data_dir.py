@@ -29,12 +29,7 @@ class DataDirError(Exception):
 
 def make_private(data_dir: Path) -> None:
     """Create ``data_dir`` 0700 if missing; take group and other access off it and its files."""
-    try:
-        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DataDirError(
-            f"{data_dir}: cannot create the data directory: {exc.strerror}"
-        ) from None
+    _create(data_dir)
     fixed = [p for p in (data_dir, *_tree(data_dir)) if _fix(p)]
     if fixed:
         log.warning(
@@ -42,6 +37,15 @@ def make_private(data_dir: Path) -> None:
             data_dir,
             ", ".join(p.name for p in fixed),
         )
+
+
+def _create(data_dir: Path) -> None:
+    try:
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataDirError(
+            f"{data_dir}: cannot create the data directory: {exc.strerror}"
+        ) from None
 
 
 def _tree(top: Path) -> list[Path]:
@@ -102,6 +106,7 @@ class ServerLock:
     """An exclusive lock on ``data_dir`` held while one server runs."""
 
     def __init__(self, data_dir: Path) -> None:
+        _create(data_dir)
         path = data_dir / LOCK_NAME
         create_private(path)
         self.fd = os.open(path, os.O_RDWR)

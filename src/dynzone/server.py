@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from dynzone import store as stores
 from dynzone.config import Config, ConfigError, load_config
-from dynzone.data_dir import DataDirError, ServerLock, make_private, secret_file
+from dynzone.data_dir import DataDirError, ServerLock, secret_file
 from dynzone.dns.cookies import Cookies
 from dynzone.dns.handoff import AsyncAnswerer
 from dynzone.dns.listeners import ListenError, TcpLimits, open_listeners
@@ -55,7 +55,7 @@ class Server:
     def __init__(self, config: Config) -> None:
         self.config = config
         try:
-            make_private(config.data_dir)
+            # Opening the store (below) makes data_dir private; the lock comes first.
             self.lock = ServerLock(config.data_dir)
         except DataDirError as exc:
             raise StartupError(str(exc)) from None
