@@ -44,7 +44,8 @@ class Door(enum.Enum):
     RFC2136 = "rfc2136"  # every type but SOA, apex NS and DNSSEC data
 
 
-def _in(address: str, networks: Iterable[Network]) -> bool:
+def in_networks(address: str, networks: Iterable[Network]) -> bool:
+    """Whether the address text ``address`` is in any of ``networks`` (False if unreadable)."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -60,8 +61,8 @@ def allowed(action: Action, zone: ZoneSettings, address: str, key: str | None = 
     UPDATE is decided by its key's grants (``may_change``).
     """
     if action is Action.UPDATE:
-        return _in(address, zone.allow_update)
-    transfer = (key is not None and key in zone.transfer_keys) or _in(
+        return in_networks(address, zone.allow_update)
+    transfer = (key is not None and key in zone.transfer_keys) or in_networks(
         address, zone.transfer_networks
     )
     if action is Action.TRANSFER:

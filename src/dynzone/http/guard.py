@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -22,6 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from dynzone.engine.access import in_networks
 from dynzone.engine.settings import Network
 from dynzone.logs import security
 
@@ -52,11 +52,7 @@ class ConnectionGuard:
         return lambda: _Guarded(self, factory())
 
     def is_proxy(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in net for net in self.trusted())
+        return in_networks(address, self.trusted())
 
     def _late(self, transport: asyncio.BaseTransport) -> None:
         self.timed_out += 1
