@@ -209,110 +209,88 @@ def test_a_replaced_soa_keeps_a_higher_serial(writer: Engine) -> None:
 
 
 def test_serial_past_moves_the_serial_beyond_a_newer_one_with_nothing_else_changed(
-    tmp_path: Path,
+    writer: Engine,
 ) -> None:
-    origin = dns.name.from_text("p.test.")
-    zones = (ZoneSettings(origin, ns=(dns.name.from_text("ns1.p.test."),), email="h@p.test"),)
-    engine = Engine(open_store(tmp_path), zones, lambda: open_store(tmp_path))
-    try:
-        bring_in_line(engine, zones, strict=True)
-        before = engine.snapshot(origin).serial  # type: ignore[union-attr]
-        ahead = before + 500
-        (done,) = engine.commit_now(
-            ChangeSet("t", "-", (ZoneChange(origin, (), serial_past=ahead),))
-        )
-        assert done.changed and done.serial_to == ahead + 1
-        assert engine.snapshot(origin).serial == ahead + 1  # type: ignore[union-attr]
-        # Already past it: nothing to do.
-        (again,) = engine.commit_now(
-            ChangeSet("t", "-", (ZoneChange(origin, (), serial_past=ahead),))
-        )
-        assert not again.changed
-    finally:
-        engine.close()
+    engine, origin = writer, n("b.test.")
+    before = engine.snapshot(origin).serial  # type: ignore[union-attr]
+    ahead = before + 500
+    (done,) = engine.commit_now(ChangeSet("t", "-", (ZoneChange(origin, (), serial_past=ahead),)))
+    assert done.changed and done.serial_to == ahead + 1
+    assert engine.snapshot(origin).serial == ahead + 1  # type: ignore[union-attr]
+    # Already past it: nothing to do.
+    (again,) = engine.commit_now(ChangeSet("t", "-", (ZoneChange(origin, (), serial_past=ahead),)))
+    assert not again.changed
 
 
 def test_changes_waiting_for_the_writer_share_one_transaction_and_fail_alone(
-    tmp_path: Path,
+    writer: Engine,
 ) -> None:
-    origin = dns.name.from_text("g.test.")
-    zones = (ZoneSettings(origin, ns=(dns.name.from_text("ns1.g.test."),), email="h@g.test"),)
-    engine = Engine(open_store(tmp_path), zones, lambda: open_store(tmp_path))
-    try:
-        bring_in_line(engine, zones, strict=True)
-        before = engine.snapshot(origin).serial  # type: ignore[union-attr]
-        syncs = REGISTRY.get_sample_value("dynzone_store_sync_seconds_count") or 0.0
-        # Hold the writer busy, so that the changes below queue up for one batch.
-        release = threading.Event()
-        engine._writer.submit(release.wait)
+    engine, origin = writer, n("b.test.")
+    before = engine.snapshot(origin).serial  # type: ignore[union-attr]
+    syncs = REGISTRY.get_sample_value("dynzone_store_sync_seconds_count") or 0.0
+    # Hold the writer busy, so that the changes below queue up for one batch.
+    release = threading.Event()
+    engine._writer.submit(release.wait)
 
-        def refused(view: object) -> None:
-            raise ChangeRejected("this one is refused")
+    def refused(view: object) -> None:
+        raise ChangeRejected("this one is refused")
 
-        results: dict[int, object] = {}
-        finished = threading.Event()
+    results: dict[int, object] = {}
+    finished = threading.Event()
 
-        def done_for(i: int) -> Callable[[object, object], None]:
-            def done(outcomes: object, error: object) -> None:
-                results[i] = error if error is not None else outcomes
-                if len(results) == 5:
-                    finished.set()
+    def done_for(i: int) -> Callable[[object, object], None]:
+        def done(outcomes: object, error: object) -> None:
+            results[i] = error if error is not None else outcomes
+            if len(results) == 5:
+                finished.set()
 
-            return done
+        return done
 
-        for i in range(5):
-            name = dns.name.from_text(f"h{i}.g.test.")
-            rd = (dns.rdata.from_text("IN", "A", f"192.0.2.{i + 1}"),)
-            edit = refused if i == 2 else None
-            change = ZoneChange(origin, (SetRRset(name, dns.rdatatype.A, 60, rd),), edit=edit)
-            engine.submit(ChangeSet("t", "-", (change,)), done_for(i))
-        release.set()
-        assert finished.wait(10)
-        assert isinstance(results[2], ChangeRejected)
-        committed = [results[i] for i in (0, 1, 3, 4)]
-        serials = [r[0].serial_to for r in committed]  # type: ignore[index]
-        assert serials == [before + 1, before + 2, before + 3, before + 4]  # one step each
-        after = REGISTRY.get_sample_value("dynzone_store_sync_seconds_count") or 0.0
-        assert after - syncs == 1, "four changes, one transaction"
-        snap = engine.snapshot(origin)
-        assert snap is not None and snap.serial == before + 4
-        journal = engine.store.journal(origin)
-        assert [e.serial_to for e in journal[-4:]] == serials  # an entry each
-    finally:
-        engine.close()
+    for i in range(5):
+        name = dns.name.from_text(f"h{i}.b.test.")
+        rd = (dns.rdata.from_text("IN", "A", f"192.0.2.{i + 1}"),)
+        edit = refused if i == 2 else None
+        change = ZoneChange(origin, (SetRRset(name, dns.rdatatype.A, 60, rd),), edit=edit)
+        engine.submit(ChangeSet("t", "-", (change,)), done_for(i))
+    release.set()
+    assert finished.wait(10)
+    assert isinstance(results[2], ChangeRejected)
+    committed = [results[i] for i in (0, 1, 3, 4)]
+    serials = [r[0].serial_to for r in committed]  # type: ignore[index]
+    assert serials == [before + 1, before + 2, before + 3, before + 4]  # one step each
+    after = REGISTRY.get_sample_value("dynzone_store_sync_seconds_count") or 0.0
+    assert after - syncs == 1, "four changes, one transaction"
+    snap = engine.snapshot(origin)
+    assert snap is not None and snap.serial == before + 4
+    journal = engine.store.journal(origin)
+    assert [e.serial_to for e in journal[-4:]] == serials  # an entry each
 
 
-def test_a_reply_that_fails_does_not_keep_the_rest_of_the_batch_waiting(tmp_path: Path) -> None:
-    origin = dns.name.from_text("r.test.")
-    zones = (ZoneSettings(origin, ns=(dns.name.from_text("ns1.r.test."),), email="h@r.test"),)
-    engine = Engine(open_store(tmp_path), zones, lambda: open_store(tmp_path))
-    try:
-        bring_in_line(engine, zones, strict=True)
-        release = threading.Event()
-        engine._writer.submit(release.wait)
-        heard = threading.Event()
+def test_a_reply_that_fails_does_not_keep_the_rest_of_the_batch_waiting(writer: Engine) -> None:
+    engine, origin = writer, n("b.test.")
+    release = threading.Event()
+    engine._writer.submit(release.wait)
+    heard = threading.Event()
 
-        def broken(outcomes: object, error: object) -> None:
-            raise RuntimeError("a door's reply failed")
+    def broken(outcomes: object, error: object) -> None:
+        raise RuntimeError("a door's reply failed")
 
-        def fine(outcomes: object, error: object) -> None:
-            heard.set()
+    def fine(outcomes: object, error: object) -> None:
+        heard.set()
 
-        for i, done in enumerate((broken, fine)):
-            name = dns.name.from_text(f"x{i}.r.test.")
-            rd = (dns.rdata.from_text("IN", "A", "192.0.2.9"),)
-            change = ZoneChange(origin, (SetRRset(name, dns.rdatatype.A, 60, rd),))
-            engine.submit(ChangeSet("t", "-", (change,)), done)
-        release.set()
-        assert heard.wait(10)
-        # And the writer still takes new changes.
-        again = threading.Event()
-        engine.submit(
-            ChangeSet("t", "-", (ZoneChange(origin, (SetRRset(
-                dns.name.from_text("x9.r.test."), dns.rdatatype.A, 60,
-                (dns.rdata.from_text("IN", "A", "192.0.2.10"),)),)),)),
-            lambda o, e: again.set(),
-        )  # fmt: skip
-        assert again.wait(10)
-    finally:
-        engine.close()
+    for i, done in enumerate((broken, fine)):
+        name = dns.name.from_text(f"x{i}.b.test.")
+        rd = (dns.rdata.from_text("IN", "A", "192.0.2.9"),)
+        change = ZoneChange(origin, (SetRRset(name, dns.rdatatype.A, 60, rd),))
+        engine.submit(ChangeSet("t", "-", (change,)), done)
+    release.set()
+    assert heard.wait(10)
+    # And the writer still takes new changes.
+    again = threading.Event()
+    engine.submit(
+        ChangeSet("t", "-", (ZoneChange(origin, (SetRRset(
+            dns.name.from_text("x9.b.test."), dns.rdatatype.A, 60,
+            (dns.rdata.from_text("IN", "A", "192.0.2.10"),)),)),)),
+        lambda o, e: again.set(),
+    )  # fmt: skip
+    assert again.wait(10)
