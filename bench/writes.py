@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
-"""RFC 2136 updates per second: dynzone beside Knot, by zone size and updates in flight.
+"""RFC 2136 updates per second: dynzone beside Knot and BIND, by zone size and updates in flight.
 
     python3 bench/writes.py [--rounds 3] [--seconds 6] [--sizes 10000,100000] [--inflight 1,16,64]
 
-Both servers serve one zone, ``w.test``, of N host A records (and take
-UPDATEs to it signed with hmac-sha256; Knot keeps them in its journal, as
-dynzone keeps them in its store, both durably). dnsperf (``-u``) replays a
+Every server serves one zone, ``w.test``, of N host A records, and takes
+UPDATEs to it signed with hmac-sha256: Knot and BIND's named keep them in
+their journals, as dynzone keeps them in its store. Knot runs one UDP
+worker and named one worker thread (``-n 1``). dnsperf (``-u``) replays a
 file of UPDATEs, each replacing one random host's address with a new one,
 with a fixed number in flight, for ``--seconds``. Every UPDATE changes the
-zone (a serial step and a journal entry each). Rounds alternate the servers;
-every round's figure is printed, and the table gives the best of the rounds
-and dynzone's ratio to Knot. Results go to bench/results/ as JSON.
+zone (a serial step and a journal entry each). Rounds rotate the servers'
+order; every round's figure is printed, and the table gives the best of the
+rounds and dynzone's ratios to Knot and to BIND. Results go to bench/results/ as JSON.
 """
 
 from __future__ import annotations
@@ -34,10 +35,13 @@ from tests.peers import (  # noqa: E402
     free_port,
     start_dynzone,
     start_knot,
+    start_named,
     wait_for_soa,
 )
 
 ZONE = "w.test"
+KINDS = ["dynzone", "knot", "named"]
+NAMES = {"dynzone": "dynzone", "knot": "Knot", "named": "BIND"}
 KEY = TsigSecret("bench-writes", "hmac-sha256", "ZHluem9uZS1iZW5jaC13cml0ZXMtc2VjcmV0LTMyYiE=")
 
 
@@ -68,6 +72,8 @@ def start(kind: str, zone_file: Path, workdir: Path) -> Server:
     workdir.mkdir(parents=True, exist_ok=True)
     if kind == "knot":
         return start_knot({ZONE: zone_file}, workdir, update_key=KEY, updatable=(ZONE,))
+    if kind == "named":
+        return start_named({ZONE: zone_file}, workdir, update_key=KEY, updatable=(ZONE,))
     port = free_port()
     config = workdir / "dynzone.toml"
     config.write_text(
@@ -112,8 +118,8 @@ def main() -> int:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--inflight", default="1,16,64")
     args = parser.parse_args()
-    if find_binary("knotd") is None or find_binary("dnsperf") is None:
-        sys.exit("knot and dnsperf are needed: run sudo scripts/install-peers.sh")
+    if any(find_binary(b) is None for b in ("knotd", "named", "dnsperf")):
+        sys.exit("knot, bind9 and dnsperf are needed: run sudo scripts/install-peers.sh")
     sizes = [int(s) for s in args.sizes.split(",")]
     inflight = [int(s) for s in args.inflight.split(",")]
     results: dict[str, dict[str, list[dict[str, float]]]] = {}
@@ -125,7 +131,7 @@ def main() -> int:
             write_zone(zone_file, size)
             write_updates(updates, size)
             for r in range(args.rounds):
-                order = ["dynzone", "knot"] if r % 2 == 0 else ["knot", "dynzone"]
+                order = KINDS[r % 3 :] + KINDS[: r % 3]
                 for kind in order:
                     for q in inflight:
                         # A fresh server for every run: each starts from the same zone.
@@ -144,18 +150,21 @@ def main() -> int:
                             flush=True,
                         )
     print("\nRFC 2136 updates per second (best of rounds; every round in brackets)")
-    print(f"  {'zone':>9} {'in flight':>9}  {'dynzone':>28}  {'Knot':>28}  dynzone/Knot")
+    head = "".join(f"  {NAMES[k]:>28}" for k in KINDS)
+    print(f"  {'zone':>9} {'in flight':>9}{head}  dynzone/Knot  dynzone/BIND")
     for key, by_kind in results.items():
         size, q = key.split("/")
-        cells = {}
-        for kind in ("dynzone", "knot"):
+        best = {}
+        line = f"  {size:>9} {q:>9}"
+        for kind in KINDS:
             rates = [g["per_second"] for g in by_kind.get(kind, [])]
-            cells[kind] = (max(rates), " / ".join(f"{x:.0f}" for x in rates))
-        ratio = cells["dynzone"][0] / cells["knot"][0] if cells["knot"][0] else float("nan")
-        print(
-            f"  {size:>9} {q:>9}  {cells['dynzone'][0]:8.0f} ({cells['dynzone'][1]:>17})"
-            f"  {cells['knot'][0]:8.0f} ({cells['knot'][1]:>17})  {ratio:.2f}"
-        )
+            best[kind] = max(rates, default=0.0)
+            rounds = " / ".join(f"{x:.0f}" for x in rates)
+            line += f"  {best[kind]:8.0f} ({rounds:>17})"
+        for other in ("knot", "named"):
+            ratio = best["dynzone"] / best[other] if best[other] else float("nan")
+            line += f"  {ratio:12.2f}"
+        print(line)
     save_results("writes", results)
     return 0
 

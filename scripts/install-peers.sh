@@ -3,10 +3,11 @@
 # Debian/Ubuntu only; needs root (or sudo). Safe to run more than once.
 set -euo pipefail
 
+# bind9 gives named, the third server the write benchmark compares with;
 # openssl makes the throwaway TLS certificate pebble serves its ACME API with;
 # prometheus scrapes /metrics; systemd gives systemd-analyze, which checks the
 # unit file in contrib/ (no systemd is started).
-PEERS=(nsd knot knot-dnsutils bind9-dnsutils dnsperf ddclient inadyn curl openssl certbot
+PEERS=(nsd knot knot-dnsutils bind9 bind9-dnsutils dnsperf ddclient inadyn curl openssl certbot
        python3-certbot-dns-rfc2136 lego pebble prometheus systemd)
 
 SUDO=""

@@ -1,4 +1,4 @@
-"""Start real DNS servers (NSD, Knot, dynzone) on free loopback ports.
+"""Start real DNS servers (NSD, Knot, BIND, dynzone) on free loopback ports.
 
 Shared by the end-to-end tests and by ``bench/``. Every server listens on
 127.0.0.1 only, on a port chosen free at run time, and is stopped by
@@ -240,6 +240,55 @@ def start_knot(
     conf = workdir / "knot.conf"
     conf.write_text("\n".join(lines) + "\n")
     return _spawn("knot", [knotd, "-c", str(conf)], workdir, port)
+
+
+def start_named(
+    zones: dict[str, Path],
+    workdir: Path,
+    port: int | None = None,
+    update_key: TsigSecret | None = None,
+    updatable: tuple[str, ...] = (),
+) -> Server:
+    """Start BIND's ``named`` serving ``zones`` on 127.0.0.1, in the foreground.
+
+    One worker thread (``-n 1``), as NSD and Knot run here with one. With
+    ``update_key``, the ``updatable`` zones take RFC 2136 UPDATEs signed with
+    it; named keeps their changes durably in a journal beside a copy of the
+    zone file in ``workdir`` (it writes the ``.jnl`` next to the file).
+    """
+    named, port = _prepare("named", workdir, port)
+    lines = [
+        "options {",
+        f'  directory "{workdir}";',
+        f'  pid-file "{workdir}/named.pid";',
+        f"  listen-on port {port} {{ 127.0.0.1; }};",
+        "  listen-on-v6 { none; };",
+        "  recursion no;",
+        "  notify no;",
+        "  minimal-responses yes;",
+        "};",
+        "controls { };",
+        # One log line per changed record would be work the others do not do.
+        "logging { category update { null; }; category update-security { null; }; };",
+    ]
+    if update_key is not None:
+        lines += [
+            f'key "{update_key.name}" {{',
+            f"  algorithm {update_key.algorithm};",
+            f'  secret "{update_key.secret}";',
+            "};",
+        ]
+    for name, path in zones.items():
+        copy = workdir / f"{name}.zone"
+        if path != copy:
+            shutil.copyfile(path, copy)
+        lines += [f'zone "{name}" {{', "  type primary;", f'  file "{copy}";']
+        if update_key is not None and name in updatable:
+            lines.append(f'  allow-update {{ key "{update_key.name}"; }};')
+        lines.append("};")
+    conf = workdir / "named.conf"
+    conf.write_text("\n".join(lines) + "\n")
+    return _spawn("named", [named, "-g", "-n", "1", "-c", str(conf)], workdir, port)
 
 
 @dataclass(frozen=True)
