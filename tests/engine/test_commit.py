@@ -294,3 +294,49 @@ def test_a_reply_that_fails_does_not_keep_the_rest_of_the_batch_waiting(writer: 
         lambda o, e: again.set(),
     )  # fmt: skip
     assert again.wait(10)
+
+
+def test_a_batch_reads_its_own_earlier_changes_and_serves_what_the_store_holds(
+    writer: Engine,
+) -> None:
+    engine, origin, host = writer, n("b.test."), n("h.b.test.")
+    release = threading.Event()
+    engine._writer.submit(release.wait)  # the changes below queue up for one batch
+    seen: list[list[str]] = []
+
+    def look_then_add(view: ZoneEdit) -> None:
+        seen.append(sorted(str(r) for r in view.rdatas(host, A)))
+        view.types_at(host)
+
+    def refused(view: ZoneEdit) -> None:
+        raise ChangeRejected("refused after its ops touched the RRset")
+
+    changes = [
+        ZoneChange(origin, (AddRecord(host, 60, rd("A", "192.0.2.1")),)),
+        ZoneChange(origin, (AddRecord(host, 60, rd("A", "192.0.2.2")),), edit=refused),
+        ZoneChange(origin, (AddRecord(host, 60, rd("A", "192.0.2.3")),), edit=look_then_add),
+        ZoneChange(origin, (SetRRset(n("gone.b.test."), A, 60, (rd("A", "192.0.2.9"),)),)),
+        ZoneChange(origin, (DeleteRRset(n("gone.b.test."), A),), edit=look_then_add),
+    ]
+    finished = threading.Event()
+    results: list[object] = []
+
+    def done(outcomes: object, error: object) -> None:
+        results.append(error or outcomes)
+        if len(results) == len(changes):
+            finished.set()
+
+    for change in changes:
+        engine.submit(ChangeSet("t", "-", (change,)), done)
+    release.set()
+    assert finished.wait(10)
+    # The third change saw the first one's record and not the refused one's.
+    assert seen == [["192.0.2.1", "192.0.2.3"], ["192.0.2.1", "192.0.2.3"]]
+    served = engine.snapshot(origin)
+    found = engine.store.load_zone(origin)
+    assert served is not None and found is not None
+    fresh = ZoneSnapshot(origin, found.records)
+    assert {k: sorted(v) for k, v in served.nodes.items()} == {
+        k: sorted(v) for k, v in fresh.nodes.items()
+    }
+    assert served.serial == fresh.serial and served.record_count == fresh.record_count

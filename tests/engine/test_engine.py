@@ -152,6 +152,25 @@ def test_a_refused_change_writes_and_publishes_nothing(engine: Engine) -> None:
     assert answer(responder, "new.a.test") == []
 
 
+def test_a_commit_after_another_process_wrote_serves_both_changes(
+    engine: Engine, tmp_path: Path
+) -> None:
+    responder = Responder(engine.catalog)
+    engine.on_swap(responder.use)
+    other = Engine(open_store(tmp_path), engine.settings, lambda: open_store(tmp_path))
+    try:
+        other.commit_now(set_a("far.a.test.", "192.0.2.44"))
+    finally:
+        other.close()
+    # No follow() first: the commit finds the store ahead of our snapshot,
+    # reads the zone from the store and catches up through the journal.
+    engine.commit_now(set_a("near.a.test.", "192.0.2.45"))
+    assert answer(responder, "near.a.test") == ["192.0.2.45"]
+    assert answer(responder, "far.a.test") == ["192.0.2.44"]
+    engine.commit_now(set_a("far.a.test.", "192.0.2.46"))
+    assert answer(responder, "far.a.test") == ["192.0.2.46"]
+
+
 def test_changes_another_process_commits_are_followed(engine: Engine, tmp_path: Path) -> None:
     responder = Responder(engine.catalog)
     engine.on_swap(responder.use)

@@ -11,13 +11,10 @@ then are the changed RRsets, the new SOA and one journal entry written.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 import dns.name
 import dns.rdata
-import dns.rdataclass
 import dns.rdatatype
-import dns.rrset
 
 from dynzone.engine.changeset import (
     AddRecord,
@@ -27,15 +24,16 @@ from dynzone.engine.changeset import (
     NewZone,
     Op,
     Outcome,
-    RRsetChanges,
     SetRRset,
+    Staged,
     ZoneChange,
 )
 from dynzone.engine.settings import ZoneSettings
+from dynzone.engine.zone_view import ZoneView
 from dynzone.store.base import WriteTransaction, ZoneWrite
 from dynzone.zones.checks import CNAME_COMPANIONS
 from dynzone.zones.serial import at_least, next_serial, serial_gt, soa_fields, with_serial
-from dynzone.zones.snapshot import ZoneSnapshot, key_of
+from dynzone.zones.snapshot import key_of
 from dynzone.zones.wire import rdata_wire, remember
 from dynzone.zones.zonefile import Record
 
@@ -46,57 +44,46 @@ def _key(name: dns.name.Name, rdtype: int) -> _Key:
     return key_of(name), rdtype
 
 
-@dataclass
-class _RRset:
-    name: dns.name.Name
-    ttl: int
-    rdatas: list[dns.rdata.Rdata]
-
-
 class _Work:
     """RRsets of one zone as the transaction changes them, read lazily.
 
-    They are read from ``snapshot`` when it is the zone exactly as stored
+    They are read from ``view`` (the engine's snapshot of the zone, with what
+    earlier changes of the batch did) when it is the zone exactly as stored
     (the engine checked the zone's journal position inside the transaction),
     and from the store otherwise (another process wrote to the zone since).
     """
 
-    def __init__(self, zone: ZoneWrite, snapshot: ZoneSnapshot | None) -> None:
+    def __init__(self, zone: ZoneWrite, view: ZoneView | None) -> None:
         self.zone = zone
-        self.snapshot = snapshot
+        self.view = view
         self.origin = zone.origin
-        self.before: dict[_Key, _RRset] = {}
-        self.now: dict[_Key, _RRset] = {}
+        self.before: dict[_Key, Staged] = {}
+        self.now: dict[_Key, Staged] = {}
         self.soa: Record | None = None
 
-    def _read(self, name: dns.name.Name, rdtype: int) -> _RRset:
-        if self.snapshot is None:
-            recs = self.zone.rrset(name, rdtype)
-            if not recs:
-                return _RRset(name, 0, [])
-            return _RRset(recs[0].name, recs[0].ttl, [r.rdata for r in recs])
-        node = self.snapshot.nodes.get(key_of(name))
-        held = node.get(rdtype) if node is not None else None
-        if held is None:
-            return _RRset(name, 0, [])
-        return _RRset(held.name, held.ttl, list(held))
+    def _read(self, name: dns.name.Name, rdtype: int) -> Staged:
+        if self.view is not None:
+            return self.view.read(name, rdtype)
+        recs = self.zone.rrset(name, rdtype)
+        if not recs:
+            return Staged(name, 0, [])
+        return Staged(recs[0].name, recs[0].ttl, [r.rdata for r in recs])
 
-    def get(self, name: dns.name.Name, rdtype: int) -> _RRset:
+    def get(self, name: dns.name.Name, rdtype: int) -> Staged:
         key = _key(name, rdtype)
         cur = self.now.get(key)
         if cur is None:
             before = self.before[key] = self._read(name, rdtype)
-            cur = self.now[key] = _RRset(before.name, before.ttl, list(before.rdatas))
+            cur = self.now[key] = Staged(before.name, before.ttl, list(before.rdatas))
         return cur
 
     def rdatas(self, name: dns.name.Name, rdtype: int) -> list[dns.rdata.Rdata]:
         return list(self.get(name, rdtype).rdatas)
 
     def _types_held(self, name: dns.name.Name) -> set[int]:
-        if self.snapshot is None:
+        if self.view is None:
             return self.zone.types_at(name)
-        node = self.snapshot.nodes.get(key_of(name))
-        return set(node) if node is not None else set()
+        return self.view.types_at(name)
 
     def types_at(self, name: dns.name.Name) -> set[int]:
         owner = key_of(name)
@@ -139,10 +126,10 @@ class _Work:
             elif dns.rdatatype.SOA in present:
                 raise ChangeRejected(f"an SOA record belongs only at the apex {self.origin}", name)
 
-    def diff(self) -> tuple[list[Record], list[Record], dict[_Key, _RRset]]:
+    def diff(self) -> tuple[list[Record], list[Record], dict[_Key, Staged]]:
         removed: list[Record] = []
         added: list[Record] = []
-        changed: dict[_Key, _RRset] = {}
+        changed: dict[_Key, Staged] = {}
         for key, now in self.now.items():
             before = self.before[key]
             if now.ttl != before.ttl and before.rdatas and now.rdatas:
@@ -163,24 +150,23 @@ def apply_change(
     changeset: ChangeSet,
     settings: ZoneSettings | None,
     when: float,
-    held: tuple[ZoneSnapshot, int] | None = None,
+    view: ZoneView | None = None,
 ) -> Outcome:
     """Write one zone's part of ``changeset``; raise ChangeRejected (the caller rolls
     the whole transaction back) if it is refused.
 
-    ``held`` is the engine's snapshot of the zone and the journal position it
+    ``view`` is the engine's view of the zone and the journal position it
     reflects; when the store is still at that position, current data is read
-    from the snapshot instead of the store.
+    from the view instead of the store.
     """
     if isinstance(change, NewZone):
         return _create(txn, change, changeset, settings, when)
     zone = txn.zone(change.zone)
     if zone is None:
         raise ChangeRejected(f"zone {change.zone} is not in the store")
-    snapshot = None
-    if held is not None and zone.position() == held[1]:
-        snapshot = held[0]
-    return _change(zone, change, changeset, settings, when, snapshot)
+    if view is not None and (view.behind or zone.position() != view.position):
+        view = None
+    return _change(zone, change, changeset, settings, when, view)
 
 
 def _change(
@@ -189,10 +175,10 @@ def _change(
     cs: ChangeSet,
     settings: ZoneSettings | None,
     when: float,
-    snapshot: ZoneSnapshot | None,
+    view: ZoneView | None,
 ) -> Outcome:
     policy = settings or ZoneSettings(zc.zone)
-    work = _Work(zone, snapshot)
+    work = _Work(zone, view)
     soa_key = _key(zc.zone, dns.rdatatype.SOA)
     work.get(zc.zone, dns.rdatatype.SOA)
     old_soa = work.before[soa_key]  # the store's SOA, whatever the ops do
@@ -251,13 +237,11 @@ def _change(
     )
     if zc.after is not None:
         zc.after(zone)
-    rrsets: RRsetChanges = {}
-    for (_, rdtype), rr in changed.items():
-        rrsets[(rr.name, rdtype)] = _to_rrset(rr, rdtype)
-    rrsets[(zc.zone, dns.rdatatype.SOA)] = _to_rrset(
-        _RRset(old_soa.name, base_ttl, [new_rd]), dns.rdatatype.SOA
-    )
-    return Outcome(zc.zone, True, serial_from, serial_to, removed, added, position, rrsets)
+    staged = None
+    if view is not None:
+        staged = changed
+        staged[soa_key] = Staged(old_soa.name, base_ttl, [new_rd])
+    return Outcome(zc.zone, True, serial_from, serial_to, removed, added, position, staged)
 
 
 def _create(
@@ -280,19 +264,8 @@ def _create(
     serial = int(soa.rdata.serial)  # type: ignore[attr-defined]
     keep = (settings or ZoneSettings(nz.zone)).journal_limit
     position = zone.append_journal(serial, serial, [], [soa], cs.identity, cs.source, when, keep)
-    return Outcome(nz.zone, True, serial, serial, [], [soa], position, {}, nz.records)
+    return Outcome(nz.zone, True, serial, serial, [], [soa], position, None, nz.records)
 
 
 def _rdtype(op: SetRRset | AddRecord) -> int:
     return op.rdtype if isinstance(op, SetRRset) else op.rdata.rdtype
-
-
-def _to_rrset(rr: _RRset, rdtype: int) -> dns.rrset.RRset | None:
-    if not rr.rdatas:
-        return None
-    out = dns.rrset.RRset(rr.name, dns.rdataclass.IN, dns.rdatatype.RdataType.make(rdtype))
-    # The records are distinct already (_Work keeps them so): filling the set
-    # directly hashes each once, where add() would hash it twice.
-    out.items = dict.fromkeys(rr.rdatas)
-    out.ttl = rr.ttl
-    return out

@@ -124,14 +124,25 @@ class ChangeSet:
 RRsetChanges = dict[tuple[dns.name.Name, int], dns.rrset.RRset | None]
 
 
+@dataclass
+class Staged:
+    """An RRset as a change leaves it: owner, TTL and records (none: deleted)."""
+
+    name: dns.name.Name
+    ttl: int
+    rdatas: list[dns.rdata.Rdata]
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What a commit did to one zone.
 
     Besides what a door reports (serials, records removed and added), it
     carries what serving the change takes: the zone's journal position after
-    it (None when nothing was journaled), the RRsets it replaced, and a new
-    zone's records.
+    it (None when nothing was journaled), the RRsets it replaced (by owner key
+    and type; None when the change read the zone from the store rather than
+    from the engine's view of it, so the engine must catch up through the
+    journal), and a new zone's records.
     """
 
     zone: dns.name.Name
@@ -141,7 +152,7 @@ class Outcome:
     removed: list[Record] = field(default_factory=list)
     added: list[Record] = field(default_factory=list)
     position: int | None = None
-    rrsets: RRsetChanges = field(default_factory=dict)
+    staged: dict[tuple[bytes, int], Staged] | None = None
     records: list[Record] | None = None
 
     def touched(self, name: dns.name.Name) -> bool:

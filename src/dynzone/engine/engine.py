@@ -30,8 +30,8 @@ import contextlib
 import logging
 import threading
 import time
-from collections import ChainMap, deque
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from collections import deque
+from collections.abc import Callable, Iterable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
@@ -40,10 +40,11 @@ import dns.name
 
 from dynzone.engine.apply import apply_change
 from dynzone.engine.catalog import Catalog
-from dynzone.engine.changeset import ChangeSet, Outcome
+from dynzone.engine.changeset import ChangeSet, NewZone, Outcome, ZoneChange
 from dynzone.engine.follow import follows_on, rrset_changes
 from dynzone.engine.journal import JournalReader
 from dynzone.engine.settings import ZoneSettings
+from dynzone.engine.zone_view import ZoneView
 from dynzone.metrics import COMMIT_SECONDS, COMMITS
 from dynzone.store.base import Store, StoreError
 from dynzone.zones.deps import zone_tag
@@ -60,17 +61,6 @@ Done = Callable[[list[Outcome] | None, BaseException | None], None]
 FOLLOW_INTERVAL = 1.0
 # The most changes one transaction takes; more wait for the next one.
 MAX_BATCH = 256
-
-
-def _held(
-    zones: Mapping[dns.name.Name, ZoneSnapshot],
-    positions: Mapping[dns.name.Name, int],
-    zone: dns.name.Name,
-) -> tuple[ZoneSnapshot, int] | None:
-    """The snapshot a change may read the zone from, with the feed position it is at."""
-    snapshot = zones.get(zone)
-    position = positions.get(zone)
-    return None if snapshot is None or position is None else (snapshot, position)
 
 
 @dataclass(frozen=True)
@@ -273,18 +263,18 @@ class Engine:
         Each keeps its own meaning: it runs inside a savepoint, so one that
         fails (a prerequisite, a grant, a CNAME clash) is undone alone and
         the rest commit; each gets its own serial step and journal entry. A
-        change reads the zone as the ones before it in the batch left it
-        (the snapshots move along in a view of their own, published only once
-        the transaction is durable). Returns, per changeset, its outcomes or
-        the exception that refused it; if the transaction itself fails, that
-        error for every changeset.
+        change reads the zone as the ones before it in the batch left it (a
+        ``ZoneView`` per zone); the next snapshots are made once, when the
+        batch is done, and published only once the transaction is durable.
+        Returns, per changeset, its outcomes or the exception that refused
+        it; if the transaction itself fails, that error for every changeset.
         """
         when = time.time() if when is None else when
         results: list[list[Outcome] | BaseException] = []
         with self._lock:
-            zones: ChainMap[dns.name.Name, ZoneSnapshot] = ChainMap({}, self._zones)
-            positions: ChainMap[dns.name.Name, int] = ChainMap({}, self._positions)
+            views: dict[dns.name.Name, ZoneView | None] = {}
             changed: dict[dns.name.Name, ZoneSnapshot] = {}
+            positions: dict[dns.name.Name, int] = {}
             tags: set[bytes] = set()
             try:
                 with self.store.write() as txn:
@@ -298,22 +288,35 @@ class Engine:
                                         changeset,
                                         self._settings.get(change.zone),
                                         when,
-                                        _held(zones, positions, change.zone),
+                                        self._view(views, change),
                                     )
                                     for change in changeset.zones
                                 ]
                         except Exception as exc:  # noqa: BLE001 - it goes to its door
                             results.append(exc)
                             continue
-                        self._advance(outcomes, zones, positions, changed, tags)
+                        for outcome in outcomes:
+                            view = views.get(outcome.zone)
+                            if view is not None:
+                                view.take(outcome)
+                            elif outcome.records is not None and outcome.position is not None:
+                                views[outcome.zone] = ZoneView.of_new_zone(outcome)
                         results.append(outcomes)
+                    # Still inside the transaction: if making a snapshot fails,
+                    # nothing of the batch is written.
+                    for zone, view in views.items():
+                        if view is not None and view.changed:
+                            new, touched = self._next_snapshot(zone, view, positions)
+                            if new is not None:
+                                changed[zone] = new
+                                tags |= touched
             except StoreError as exc:
                 # Nothing of the batch reached the disk: every change fails alike.
                 COMMITS.labels("failed").inc(len(changesets))
                 return [exc for _ in changesets]
             # Durable. Now make it live.
-            self._zones.update(zones.maps[0])
-            self._positions.update(positions.maps[0])
+            self._zones.update(changed)
+            self._positions.update(positions)
             if changed:
                 self._publish(changed, tags, when)
         for result in results:
@@ -326,37 +329,37 @@ class Engine:
                 COMMITS.labels("rejected").inc()
         return results
 
-    def _advance(
-        self,
-        outcomes: list[Outcome],
-        zones: MutableMapping[dns.name.Name, ZoneSnapshot],
-        positions: MutableMapping[dns.name.Name, int],
-        changed: dict[dns.name.Name, ZoneSnapshot],
-        tags: set[bytes],
-    ) -> None:
-        """Move ``zones`` and ``positions`` past committed ``outcomes``, noting the
-        zones changed and the answer tags they touch (at the cost of the change)."""
-        for done in outcomes:
-            zone = done.zone
-            if done.position is None:
-                continue  # nothing changed
-            if done.records is not None:  # a new zone
-                zones[zone] = changed[zone] = ZoneSnapshot(zone, done.records)
-                positions[zone] = done.position
-                tags.add(zone_tag(key_of(zone)))
-                continue
-            old = zones.get(zone)
+    def _view(
+        self, views: dict[dns.name.Name, ZoneView | None], change: ZoneChange | NewZone
+    ) -> ZoneView | None:
+        """The batch's view of the zone ``change`` is to, made at its first change;
+        None for a zone this process does not hold (nor created in this batch)."""
+        zone = change.zone
+        if zone not in views:
+            snapshot = self._zones.get(zone)
+            position = self._positions.get(zone)
+            held = None if snapshot is None or position is None else ZoneView(snapshot, position)
+            views[zone] = held
+        return views[zone]
+
+    def _next_snapshot(
+        self, zone: dns.name.Name, view: ZoneView, positions: dict[dns.name.Name, int]
+    ) -> tuple[ZoneSnapshot | None, set[bytes]]:
+        """The snapshot a batch leaves ``zone`` in, with the answer tags it touched;
+        its journal position goes into ``positions``."""
+        if view.behind:
+            # Another process committed to the zone since our last look:
+            # catch up through the journal, this batch's entries included.
+            old = self._zones.get(zone)
             if old is None:
-                continue  # not a zone this process serves
-            if done.position == positions.get(zone, -1) + 1:
-                new, touched = old.evolve(done.rrsets)
-                positions[zone] = done.position
-            else:
-                # Another process committed to the zone since our last look:
-                # catch up through the journal, this entry included.
-                new, touched = self._catch_up(zone, old, positions)
-            zones[zone] = changed[zone] = new
-            tags |= touched
+                return None, set()
+            positions[zone] = self._positions[zone]
+            return self._catch_up(zone, old, positions)
+        new, touched = view.next_snapshot()
+        if view.fresh:
+            touched.add(zone_tag(key_of(zone)))
+        positions[zone] = view.position
+        return new, touched
 
     # -- zones served ---------------------------------------------------------------
     # These, like commit_now, run in the writer thread (``in_writer``), or in

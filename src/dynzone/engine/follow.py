@@ -14,7 +14,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
-from dynzone.engine.apply import RRsetChanges
+from dynzone.engine.changeset import RRsetChanges
 from dynzone.store.base import JournalEntry
 from dynzone.zones.snapshot import ZoneSnapshot, key_of
 
