@@ -72,6 +72,7 @@ def regex_pattern(zone_text: str, expression: str) -> str:
     return f"{REGEX_PREFIX}{zone.to_text().lower()} {expression}"
 
 
+@functools.lru_cache(maxsize=4096)
 def regex_parts(pattern: str) -> tuple[dns.name.Name, str] | None:
     """(zone, expression) of a stored regex grant; None for one that names no zone."""
     zone_text, _, expression = pattern[len(REGEX_PREFIX) :].partition(" ")
@@ -83,13 +84,37 @@ def regex_parts(pattern: str) -> tuple[dns.name.Name, str] | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
+def pattern_name(pattern: str) -> dns.name.Name:
+    """The name an exact or subtree pattern is about (``*.lab.example.com.``: lab.example.com)."""
+    return dns.name.from_text(pattern.removeprefix("*."))
+
+
+# Names as grants compare them, lower-cased text, remembered by object: one
+# request asks about the same name objects several times (each change, then
+# each record it removes and adds), and rendering a name is the costly part.
+_TEXTS_KEPT = 4096
+_texts: dict[int, tuple[dns.name.Name, str]] = {}
+
+
+def _lower_text(name: dns.name.Name) -> str:
+    found = _texts.get(id(name))
+    if found is not None and found[0] is name:
+        return found[1]
+    text = name.to_text().lower()
+    if len(_texts) >= _TEXTS_KEPT:
+        _texts.clear()
+    _texts[id(name)] = (name, text)  # the name is kept alive, so its id is not reused
+    return text
+
+
 @dataclass(frozen=True)
 class Grant:
     pattern: str
     types: frozenset[int] = frozenset()  # empty: whatever the door allows by default
 
     def covers_name(self, name: dns.name.Name) -> bool:
-        text = name.to_text().lower()
+        text = _lower_text(name)
         if self.pattern.startswith(REGEX_PREFIX):
             parts = regex_parts(self.pattern)
             if parts is None or not name.is_subdomain(parts[0]):

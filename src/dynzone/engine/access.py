@@ -24,6 +24,7 @@ from dynzone.policy import (
     REGEX_PREFIX,
     Grant,
     Identity,
+    pattern_name,
     regex_parts,
     update_defaults,
 )
@@ -94,7 +95,7 @@ def reaches(identity: Identity, origin: dns.name.Name) -> bool:
             ):
                 return True
             continue
-        name = dns.name.from_text(grant.pattern.removeprefix("*."))
+        name = pattern_name(grant.pattern)
         if name.is_subdomain(origin) or (
             grant.pattern.startswith("*.") and origin.is_subdomain(name)
         ):

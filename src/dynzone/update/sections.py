@@ -111,6 +111,19 @@ def type_text(rdtype: int) -> str:
     return dns.rdatatype.to_text(dns.rdatatype.RdataType.make(rdtype))
 
 
+class _Described:
+    """``section name TYPE`` of a record, rendered only if a message needs it."""
+
+    __slots__ = ("record", "section")
+
+    def __init__(self, section: str, record: UpdateRR) -> None:
+        self.section = section
+        self.record = record
+
+    def __str__(self) -> str:
+        return f"{self.section} {self.record.name} {type_text(self.record.rdtype)}"
+
+
 def check_sent_ttls(prerequisites: list[UpdateRR], updates: list[UpdateRR]) -> None:
     """``check_ttls`` for records read with the TTLs they were sent with."""
     for i, rr in enumerate((*prerequisites, *updates)):
@@ -128,7 +141,8 @@ def read_prerequisites(
     out: list[Prerequisite] = []
     values: dict[tuple[dns.name.Name, int], set[dns.rdata.Rdata]] = {}
     for rrset in records:
-        what = f"prerequisite {rrset.name} {type_text(rrset.rdtype)}"
+        # Named only when refused: rendering the name costs more than the checks.
+        what = _Described("prerequisite", rrset)
         if not in_zone(rrset.name):
             raise UpdateError(dns.rcode.NOTZONE, f"{what}: not in the zone")
         rdata = rrset.rdata
@@ -160,7 +174,7 @@ def read_changes(
     """The update section as Changes, in message order (§3.4.1 prescan)."""
     out: list[Change] = []
     for rrset in records:
-        what = f"update {rrset.name} {type_text(rrset.rdtype)}"
+        what = _Described("update", rrset)
         if not in_zone(rrset.name):
             raise UpdateError(dns.rcode.NOTZONE, f"{what}: not in the zone")
         rdata = rrset.rdata
