@@ -72,7 +72,7 @@ def read_request(
 def verify(
     data: bytes,
     owner: dns.name.Name,
-    rdata: dns.rdtypes.ANY.TSIG.TSIG,
+    rdata: dns.rdtypes.ANY.TSIG.TSIG | tsig.TsigFields,
     keyring: Keyring,
     address: str,
     now: int,

@@ -60,6 +60,33 @@ class Signed:
     error: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class TsigFields:
+    """A request's TSIG record fields, read from the wire without building
+    dnspython's rdata (update/message.py); what ``check`` needs of either."""
+
+    algorithm: dns.name.Name
+    time_signed: int
+    fudge: int
+    mac: bytes
+    original_id: int
+    error: int
+    other: bytes
+
+    def to_rdata(self) -> dns.rdtypes.ANY.TSIG.TSIG:
+        return dns.rdtypes.ANY.TSIG.TSIG(
+            dns.rdataclass.ANY,
+            dns.rdatatype.TSIG,
+            self.algorithm,
+            self.time_signed,
+            self.fudge,
+            self.mac,
+            self.original_id,
+            self.error,
+            self.other,
+        )
+
+
 class TsigFailure(Exception):
     """A request that fails checks 1-3: answer it with ``reply`` (unsigned)."""
 
@@ -180,7 +207,7 @@ def _record(
 def check(
     wire: bytes,
     owner: dns.name.Name,
-    rdata: dns.rdtypes.ANY.TSIG.TSIG,
+    rdata: dns.rdtypes.ANY.TSIG.TSIG | TsigFields,
     lookup: Lookup,
     now: int,
 ) -> Signed:
@@ -271,6 +298,8 @@ class StreamSigner:
 def unsigned_error(reply: bytes, failure: TsigFailure) -> bytes:
     """``reply`` with a TSIG record that names the error and has no MAC (§5.3.2)."""
     req = failure.rdata
+    if isinstance(req, TsigFields):
+        req = req.to_rdata()
     assert isinstance(req, dns.rdtypes.ANY.TSIG.TSIG)
     rdata = req.replace(mac=b"", error=failure.error, other=b"")
     return _append(reply, failure.owner, rdata)

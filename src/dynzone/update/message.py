@@ -26,6 +26,7 @@ import dns.rdatatype
 import dns.rdtypes.ANY.TSIG
 
 from dynzone.dns import signed
+from dynzone.dns.tsig import TsigFields
 
 _RR = struct.Struct("!HHIH")
 _IN = dns.rdataclass.IN
@@ -55,7 +56,7 @@ class UpdateMessage:
     prerequisites: list[UpdateRR]
     updates: list[UpdateRR]
     tsig_owner: dns.name.Name | None
-    tsig: dns.rdtypes.ANY.TSIG.TSIG | None
+    tsig: dns.rdtypes.ANY.TSIG.TSIG | TsigFields | None
     # Whether ``ttl`` is the sent TTL for records without rdata (not so when
     # dnspython parsed them: ``sections.check_ttls`` reads those from the wire).
     exact_ttls: bool
@@ -157,9 +158,9 @@ def _read(data: bytes) -> UpdateMessage | None:
             edns, payload = True, rdclass
         elif rdtype == dns.rdatatype.TSIG and i == additional - 1 and rdclass == _ANY:
             owner = name
-            found = dns.rdata.from_wire(_ANY, dns.rdatatype.TSIG, data, at, rdlen)
-            assert isinstance(found, dns.rdtypes.ANY.TSIG.TSIG)
-            rdata_tsig = found
+            rdata_tsig = _tsig_fields(data, at, at + rdlen)
+            if rdata_tsig is None:
+                return None
         else:
             return None
         at += rdlen
@@ -177,6 +178,26 @@ def _read(data: bytes) -> UpdateMessage | None:
         edns=edns,
         payload=payload,
     )
+
+
+_TSIG_TIME = struct.Struct("!HIHH")
+_TSIG_TAIL = struct.Struct("!HHH")
+
+
+def _tsig_fields(data: bytes, at: int, end: int) -> TsigFields | None:
+    """The TSIG rdata from ``at`` to ``end``; None unless it fills exactly that."""
+    algorithm, at = _name(data, at)
+    high, low, fudge, size = _TSIG_TIME.unpack_from(data, at)
+    at += _TSIG_TIME.size
+    mac = data[at : at + size]
+    at += size
+    original_id, error, other_size = _TSIG_TAIL.unpack_from(data, at)
+    at += _TSIG_TAIL.size
+    other = data[at : at + other_size]
+    at += other_size
+    if at != end:
+        return None
+    return TsigFields(algorithm, high << 32 | low, fudge, mac, original_id, error, other)
 
 
 def from_message(data: bytes, msg: dns.message.Message) -> UpdateMessage:
