@@ -29,6 +29,7 @@ def auth(tmp_path: Path) -> Iterator[Authenticator]:
     add_user(store, "made", "generated-secret-123", [Grant("b.example.com.")], generated=True)
     store.close()
     auth = Authenticator(lambda: open_store(tmp_path), LIMIT)
+    auth.hold_back_seconds = 0  # the tests below count replies; the hold-back has its own
     yield auth
     auth.close()
 
@@ -106,3 +107,43 @@ def test_one_after_another_from_many_addresses_the_checks_stay_within_the_budget
     assert auth.checks == HASHING_BURST
     assert replies[:HASHING_BURST] == ["badauth"] * HASHING_BURST
     assert replies[HASHING_BURST:] == ["abuse"] * HASHING_BURST
+
+
+def test_refusals_to_an_address_over_its_limit_are_held_back_a_bounded_number_at_once(
+    auth: Authenticator,
+) -> None:
+    auth.hold_back_seconds = 60
+    auth.hold_back_most = 2
+    header = basic("chosen", "wrong")
+
+    async def scenario() -> None:
+        for _ in range(LIMIT):  # use up the address's failed logins
+            auth.hold_back_seconds, held = 0, auth.hold_back_seconds
+            assert await auth.check(header, "192.0.2.77") == "badauth"
+            auth.hold_back_seconds = held
+        waiting = [asyncio.create_task(auth.check(header, "192.0.2.77")) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        assert auth.held_back == 2 and not any(t.done() for t in waiting)
+        # A third finds the hold-back full and is refused at once.
+        assert await auth.check(header, "192.0.2.77") == "abuse"
+        for t in waiting:
+            t.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
+        assert auth.held_back == 0
+
+    asyncio.run(scenario())
+    assert auth.checks == LIMIT
+
+
+def test_right_passwords_give_the_budget_for_all_addresses_back(auth: Authenticator) -> None:
+    from dynzone.http.auth import HASHING_BURST
+
+    right = basic("chosen", "a person's password")
+
+    async def logins() -> None:
+        for i in range(2 * HASHING_BURST):
+            auth.remembered = type(auth.remembered)()  # forget: each login costs argon2
+            assert not isinstance(await auth.check(right, f"192.0.2.{100 + i}"), str)
+
+    asyncio.run(logins())
+    assert auth.checks == 2 * HASHING_BURST

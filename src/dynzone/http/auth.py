@@ -12,15 +12,24 @@
   address's bucket (``failed_logins_per_minute``) and given back when the
   password turns out right: concurrency cannot get more guesses checked than
   the limit. At most ``HASHING_AT_ONCE`` argon2 checks run or wait at a
-  time, and all addresses together get ``HASHING_PER_MINUTE`` of them (a
-  burst of ``HASHING_BURST``); beyond that a client gets ``abuse`` at once.
+  time, and all addresses together get ``HASHING_PER_MINUTE`` of them that
+  fail (a burst of ``HASHING_BURST``; a right password gives its token
+  back, so logins that succeed never use it up); beyond that a client gets
+  ``abuse``.
   argon2 keeps every core busy while it runs, so without that budget a
   flood of wrong passwords from many addresses would take the CPU from the
   DNS queries; with it, the flood costs a bounded share, and cached or
-  generated credentials never wait behind it.
+  generated credentials never wait behind it. The hashing thread runs at
+  the lowest CPU priority, so even that share goes to DNS first.
 * An address that has used up its failed logins gets ``abuse`` for any
-  login until its bucket refills. A request without credentials (a client
-  that sends them only after a 401) is not a failed login.
+  login until its bucket refills. That refusal, and the one for a check
+  the budget has no room for, come only after ``HOLD_BACK_SECONDS``:
+  a guesser that sends one request after another then costs one cheap
+  refusal a second instead of as many as it can send (at most
+  ``HOLD_BACK_MOST`` refusals wait at a time, so held connections cannot
+  fill the listener; beyond that they are answered at once). A request
+  without credentials (a client that sends them only after a 401) is not a
+  failed login.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import os
@@ -47,8 +57,10 @@ from dynzone.users import lookup
 REMEMBER_SECONDS = 900.0
 REMEMBER_MOST = 10_000
 HASHING_AT_ONCE = 8
-HASHING_PER_MINUTE = 30
-HASHING_BURST = 10
+HASHING_PER_MINUTE = 12
+HASHING_BURST = 5
+HOLD_BACK_SECONDS = 1.0
+HOLD_BACK_MOST = 128
 _ALL = "all"
 
 
@@ -76,21 +88,38 @@ class Remembered:
             self._seen.popitem(last=False)
 
 
+def _lowest_priority() -> None:
+    """Run the calling thread (and the threads argon2 starts from it) at the lowest
+    CPU priority: password checks then take only CPU that answering DNS does not
+    need. Linux gives each thread its own nice value; elsewhere this does nothing."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
 class Authenticator:
     """Checks HTTP basic credentials for the dyndns2 door (and any later door)."""
 
     def __init__(self, open_reader: Callable[[], Store], failed_per_minute: int) -> None:
         self.open_reader = open_reader
         self.limit = RateLimit(failed_per_minute)
-        self.budget = RateLimit(HASHING_PER_MINUTE, burst=HASHING_BURST)
+        # All addresses together may have as many checked as one address may.
+        self.budget = RateLimit(
+            max(HASHING_PER_MINUTE, failed_per_minute),
+            burst=max(HASHING_BURST, failed_per_minute),
+        )
         self.remembered = Remembered()
         # Reading a user is quick; argon2 is slow: separate threads, so reads
         # never wait behind hashing.
         self._reads = ThreadPoolExecutor(1, thread_name_prefix="dynzone-auth-read")
-        self._hashing = ThreadPoolExecutor(1, thread_name_prefix="dynzone-auth")
+        self._hashing = ThreadPoolExecutor(
+            1, thread_name_prefix="dynzone-auth", initializer=_lowest_priority
+        )
         self._local = threading.local()
         self._stores: list[Store] = []
         self.hashing = 0  # argon2 checks running or waiting
+        self.held_back = 0  # refusals waiting out hold_back_seconds
+        self.hold_back_seconds = HOLD_BACK_SECONDS
+        self.hold_back_most = HOLD_BACK_MOST
         self.checks = 0  # argon2 checks done (the figure the abuse test reads)
 
     def close(self) -> None:
@@ -110,7 +139,9 @@ class Authenticator:
         """The caller's identity, or the dyndns2 reply word for why not
         (``badauth``, or ``abuse`` when over a limit). Runs on the event loop."""
         if not self.limit.allowed(source):
-            return "abuse"  # this address has used up its failed logins for now
+            # This address has used up its failed logins for now.
+            await self._hold_back()
+            return "abuse"
         scheme, _, encoded = header.partition(" ")
         if scheme.lower() != "basic" or not encoded:
             return "badauth"  # no credentials yet: most clients send them only after a 401
@@ -136,6 +167,7 @@ class Authenticator:
         if self.hashing >= HASHING_AT_ONCE or not self.budget.spend(_ALL):
             self.limit.refund(source)  # not a failed login: we are busy
             security("auth-busy", "too many password checks at once; refused", client=source)
+            await self._hold_back()
             return "abuse"
         self.hashing += 1
         try:
@@ -151,10 +183,21 @@ class Authenticator:
             self.checks += 1
         if found is not None and right:
             self.limit.refund(source)
+            self.budget.refund(_ALL)  # the budget is for wrong passwords
             self.remembered.add(digest, time.monotonic())
             return found[1]
         security("failed-login", f"HTTP user {user!r}: wrong or unknown", client=source)
         return "badauth"
+
+    async def _hold_back(self) -> None:
+        """Wait before a refusal, unless too many already wait."""
+        if self.held_back >= self.hold_back_most or self.hold_back_seconds <= 0:
+            return
+        self.held_back += 1
+        try:
+            await asyncio.sleep(self.hold_back_seconds)
+        finally:
+            self.held_back -= 1
 
     def _failed(self, user: str, source: str) -> str:
         """A failed cheap check: it counts against the address all the same."""
