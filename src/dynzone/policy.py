@@ -20,6 +20,8 @@ import dns.exception
 import dns.name
 import dns.rdatatype
 
+from dynzone.zones.names import lower_text
+
 REGEX_PREFIX = "regex:"
 
 
@@ -90,31 +92,13 @@ def pattern_name(pattern: str) -> dns.name.Name:
     return dns.name.from_text(pattern.removeprefix("*."))
 
 
-# Names as grants compare them, lower-cased text, remembered by object: one
-# request asks about the same name objects several times (each change, then
-# each record it removes and adds), and rendering a name is the costly part.
-_TEXTS_KEPT = 4096
-_texts: dict[int, tuple[dns.name.Name, str]] = {}
-
-
-def _lower_text(name: dns.name.Name) -> str:
-    found = _texts.get(id(name))
-    if found is not None and found[0] is name:
-        return found[1]
-    text = name.to_text().lower()
-    if len(_texts) >= _TEXTS_KEPT:
-        _texts.clear()
-    _texts[id(name)] = (name, text)  # the name is kept alive, so its id is not reused
-    return text
-
-
 @dataclass(frozen=True)
 class Grant:
     pattern: str
     types: frozenset[int] = frozenset()  # empty: whatever the door allows by default
 
     def covers_name(self, name: dns.name.Name) -> bool:
-        text = _lower_text(name)
+        text = lower_text(name)
         if self.pattern.startswith(REGEX_PREFIX):
             parts = regex_parts(self.pattern)
             if parts is None or not name.is_subdomain(parts[0]):

@@ -23,6 +23,7 @@ import dns.rdatatype
 import dns.rrset
 
 from dynzone.zones.deps import Deps, node_tag, rrset_tag, serial_tag, zone_tag
+from dynzone.zones.names import key_of
 from dynzone.zones.nodemap import NodeMap
 from dynzone.zones.serial import soa_fields
 from dynzone.zones.zonefile import Record
@@ -52,11 +53,6 @@ class Node(dict[int, dns.rrset.RRset]):
 
 
 _EMPTY = Node()
-
-
-def key_of(name: dns.name.Name) -> bytes:
-    """The index key of an absolute name: its wire form, lower-cased."""
-    return name.to_wire().lower()  # type: ignore[union-attr]
 
 
 def parent_key(key: bytes) -> bytes:
