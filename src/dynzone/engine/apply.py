@@ -32,9 +32,10 @@ from dynzone.engine.settings import ZoneSettings
 from dynzone.engine.zone_view import ZoneView
 from dynzone.store.base import WriteTransaction, ZoneWrite
 from dynzone.zones.checks import CNAME_COMPANIONS
+from dynzone.zones.names import key_within
 from dynzone.zones.serial import at_least, next_serial, serial_gt, soa_fields, with_serial
 from dynzone.zones.snapshot import key_of
-from dynzone.zones.wire import rdata_wire, remember
+from dynzone.zones.wire import rdata_key, rdata_wire, remember
 from dynzone.zones.zonefile import Record
 
 _Key = tuple[bytes, int]  # (owner's key, rdtype)
@@ -57,6 +58,7 @@ class _Work:
         self.zone = zone
         self.view = view
         self.origin = zone.origin
+        self.origin_key = key_of(zone.origin)
         self.before: dict[_Key, Staged] = {}
         self.now: dict[_Key, Staged] = {}
         self.soa: Record | None = None
@@ -94,33 +96,41 @@ class _Work:
         self.soa = soa
 
     def apply(self, op: Op) -> None:
-        if not op.name.is_subdomain(self.origin):
+        # Records are compared by rdata_key (what dnspython's == compares,
+        # remembered per object) and names by key: the same answers, without
+        # rendering the same records and names again for every comparison.
+        if not key_within(key_of(op.name), self.origin_key):
             raise ChangeRejected(f"{op.name} is not in zone {self.origin}", op.name)
         if isinstance(op, SetRRset):
             cur = self.get(op.name, op.rdtype)
             cur.ttl = op.ttl
-            cur.rdatas = list(dict.fromkeys(op.rdatas))
+            distinct: dict[bytes, dns.rdata.Rdata] = {}
+            for rd in op.rdatas:
+                distinct.setdefault(rdata_key(rd), rd)
+            cur.rdatas = list(distinct.values())
         elif isinstance(op, AddRecord):
             cur = self.get(op.name, op.rdata.rdtype)
             cur.ttl = op.ttl
-            if op.rdata not in cur.rdatas:
+            key = rdata_key(op.rdata)
+            if all(rdata_key(rd) != key for rd in cur.rdatas):
                 cur.rdatas.append(op.rdata)
         elif isinstance(op, DeleteRecord):
             cur = self.get(op.name, op.rdata.rdtype)
-            cur.rdatas = [rd for rd in cur.rdatas if rd != op.rdata]
+            key = rdata_key(op.rdata)
+            cur.rdatas = [rd for rd in cur.rdatas if rdata_key(rd) != key]
         else:
             self.get(op.name, op.rdtype).rdatas = []
 
     def check(self) -> None:
         """Refuse results that would break the zone."""
         names = {k[0]: rr.name for k, rr in self.now.items()}
-        for name in names.values():
+        for owner, name in names.items():
             present = self.types_at(name)
             if dns.rdatatype.CNAME in present and present - CNAME_COMPANIONS - {
                 dns.rdatatype.CNAME
             }:
                 raise ChangeRejected(f"{name} would have a CNAME beside other data", name)
-            if name == self.origin:
+            if owner == self.origin_key:
                 if dns.rdatatype.SOA not in present or dns.rdatatype.NS not in present:
                     raise ChangeRejected(f"zone {self.origin} must keep its SOA and NS records")
             elif dns.rdatatype.SOA in present:
@@ -135,8 +145,10 @@ class _Work:
             if now.ttl != before.ttl and before.rdatas and now.rdatas:
                 gone, new = before.rdatas, now.rdatas
             else:
-                gone = [rd for rd in before.rdatas if rd not in now.rdatas]
-                new = [rd for rd in now.rdatas if rd not in before.rdatas]
+                now_keys = {rdata_key(rd) for rd in now.rdatas}
+                before_keys = {rdata_key(rd) for rd in before.rdatas}
+                gone = [rd for rd in before.rdatas if rdata_key(rd) not in now_keys]
+                new = [rd for rd in now.rdatas if rdata_key(rd) not in before_keys]
             if gone or new:
                 removed += [Record(before.name, before.ttl, rd) for rd in gone]
                 added += [Record(now.name, now.ttl, rd) for rd in new]

@@ -17,6 +17,7 @@ import dns.rdatatype
 from dynzone.engine.changeset import AddRecord, DeleteRecord, DeleteRRset, SetRRset, ZoneEdit
 from dynzone.update.sections import Action, Change
 from dynzone.zones.checks import CNAME_COMPANIONS
+from dynzone.zones.names import key_of
 from dynzone.zones.serial import serial_gt
 from dynzone.zones.zonefile import Record
 
@@ -24,8 +25,9 @@ _APEX_KEEPS = frozenset({dns.rdatatype.SOA, dns.rdatatype.NS})
 
 
 def apply_changes(zone: ZoneEdit, changes: list[Change]) -> None:
+    origin_key = key_of(zone.origin)
     for c in changes:
-        at_apex = c.name == zone.origin
+        at_apex = key_of(c.name) == origin_key
         if c.action is Action.ADD:
             _add(zone, c, at_apex)
         elif c.action is Action.DELETE_RRSET:

@@ -67,15 +67,21 @@ class UpdateDoor:
         question = update.zone
         if len(question) != 1 or question[0][1] != dns.rdatatype.SOA:
             raise UpdateError(dns.rcode.FORMERR, "the zone section must hold one SOA question")
-        origin, _, zone_class = question[0]
+        asked, _, zone_class = question[0]
         engine = self.engine
-        settings = engine.zone_settings(origin)
+        origin_key = key_of(asked)
+        served = engine.zone_origin(origin_key)
+        settings = engine.zone_settings(served) if served is not None else None
         if (
             zone_class != dns.rdataclass.IN
-            or engine.zone_origin(key_of(origin)) != origin
+            or served is None
+            or key_of(served) != origin_key
             or settings is None
         ):
-            raise UpdateError(dns.rcode.NOTAUTH, f"{origin} is not a zone served here")
+            raise UpdateError(dns.rcode.NOTAUTH, f"{asked} is not a zone served here")
+        # From here on the served zone's own name object: comparisons and
+        # lookups by it find the engine's entries by identity, at no cost.
+        origin = served
         if identity is None:
             identity = access.unsigned_update_identity(settings, address)
             if identity is None:
@@ -89,14 +95,16 @@ class UpdateDoor:
         who = identity
 
         def in_zone(name: dns.name.Name) -> bool:
-            found = engine.zone_origin(key_of(name))
+            key = key_of(name)
+            found = engine.zone_origin(key)
             if found is None:
                 return False
-            if found == origin:
+            if found is origin or key_of(found) == origin_key:
                 return True
             # The apex of a child zone we also serve is the parent's delegation
             # point: its NS (and DS) records there belong to the parent.
-            return name == found and engine.parent_origin(found) == origin
+            parent = engine.parent_origin(found) if key == key_of(found) else None
+            return parent is not None and key_of(parent) == origin_key
 
         if update.exact_ttls:
             check_sent_ttls(update.prerequisites, update.updates)
@@ -105,7 +113,7 @@ class UpdateDoor:
         prerequisites = read_prerequisites(update.prerequisites, in_zone)
         changes = read_changes(update.updates, in_zone)
         for c in changes:
-            _authorise(who, origin, c)
+            _authorise(who, origin_key, c)
 
         def edit(view: ZoneEdit) -> None:
             check_prerequisites(view, prerequisites)
@@ -114,7 +122,7 @@ class UpdateDoor:
         def vet(removed: list[Record], added: list[Record]) -> None:
             for r in (*removed, *added):
                 if not access.may_change(
-                    who, Door.RFC2136, r.name, r.rdata.rdtype, r.name == origin
+                    who, Door.RFC2136, r.name, r.rdata.rdtype, key_of(r.name) == origin_key
                 ):
                     raise UpdateError(
                         dns.rcode.REFUSED,
@@ -177,12 +185,13 @@ class UpdateDoor:
         return error.rcode
 
 
-def _authorise(identity: Identity, origin: dns.name.Name, c: Change) -> None:
+def _authorise(identity: Identity, origin_key: bytes, c: Change) -> None:
     """Refuse a change the identity's grants do not cover, before any data is read."""
     if c.action is Action.DELETE_NAME:
         ok = access.may_delete_name(identity, c.name)
     else:
-        ok = access.may_change(identity, Door.RFC2136, c.name, c.rdtype, c.name == origin)
+        at_apex = key_of(c.name) == origin_key
+        ok = access.may_change(identity, Door.RFC2136, c.name, c.rdtype, at_apex)
     if not ok:
         raise UpdateError(
             dns.rcode.REFUSED,

@@ -80,9 +80,29 @@ def read(data: bytes) -> UpdateMessage | None:
         return None
 
 
-def _name(data: bytes, at: int) -> tuple[dns.name.Name, int]:
+def _name(
+    data: bytes, at: int, seen: dict[int, dns.name.Name] | None = None
+) -> tuple[dns.name.Name, int]:
     """The name at ``at`` and where it ends, following compression pointers, which
-    must point backwards (as dnspython requires); raises ValueError otherwise."""
+    must point backwards (as dnspython requires); raises ValueError otherwise.
+
+    ``seen`` holds the names already read from this message by where they
+    start: a name that is only a pointer to one of them is that same object
+    (an UPDATE names each owner twice or more, and what is derived from a
+    name is remembered per object, zones/names.py)."""
+    first = data[at]
+    if seen is not None and first >= 0xC0:
+        target = (first & 0x3F) << 8 | data[at + 1]
+        known = seen.get(target)
+        if known is not None:
+            return known, at + 2
+    name, end = _walk(data, at)
+    if seen is not None:
+        seen[at] = name
+    return name, end
+
+
+def _walk(data: bytes, at: int) -> tuple[dns.name.Name, int]:
     labels = []
     end = 0
     limit = at
@@ -108,7 +128,8 @@ def _read(data: bytes) -> UpdateMessage | None:
     zones, prereqs, updates, additional = struct.unpack_from("!HHHH", data, 4)
     if zones != 1:
         return None
-    zone_name, at = _name(data, 12)
+    seen: dict[int, dns.name.Name] = {}
+    zone_name, at = _name(data, 12, seen)
     ztype, zclass = struct.unpack_from("!HH", data, at)
     at += 4
     zone_end = at
@@ -116,7 +137,7 @@ def _read(data: bytes) -> UpdateMessage | None:
         return None
     records: list[UpdateRR] = []
     for i in range(prereqs + updates):
-        name, at = _name(data, at)
+        name, at = _name(data, at, seen)
         rdtype, rdclass, ttl, rdlen = _RR.unpack_from(data, at)
         at += _RR.size
         if at + rdlen > len(data) or rdtype in (dns.rdatatype.OPT, dns.rdatatype.TSIG):

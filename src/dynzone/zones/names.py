@@ -30,13 +30,30 @@ def key_of(name: dns.name.Name) -> bytes:
     return key
 
 
-def lower_text(name: dns.name.Name) -> str:
-    """The name's text, lower-cased (as grants compare names)."""
+def text_of(name: dns.name.Name) -> str:
+    """The name's text, as dnspython writes it (case kept)."""
     found = _texts.get(id(name))
     if found is not None and found[0] is name:
         return found[1]
-    text = name.to_text().lower()
+    text = name.to_text()
     if len(_texts) >= _KEPT:
         _texts.clear()
     _texts[id(name)] = (name, text)
     return text
+
+
+def lower_text(name: dns.name.Name) -> str:
+    """The name's text, lower-cased (as grants compare names)."""
+    return text_of(name).lower()
+
+
+def key_within(key: bytes, zone_key: bytes) -> bool:
+    """Whether the name with ``key`` is ``zone_key``'s name or below it (both keys
+    from ``key_of``): a label boundary of ``key`` where ``zone_key`` starts."""
+    if not key.endswith(zone_key):
+        return False
+    start = len(key) - len(zone_key)
+    at = 0
+    while at < start:
+        at += key[at] + 1
+    return at == start

@@ -3,8 +3,9 @@
 Encoding an rdata costs a wire rendering (an SOA's names included), and a
 commit encodes some of the same rdatas more than once: the new SOA for the
 record table and for the journal, then again as the removed SOA of the next
-change. ``rdata_wire`` remembers the last few it encoded, by object (kept
-alive with its entry, so an id is never confused with another object's).
+change. ``rdata_wire`` remembers the last few thousand it encoded, by object
+(kept alive with its entry, so an id is never confused with another
+object's); ``rdata_key``, what records are compared by, likewise.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import dns.rdatatype
 
 from dynzone.zones.zonefile import Record
 
-_REMEMBERED = 256
+_REMEMBERED = 4096
 _memo: dict[int, tuple[dns.rdata.Rdata, bytes]] = {}
+_keys: dict[int, tuple[dns.rdata.Rdata, bytes]] = {}
 _lock = threading.Lock()
 _HEAD = struct.Struct("!HIH")
 
@@ -34,6 +36,21 @@ def rdata_wire(rdata: dns.rdata.Rdata) -> bytes:
     assert wire is not None
     remember(rdata, wire)
     return wire
+
+
+def rdata_key(rdata: dns.rdata.Rdata) -> bytes:
+    """What decides whether two rdatas of one type are the same record: their
+    canonical wire form (RFC 4034 §6.2), as dnspython's ``==`` compares them,
+    remembered like ``rdata_wire`` (a change compares the same records often)."""
+    found = _keys.get(id(rdata))
+    if found is not None and found[0] is rdata:
+        return found[1]
+    key = rdata.to_digestable(dns.name.root)
+    with _lock:
+        if len(_keys) >= _REMEMBERED:
+            _keys.clear()
+        _keys[id(rdata)] = (rdata, key)
+    return key
 
 
 def remember(rdata: dns.rdata.Rdata, wire: bytes) -> None:

@@ -14,6 +14,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
+from dynzone.zones.names import text_of
 from dynzone.zones.wire import rdata_wire
 from dynzone.zones.zonefile import Record
 
@@ -102,7 +103,7 @@ def write_rrset(
     rdatas: Iterable[dns.rdata.Rdata],
 ) -> None:
     """Replace one RRset (an empty ``rdatas`` deletes it)."""
-    owner = name.to_text()
+    owner = text_of(name)
     key = owner.lower()
     wires = [rdata_wire(rd) for rd in rdatas]
     if len(wires) == 1:

@@ -32,8 +32,10 @@ def next_seq(conn: sqlite3.Connection, zid: int) -> int:
     Correct because a write transaction holds its zone exclusively; no
     MAX(seq) over the journal is needed.
     """
-    conn.execute("UPDATE zone SET journal_seq = journal_seq + 1 WHERE id = ?", (zid,))
-    return int(conn.execute("SELECT journal_seq FROM zone WHERE id = ?", (zid,)).fetchone()[0])
+    row = conn.execute(
+        "UPDATE zone SET journal_seq = journal_seq + 1 WHERE id = ? RETURNING journal_seq", (zid,)
+    ).fetchone()
+    return int(row[0])
 
 
 def position(conn: sqlite3.Connection, zid: int) -> int:
