@@ -49,6 +49,7 @@ from dynzone.zones.snapshot import key_of
 from dynzone.zones.zonefile import Record
 
 log = logging.getLogger("dynzone.update")
+_NOERROR = UPDATES.labels("rfc2136", "NOERROR")
 
 
 class UpdateDoor:
@@ -167,7 +168,7 @@ class UpdateDoor:
                 len(outcome.removed) - 1,
                 len(outcome.added) - 1,
             )
-        UPDATES.labels("rfc2136", "NOERROR").inc()
+        _NOERROR.inc()
         return dns.rcode.NOERROR
 
     def refused(self, error: UpdateError, identity: Identity | None, address: str) -> int:

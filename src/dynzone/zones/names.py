@@ -14,8 +14,22 @@ from __future__ import annotations
 import dns.name
 
 _KEPT = 4096
+_wires: dict[int, tuple[dns.name.Name, bytes]] = {}
 _keys: dict[int, tuple[dns.name.Name, bytes]] = {}
 _texts: dict[int, tuple[dns.name.Name, str]] = {}
+
+
+def wire_of(name: dns.name.Name) -> bytes:
+    """An absolute name's wire form, uncompressed, case kept."""
+    found = _wires.get(id(name))
+    if found is not None and found[0] is name:
+        return found[1]
+    wire = name.to_wire()
+    assert wire is not None
+    if len(_wires) >= _KEPT:
+        _wires.clear()
+    _wires[id(name)] = (name, wire)
+    return wire
 
 
 def key_of(name: dns.name.Name) -> bytes:
@@ -23,7 +37,7 @@ def key_of(name: dns.name.Name) -> bytes:
     found = _keys.get(id(name))
     if found is not None and found[0] is name:
         return found[1]
-    key = name.to_wire().lower()  # type: ignore[union-attr]
+    key = wire_of(name).lower()
     if len(_keys) >= _KEPT:
         _keys.clear()
     _keys[id(name)] = (name, key)

@@ -18,6 +18,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
+from dynzone.zones.names import wire_of
 from dynzone.zones.zonefile import Record
 
 _REMEMBERED = 4096
@@ -25,6 +26,8 @@ _memo: dict[int, tuple[dns.rdata.Rdata, bytes]] = {}
 _keys: dict[int, tuple[dns.rdata.Rdata, bytes]] = {}
 _lock = threading.Lock()
 _HEAD = struct.Struct("!HIH")
+# Types whose rdata holds no domain name: their canonical form is their wire form.
+_NO_NAMES = frozenset({dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.TXT})
 
 
 def rdata_wire(rdata: dns.rdata.Rdata) -> bytes:
@@ -42,6 +45,8 @@ def rdata_key(rdata: dns.rdata.Rdata) -> bytes:
     """What decides whether two rdatas of one type are the same record: their
     canonical wire form (RFC 4034 §6.2), as dnspython's ``==`` compares them,
     remembered like ``rdata_wire`` (a change compares the same records often)."""
+    if rdata.rdtype in _NO_NAMES:
+        return rdata_wire(rdata)  # the same bytes: nothing in them to lower-case
     found = _keys.get(id(rdata))
     if found is not None and found[0] is rdata:
         return found[1]
@@ -66,8 +71,7 @@ def encode_records(records: list[Record]) -> bytes:
     type, TTL, rdata length and rdata."""
     parts = []
     for r in records:
-        owner = r.name.to_wire()
-        assert owner is not None
+        owner = wire_of(r.name)
         wire = rdata_wire(r.rdata)
         parts.append(owner + _HEAD.pack(r.rdata.rdtype, r.ttl, len(wire)) + wire)
     return b"".join(parts)
