@@ -191,3 +191,31 @@ def test_changes_another_process_commits_are_followed(engine: Engine, tmp_path: 
     engine.commit_now(set_a("near.a.test.", "192.0.2.45"))
     assert answer(responder, "near.a.test") == ["192.0.2.45"]
     assert answer(responder, "far.a.test") == ["192.0.2.44"]
+
+
+def test_what_commits_and_reloads_replace_is_freed_without_the_cyclic_collector(
+    engine: Engine,
+) -> None:
+    # server.py freezes the heap once zones are loaded: anything replaced later
+    # must go by reference counting alone, or it would never be freed.
+    import gc
+
+    responder = Responder(engine.catalog)
+    engine.on_swap(responder.use)
+    gc.collect()
+    gc.disable()
+    try:
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        for i in range(5):
+            engine.commit_now(set_a(f"h{i}.a.test.", f"192.0.2.{i + 1}"))
+            answer(responder, f"h{i}.a.test")
+        engine.serve([n("a.test.")])  # the set of zones changes: a new cache
+        engine.commit_now(set_a("h9.a.test.", "192.0.2.99"))
+        engine.serve([n("a.test."), n("b.test.")])
+        gc.collect()
+        kinds = {type(o).__name__ for o in gc.garbage}
+        assert not kinds & {"ZoneSnapshot", "Catalog", "AnswerCache", "Node", "RRset", "NodeMap"}
+    finally:
+        gc.garbage.clear()
+        gc.set_debug(0)
+        gc.enable()

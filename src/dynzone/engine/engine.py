@@ -483,6 +483,7 @@ class Engine:
 
     def _swap(self, catalog: Catalog, tags: set[bytes] | None) -> None:
         answers = catalog.answers
+        old = self.catalog.answers
         with answers.lock:
             answers.current = catalog
             self.catalog = catalog
@@ -490,6 +491,14 @@ class Engine:
                 swap(catalog)
             if tags:
                 answers.retire(tags)
+        if old is not answers:
+            # A cache and its current catalog refer to each other. A cache
+            # set aside lets go of its catalog, so reference counting frees
+            # both (the collector does not look at zones loaded before a
+            # freeze, server.py settle_heap); a reader still holding it sees
+            # that it is no longer current, as after any swap.
+            with old.lock:
+                old.current = None
 
     def _announce(self, event: Published) -> None:
         if not event.zones:

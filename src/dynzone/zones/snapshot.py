@@ -211,7 +211,12 @@ class ZoneSnapshot:
                 parent = parent_key(child)
                 above = current(parent)
                 if above is not None:
-                    above = adopt(parent)
+                    # Not adopt(parent), which would do the same: a closure that
+                    # calls itself is a reference cycle, and this call's work
+                    # must be freed by reference counting alone (server.py
+                    # settle_heap).
+                    if parent not in new:
+                        above = new[parent] = above.copy()
                     above.below += 1
                     break
                 new[parent] = Node(below=1)
