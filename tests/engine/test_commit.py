@@ -340,3 +340,29 @@ def test_a_batch_reads_its_own_earlier_changes_and_serves_what_the_store_holds(
         k: sorted(v) for k, v in fresh.nodes.items()
     }
     assert served.serial == fresh.serial and served.record_count == fresh.record_count
+
+
+def test_a_batch_is_logged_once_per_zone_with_its_changes_and_serials(
+    writer: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine, origin = writer, n("b.test.")
+    before = engine.snapshot(origin).serial  # type: ignore[union-attr]
+    release = threading.Event()
+    engine._writer.submit(release.wait)
+    finished = threading.Event()
+    count = 0
+
+    def done(outcomes: object, error: object) -> None:
+        nonlocal count
+        count += 1
+        if count == 3:
+            finished.set()
+
+    for i, who in enumerate(("key:a", "user:b", "key:a")):
+        op = SetRRset(n(f"log{i}.b.test."), A, 60, (rd("A", f"192.0.2.{i + 1}"),))
+        engine.submit(ChangeSet(who, "-", (ZoneChange(origin, (op,)),)), done)
+    with caplog.at_level("INFO", logger="dynzone"):
+        release.set()
+        assert finished.wait(10)
+    lines = [r.getMessage() for r in caplog.records if "changes by" in r.getMessage()]
+    assert lines == [f"b.test.: 3 changes by key:a, user:b, serial {before} -> {before + 3}"]

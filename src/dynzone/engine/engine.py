@@ -67,6 +67,43 @@ _FAILED = COMMITS.labels("failed")
 _REJECTED = COMMITS.labels("rejected")
 
 
+@dataclass
+class _Tally:
+    count: int
+    serial_from: int
+    serial_to: int
+    who: set[str]
+
+
+def _log_batch(changesets: list[ChangeSet], results: list[list[Outcome] | BaseException]) -> None:
+    """One line per zone a batch changed: how many changes, by whom, the serials.
+
+    A line per change would cost more than many a change does, when
+    thousands a second commit; each change is in the zone's journal
+    (``dynzone zone journal``) with who made it, from where and what it did.
+    """
+    if not log.isEnabledFor(logging.INFO):
+        return
+    zones: dict[dns.name.Name, _Tally] = {}
+    for changeset, result in zip(changesets, results, strict=True):
+        if isinstance(result, BaseException):
+            continue
+        for outcome in result:
+            if not outcome.changed:
+                continue
+            tally = zones.get(outcome.zone)
+            if tally is None:
+                tally = zones[outcome.zone] = _Tally(0, outcome.serial_from, 0, set())
+            tally.count += 1
+            tally.serial_to = outcome.serial_to
+            tally.who.add(changeset.identity)
+    for zone, t in zones.items():
+        names = sorted(t.who)
+        by = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        changes = "1 change" if t.count == 1 else f"{t.count} changes"
+        log.info("%s: %s by %s, serial %d -> %d", zone, changes, by, t.serial_from, t.serial_to)
+
+
 @dataclass(frozen=True)
 class Published:
     """What commit subscribers hear: zones whose served snapshot changed.
@@ -323,6 +360,7 @@ class Engine:
             self._positions.update(positions)
             if changed:
                 self._publish(changed, tags, when)
+        _log_batch(changesets, results)
         committed = sum(1 for r in results if not isinstance(r, BaseException))
         failed = sum(1 for r in results if isinstance(r, StoreError))
         _COMMITTED.inc(committed)

@@ -159,8 +159,9 @@ class UpdateDoor:
             UPDATES.labels("rfc2136", _rcode_text(exc.rcode)).inc()
             return exc.rcode
         outcome = outcomes[0] if outcomes else None
-        if outcome is not None and outcome.changed:
-            log.info(
+        if outcome is not None and outcome.changed and log.isEnabledFor(logging.DEBUG):
+            # The engine logs each batch of commits; this is the detail.
+            log.debug(
                 "UPDATE %s: serial %d -> %d (%d removed, %d added)",
                 outcome.zone,
                 outcome.serial_from,
