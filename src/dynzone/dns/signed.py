@@ -119,6 +119,11 @@ def reply(
     return answer.to_wire()
 
 
+# Plain ints: an operation on dnspython's flag enums costs a microsecond or two.
+_QR = int(dns.flags.QR)
+_AA = int(dns.flags.AA)
+
+
 def plain_reply(
     data: bytes, qend: int, edns: bool, rcode: int, payload: int, aa: bool = False
 ) -> bytes:
@@ -126,11 +131,11 @@ def plain_reply(
     ``qend``) saying ``rcode`` (< 16): the request's ID, RD bit, opcode and
     question, and with ``edns`` an OPT offering ``payload``."""
     flags = (
-        dns.flags.QR
+        _QR
         | (data[2] & 0x01) << 8  # RD, echoed
         | (data[2] & 0x78) << 8  # the opcode
         | rcode
-        | (dns.flags.AA if aa else 0)
+        | (_AA if aa else 0)
     )
     out = data[:2] + struct.pack("!HHHHH", flags, 1, 0, 0, 1 if edns else 0) + data[12:qend]
     if edns:
