@@ -176,8 +176,12 @@ def apply_change(
     zone = txn.zone(change.zone)
     if zone is None:
         raise ChangeRejected(f"zone {change.zone} is not in the store")
-    if view is not None and (view.behind or zone.position() != view.position):
-        view = None
+    if view is not None:
+        if view.behind or not (view.checked or zone.position() == view.position):
+            view = None
+        else:
+            # Nobody else writes while this transaction lasts: once is enough.
+            view.checked = True
     return _change(zone, change, changeset, settings, when, view)
 
 

@@ -34,6 +34,8 @@ class ZoneView:
         # zone): the rest of the batch reads the store, and the next snapshot
         # comes from the journal.
         self.behind = False
+        # The store was found at ``position`` inside the batch's transaction.
+        self.checked = False
 
     @classmethod
     def of_new_zone(cls, outcome: Outcome) -> ZoneView:
