@@ -137,3 +137,17 @@ def test_reply_keeps_the_id_rd_and_opcode() -> None:
     assert got is not None
     msg = dns.message.from_wire(wire)
     assert got.reply(dns.rcode.YXRRSET, 4096) == signed.reply(wire, msg, dns.rcode.YXRRSET, 4096)
+
+
+def test_addresses_read_by_constructor_equal_dnspython_reading_them() -> None:
+    for text in ("192.0.2.7", "0.0.0.0", "2001:db8::1", "::ffff:192.0.2.1", "::", "fe80::1:2"):
+        u = dns.update.UpdateMessage("example.com")
+        u.add("host.example.com.", 60, "AAAA" if ":" in text else "A", text)
+        wire = u.to_wire()
+        ours = message.read(wire)
+        assert ours is not None
+        theirs = by_dnspython(wire)
+        [mine], [ref] = ours.updates, theirs.updates
+        assert mine.rdata == ref.rdata
+        assert mine.rdata is not None and ref.rdata is not None
+        assert mine.rdata.to_text() == ref.rdata.to_text() == text
