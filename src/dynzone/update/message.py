@@ -107,6 +107,24 @@ def _name(
     return name, end
 
 
+# Names met lately, by their labels as sent: the zone, the key and its
+# algorithm come in every UPDATE, and a host updated again comes back. One
+# object per name also lets what is remembered per name object
+# (zones/names.py) be found again. Names are immutable, so sharing is safe.
+_NAMES_KEPT = 4096
+_names: dict[tuple[bytes, ...], dns.name.Name] = {}
+
+
+def _named(labels: tuple[bytes, ...]) -> dns.name.Name:
+    found = _names.get(labels)
+    if found is None:
+        found = dns.name.Name(labels)  # checks the labels (raises for a bad name)
+        if len(_names) >= _NAMES_KEPT:
+            _names.clear()
+        _names[labels] = found
+    return found
+
+
 def _walk(data: bytes, at: int) -> tuple[dns.name.Name, int]:
     labels = []
     end = 0
@@ -115,7 +133,7 @@ def _walk(data: bytes, at: int) -> tuple[dns.name.Name, int]:
         length = data[at]
         if length == 0:
             labels.append(b"")
-            return dns.name.Name(labels), end or at + 1
+            return _named(tuple(labels)), end or at + 1
         if length >= 0xC0:
             target = (length & 0x3F) << 8 | data[at + 1]
             if target >= limit:
