@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -139,3 +142,46 @@ def test_a_trusted_proxy_is_not_held_to_the_per_address_cap(dz: Dynzone) -> None
     finally:
         for s in conns:
             s.close()
+
+
+def _failed_logins(dz: Dynzone) -> float:
+    status, text = dz.curl("", path="/metrics")
+    assert status == 200, text
+    found = re.search(r'^dynzone_security_events_total\{event="failed-login"\} (\S+)$', text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_fifty_simultaneous_wrong_passwords_from_one_address_get_exactly_the_limit_checked(
+    tmp_path: Path,
+) -> None:
+    # A server of its own whose connection cap lets all fifty in at once, so
+    # that only the failed-login limit (the default, 5 a minute) decides.
+    dz = start(tmp_path, http="max_connections_per_address = 64\n")
+    try:
+        # Her password is one a person chose: each check is argon2, and each
+        # wrong one is a failed-login event.
+        dz.add_user("mallory", "mallory-secret-1", f"mallory.{ZONE}")
+        before = _failed_logins(dz)
+        host = f"hostname=mallory.{ZONE}"
+        with ThreadPoolExecutor(50) as pool:
+            replies = list(
+                pool.map(
+                    lambda _: dz.curl(host, "mallory", "wrong", "--interface", "127.0.0.77"),
+                    range(50),
+                )
+            )
+        assert replies.count((401, "badauth")) == 5
+        assert replies.count((200, "abuse")) == 45
+        assert _failed_logins(dz) - before == 5
+        # The limit is per address, whoever is behind it: the right password
+        # from there gets abuse (no check) until the bucket refills. From
+        # another address it works once the budget for all addresses has a
+        # check again (12 wrong ones a minute: one every 5 s).
+        right = ("mallory", "mallory-secret-1")
+        assert dz.curl(host, *right, "--interface", "127.0.0.77") == (200, "abuse")
+        deadline = time.monotonic() + 20
+        while (got := dz.curl(host + "&myip=192.0.2.5", *right)[1]) == "abuse":
+            assert time.monotonic() < deadline, "the budget never gave a check back"
+        assert got == "good 192.0.2.5"
+    finally:
+        dz.stop()

@@ -147,3 +147,16 @@ def test_right_passwords_give_the_budget_for_all_addresses_back(auth: Authentica
 
     asyncio.run(logins())
     assert auth.checks == 2 * HASHING_BURST
+
+
+def test_password_hashing_runs_at_the_lowest_cpu_priority(auth: Authenticator) -> None:
+    import os
+    import threading
+
+    def policy() -> tuple[int, int]:
+        tid = threading.get_native_id()
+        return os.sched_getscheduler(tid), os.getpriority(os.PRIO_PROCESS, tid)
+
+    scheduler, nice = auth._hashing.submit(policy).result(timeout=10)
+    assert (scheduler, nice) == (os.SCHED_IDLE, 19)
+    assert os.sched_getscheduler(0) != os.SCHED_IDLE  # the rest of the process is not

@@ -20,7 +20,9 @@
   flood of wrong passwords from many addresses would take the CPU from the
   DNS queries; with it, the flood costs a bounded share, and cached or
   generated credentials never wait behind it. The hashing thread runs at
-  the lowest CPU priority, so even that share goes to DNS first.
+  the lowest CPU priority, so even that share goes to DNS first. A chosen
+  password not checked yet may be refused while a flood lasts: the price
+  of keeping the flood's cost bounded.
 * An address that has used up its failed logins gets ``abuse`` for any
   login until its bucket refills. That refusal, and the one for a check
   the budget has no room for, come only after ``HOLD_BACK_SECONDS``:
@@ -91,9 +93,13 @@ class Remembered:
 def _lowest_priority() -> None:
     """Run the calling thread (and the threads argon2 starts from it) at the lowest
     CPU priority: password checks then take only CPU that answering DNS does not
-    need. Linux gives each thread its own nice value; elsewhere this does nothing."""
+    need. Linux schedules each thread on its own: SCHED_IDLE runs it only when
+    a core has nothing else to do, and nice 19 is the fallback; elsewhere this
+    does nothing."""
     with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    with contextlib.suppress(AttributeError, OSError):
+        os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))
 
 
 class Authenticator:
