@@ -91,6 +91,15 @@ def _log_batch(changesets: list[ChangeSet], results: list[list[Outcome] | BaseEx
         for outcome in result:
             if not outcome.changed:
                 continue
+            if outcome.records is not None:
+                log.info(
+                    "%s: created with %d records by %s, serial %d",
+                    outcome.zone,
+                    len(outcome.records),
+                    changeset.identity,
+                    outcome.serial_to,
+                )
+                continue
             tally = zones.get(outcome.zone)
             if tally is None:
                 tally = zones[outcome.zone] = _Tally(0, outcome.serial_from, 0, set())
