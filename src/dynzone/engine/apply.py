@@ -35,7 +35,7 @@ from dynzone.zones.checks import CNAME_COMPANIONS
 from dynzone.zones.names import key_within
 from dynzone.zones.serial import at_least, next_serial, serial_gt, soa_fields, with_serial
 from dynzone.zones.snapshot import key_of
-from dynzone.zones.wire import rdata_key, rdata_wire, remember
+from dynzone.zones.wire import rdata_key, rdata_wire
 from dynzone.zones.zonefile import Record
 
 _Key = tuple[bytes, int]  # (owner's key, rdtype)
@@ -235,7 +235,7 @@ def _change(
         # The usual SOA change, the serial alone: its wire form is the old one's
         # with the serial written in, not a second rendering.
         wire = rdata_wire(old_rd)
-        remember(new_rd, wire[:-20] + struct.pack("!I", serial_to) + wire[-16:])
+        rdata_wire.remember(new_rd, wire[:-20] + struct.pack("!I", serial_to) + wire[-16:])
     for (_, rdtype), rr in changed.items():
         zone.write_rrset(rr.name, rdtype, rr.ttl, rr.rdatas)
     zone.write_rrset(zc.zone, dns.rdatatype.SOA, base_ttl, [new_rd])

@@ -4,41 +4,39 @@ Encoding an rdata costs a wire rendering (an SOA's names included), and a
 commit encodes some of the same rdatas more than once: the new SOA for the
 record table and for the journal, then again as the removed SOA of the next
 change. ``rdata_wire`` remembers the last few thousand it encoded, by object
-(kept alive with its entry, so an id is never confused with another
-object's); ``rdata_key``, what records are compared by, likewise.
+(memo.py); ``rdata_key``, what records are compared by, likewise.
 """
 
 from __future__ import annotations
 
 import struct
-import threading
 
 import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
+from dynzone.memo import ByObject
 from dynzone.zones.names import wire_of
 from dynzone.zones.zonefile import Record
 
-_REMEMBERED = 4096
-_memo: dict[int, tuple[dns.rdata.Rdata, bytes]] = {}
-_keys: dict[int, tuple[dns.rdata.Rdata, bytes]] = {}
-_lock = threading.Lock()
 _HEAD = struct.Struct("!HIH")
 # Types whose rdata holds no domain name: their canonical form is their wire form.
 _NO_NAMES = frozenset({dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.TXT})
 
 
-def rdata_wire(rdata: dns.rdata.Rdata) -> bytes:
-    """``rdata`` in uncompressed wire form."""
-    found = _memo.get(id(rdata))
-    if found is not None and found[0] is rdata:
-        return found[1]
+def _wire(rdata: dns.rdata.Rdata) -> bytes:
     wire = rdata.to_wire()
     assert wire is not None
-    remember(rdata, wire)
     return wire
+
+
+# ``rdata`` in uncompressed wire form; ``rdata_wire.remember(rdata, wire)``
+# notes one made some cheaper way (the SOA with a new serial).
+rdata_wire: ByObject[dns.rdata.Rdata, bytes] = ByObject(_wire)
+_canonical: ByObject[dns.rdata.Rdata, bytes] = ByObject(
+    lambda rdata: rdata.to_digestable(dns.name.root)
+)
 
 
 def rdata_key(rdata: dns.rdata.Rdata) -> bytes:
@@ -47,23 +45,7 @@ def rdata_key(rdata: dns.rdata.Rdata) -> bytes:
     remembered like ``rdata_wire`` (a change compares the same records often)."""
     if rdata.rdtype in _NO_NAMES:
         return rdata_wire(rdata)  # the same bytes: nothing in them to lower-case
-    found = _keys.get(id(rdata))
-    if found is not None and found[0] is rdata:
-        return found[1]
-    key = rdata.to_digestable(dns.name.root)
-    with _lock:
-        if len(_keys) >= _REMEMBERED:
-            _keys.clear()
-        _keys[id(rdata)] = (rdata, key)
-    return key
-
-
-def remember(rdata: dns.rdata.Rdata, wire: bytes) -> None:
-    """Note that ``rdata``'s wire form is ``wire`` (made some cheaper way)."""
-    with _lock:
-        if len(_memo) >= _REMEMBERED:
-            _memo.clear()
-        _memo[id(rdata)] = (rdata, wire)
+    return _canonical(rdata)
 
 
 def encode_records(records: list[Record]) -> bytes:
