@@ -103,14 +103,14 @@ class InFlight:
                 del self.by_source[address]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Peer:
     address: str
     port: int
     tcp: bool
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Commit:
     """An UPDATE ready for the engine: its ChangeSet, and ``reply``, which turns the
     commit's outcomes (or the error it raised) into the signed reply."""

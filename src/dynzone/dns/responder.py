@@ -56,7 +56,8 @@ TCP_LIMIT = 65535
 
 _RD_CD_MASK = dns.flags.RD | dns.flags.CD
 _TRANSFER = {dns.rdatatype.AXFR, dns.rdatatype.IXFR}
-_HANDED_OFF = {dns.opcode.UPDATE, dns.opcode.NOTIFY}
+_HANDED_OFF = frozenset({int(dns.opcode.UPDATE), int(dns.opcode.NOTIFY)})
+_QR = int(dns.flags.QR)
 
 # Fast-path cache variants: plain, EDNS, EDNS with DO.
 _VARIANT = (b"\x00", b"\x01", b"\x02")
@@ -279,11 +280,11 @@ class Responder:
         if len(data) < 12:
             return None, False  # not even a header to reply to
         msg_id, flags, qdcount = struct.unpack_from("!HHH", data)
-        if flags & dns.flags.QR:
+        if flags & _QR:
             return None, False  # a response: answering could start a packet loop
+        if self.hands_off and (((flags >> 11) & 0x0F) in _HANDED_OFF or _signed(data)):
+            return HANDOFF, False  # checked on plain ints: enum operations cost more
         opcode = dns.opcode.from_flags(flags)
-        if self.hands_off and (opcode in _HANDED_OFF or _signed(data)):
-            return HANDOFF, False
         echo = flags & _RD_CD_MASK
         question = _question(data) if qdcount == 1 else None
         if self.hands_off and question is not None and question[1] in _TRANSFER:

@@ -48,7 +48,7 @@ _CLASS_ANY_TTL_0 = struct.pack("!HI", dns.rdataclass.ANY, 0)
 Lookup = Callable[[dns.name.Name], "tuple[TsigKey, Identity] | None"]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Signed:
     """A request whose TSIG passed checks 1-3; ``error`` is set by checks 4-5."""
 
@@ -60,7 +60,7 @@ class Signed:
     error: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TsigFields:
     """A request's TSIG record fields, read from the wire without building
     dnspython's rdata (update/message.py); what ``check`` needs of either."""

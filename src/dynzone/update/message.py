@@ -39,7 +39,7 @@ _ANY = dns.rdataclass.ANY
 _NONE = dns.rdataclass.NONE
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UpdateRR:
     """One prerequisite or update record, as dnspython's UPDATE parsing gives it:
     class ANY or NONE become ``deleting``, and ``rdclass`` the zone's class."""
@@ -52,7 +52,7 @@ class UpdateRR:
     rdata: dns.rdata.Rdata | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class UpdateMessage:
     """What the door needs of an UPDATE, however it was parsed."""
 

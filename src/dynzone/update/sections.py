@@ -59,7 +59,7 @@ class Action(Enum):
     DELETE_RR = "delete one record"  # class NONE
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Change:
     action: Action
     name: dns.name.Name
