@@ -78,3 +78,26 @@ def test_types_limit_a_grant_and_none_means_the_doors_default() -> None:
     assert not who.may(n("a.example.com."), TXT, ADDRESS_TYPES)
     assert who.may(n("b.example.com."), TXT, ADDRESS_TYPES)
     assert not who.may(n("b.example.com."), AAAA, ADDRESS_TYPES)
+
+
+@pytest.mark.parametrize(
+    "pattern", ["host.example.com.", "*.lab.example.com.", "*.example.com.", "a\\.b.example.com."]
+)
+def test_a_grant_covers_exactly_the_names_its_text_says(pattern: str) -> None:
+    # Grants compare keys (lower-cased wire forms); the reference is the plain
+    # reading of the pattern's text.
+    def by_text(name: dns.name.Name) -> bool:
+        text = name.to_text().lower()
+        if pattern.startswith("*."):
+            return text.endswith(pattern[1:]) and len(text) > len(pattern) - 1
+        return text == pattern
+
+    names = [
+        "host.example.com.", "HOST.Example.COM.", "x.host.example.com.", "lab.example.com.",
+        "a.lab.example.com.", "A.B.LAB.example.com.", "alab.example.com.", "example.com.",
+        "a\\.b.example.com.", "a.b.example.com.", "other.org.", "x.example.com.",
+    ]  # fmt: skip
+    grant = Grant(pattern)
+    for text in names:
+        name = dns.name.from_text(text)
+        assert grant.covers_name(name) is by_text(name), (pattern, text)

@@ -20,7 +20,7 @@ import dns.exception
 import dns.name
 import dns.rdatatype
 
-from dynzone.zones.names import lower_text
+from dynzone.zones.names import key_of, key_within, lower_text
 
 REGEX_PREFIX = "regex:"
 
@@ -92,22 +92,30 @@ def pattern_name(pattern: str) -> dns.name.Name:
     return dns.name.from_text(pattern.removeprefix("*."))
 
 
+@functools.lru_cache(maxsize=4096)
+def pattern_key(pattern: str) -> bytes:
+    """The key (zones/names.py) of ``pattern_name``."""
+    return key_of(pattern_name(pattern))
+
+
 @dataclass(frozen=True)
 class Grant:
     pattern: str
     types: frozenset[int] = frozenset()  # empty: whatever the door allows by default
 
     def covers_name(self, name: dns.name.Name) -> bool:
-        text = lower_text(name)
         if self.pattern.startswith(REGEX_PREFIX):
             parts = regex_parts(self.pattern)
             if parts is None or not name.is_subdomain(parts[0]):
                 return False
-            return _compiled(parts[1]).fullmatch(text.rstrip(".")) is not None
+            return _compiled(parts[1]).fullmatch(lower_text(name).rstrip(".")) is not None
+        # Exact and subtree patterns compare keys (lower-cased wire forms), which
+        # the write path has at hand: no name is rendered as text for them.
+        key = key_of(name)
+        pattern = pattern_key(self.pattern)
         if self.pattern.startswith("*."):
-            parent = self.pattern[1:]  # ".lab.example.com."
-            return text.endswith(parent) and len(text) > len(parent)
-        return text == self.pattern
+            return len(key) > len(pattern) and key_within(key, pattern)
+        return key == pattern
 
     def describe(self) -> str:
         if not self.types:

@@ -71,9 +71,11 @@ class Change:
 # Types no record in a zone can have (RFC 2136 §3.4.1.3 names ANY, AXFR,
 # MAILA and MAILB; the other meta types and OPT are as meaningless).
 def _meta(rdtype: int) -> bool:
-    return dns.rdatatype.is_metatype(dns.rdatatype.RdataType.make(rdtype)) or (
-        rdtype == dns.rdatatype.OPT
-    )
+    # dnspython's is_metatype (128-255, and OPT), on plain ints: no enum made.
+    return 128 <= rdtype <= 255 or rdtype == _OPT
+
+
+_OPT = int(dns.rdatatype.OPT)
 
 
 def check_ttls(wire: bytes) -> None:
