@@ -55,7 +55,10 @@ def settle_heap() -> None:
     them often: a commit into a big zone would cost more than into a small
     one. Frozen objects are still freed by reference counting when a change
     or a reload drops them; only cycles among them would stay, and
-    snapshots make none.
+    snapshots make none. At a reload the freeze also takes in whatever is
+    in flight (a request, a transfer); if that ends up in a cycle it stays
+    until the process ends: small, and not worth the pause of collecting
+    every zone object again (``gc.unfreeze``) at each reload.
 
     The youngest generation is collected every 10,000 allocations rather
     than 700: what a query or a change allocates is nearly all freed by
