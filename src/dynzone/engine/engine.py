@@ -40,7 +40,7 @@ import dns.name
 
 from dynzone.engine.apply import apply_change
 from dynzone.engine.catalog import Catalog
-from dynzone.engine.changeset import ChangeSet, NewZone, Outcome, ZoneChange
+from dynzone.engine.changeset import ChangeSet, Outcome
 from dynzone.engine.follow import follows_on, rrset_changes
 from dynzone.engine.journal import JournalReader
 from dynzone.engine.settings import ZoneSettings
@@ -338,7 +338,7 @@ class Engine:
                                         changeset,
                                         self._settings.get(change.zone),
                                         when,
-                                        self._view(views, change),
+                                        self._view(views, change.zone),
                                     )
                                     for change in changeset.zones
                                 ]
@@ -362,7 +362,7 @@ class Engine:
                                 tags |= touched
             except StoreError as exc:
                 # Nothing of the batch reached the disk: every change fails alike.
-                COMMITS.labels("failed").inc(len(changesets))
+                _FAILED.inc(len(changesets))
                 return [exc for _ in changesets]
             # Durable. Now make it live.
             self._zones.update(changed)
@@ -381,11 +381,10 @@ class Engine:
         return results
 
     def _view(
-        self, views: dict[dns.name.Name, ZoneView | None], change: ZoneChange | NewZone
+        self, views: dict[dns.name.Name, ZoneView | None], zone: dns.name.Name
     ) -> ZoneView | None:
-        """The batch's view of the zone ``change`` is to, made at its first change;
-        None for a zone this process does not hold (nor created in this batch)."""
-        zone = change.zone
+        """The batch's view of ``zone``, made at its first change; None for a zone
+        this process does not hold (nor created in this batch)."""
         if zone not in views:
             snapshot = self._zones.get(zone)
             position = self._positions.get(zone)

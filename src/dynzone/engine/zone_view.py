@@ -46,12 +46,13 @@ class ZoneView:
         return view
 
     def read(self, name: dns.name.Name, rdtype: int) -> Staged:
-        """The RRset as the batch left it so far (a copy the caller may change)."""
+        """The RRset as the batch left it so far: the caller must not change it
+        (apply.py works on a copy of what it reads)."""
         key = key_of(name)
         at = self.staged.get(key)
         staged = at.get(rdtype) if at is not None else None
         if staged is not None:
-            return Staged(staged.name, staged.ttl, list(staged.rdatas))
+            return staged
         node = self.snapshot.nodes.get(key)
         held = node.get(rdtype) if node is not None else None
         if held is None:
