@@ -36,6 +36,7 @@ _IN = dns.rdataclass.IN
 _A = dns.rdatatype.A
 _AAAA = dns.rdatatype.AAAA
 _ANY = dns.rdataclass.ANY
+_OPT = int(dns.rdatatype.OPT)
 _NONE = dns.rdataclass.NONE
 
 
@@ -75,6 +76,14 @@ class UpdateMessage:
         if self.msg is not None:
             return signed.reply(self.data, self.msg, rcode, payload)
         return signed.plain_reply(self.data, self.zone_end, self.edns, rcode, payload)
+
+
+def is_meta(rdtype: int) -> bool:
+    """Whether no record in a zone can have this type (RFC 2136 §3.4.1.3 names
+    ANY, AXFR, MAILA and MAILB; the other meta types and OPT are as
+    meaningless): dnspython's ``is_metatype`` (128-255, and OPT), on plain
+    ints, with no enum made for each record."""
+    return 128 <= rdtype <= 255 or rdtype == _OPT
 
 
 def read(data: bytes) -> UpdateMessage | None:
@@ -189,7 +198,7 @@ def _read(data: bytes) -> UpdateMessage | None:
                 return None
             rdata = None
         else:
-            if dns.rdatatype.is_metatype(dns.rdatatype.RdataType.make(rdtype)):
+            if is_meta(rdtype):
                 return None
             rdata = _rdata(rdtype, data, at, rdlen)
             if ttl > 0x7FFFFFFF and deleting is None:

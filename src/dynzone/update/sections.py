@@ -21,7 +21,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.wire
 
-from dynzone.update.message import UpdateRR
+from dynzone.update.message import UpdateRR, is_meta
 
 
 class UpdateError(Exception):
@@ -66,16 +66,6 @@ class Change:
     rdtype: int
     ttl: int = 0
     rdata: dns.rdata.Rdata | None = None
-
-
-# Types no record in a zone can have (RFC 2136 §3.4.1.3 names ANY, AXFR,
-# MAILA and MAILB; the other meta types and OPT are as meaningless).
-def _meta(rdtype: int) -> bool:
-    # dnspython's is_metatype (128-255, and OPT), on plain ints: no enum made.
-    return 128 <= rdtype <= 255 or rdtype == _OPT
-
-
-_OPT = int(dns.rdatatype.OPT)
 
 
 def check_ttls(wire: bytes) -> None:
@@ -153,12 +143,12 @@ def read_prerequisites(
             of_name, of_rrset = _EMPTY_FORMS[rrset.deleting]
             if rrset.rdtype == dns.rdatatype.ANY:
                 out.append(Prerequisite(of_name, rrset.name))
-            elif _meta(rrset.rdtype):
+            elif is_meta(rrset.rdtype):
                 raise UpdateError(dns.rcode.FORMERR, f"{what}: not a record type")
             else:
                 out.append(Prerequisite(of_rrset, rrset.name, rrset.rdtype))
         elif rrset.rdclass == dns.rdataclass.IN:
-            if _meta(rrset.rdtype) or rdata is None:
+            if is_meta(rrset.rdtype) or rdata is None:
                 raise UpdateError(dns.rcode.FORMERR, f"{what}: not a record")
             values.setdefault((rrset.name, rrset.rdtype), set()).add(rdata)
         else:
@@ -185,16 +175,16 @@ def read_changes(
                 raise UpdateError(dns.rcode.FORMERR, f"{what}: malformed RRset deletion")
             if rrset.rdtype == dns.rdatatype.ANY:
                 out.append(Change(Action.DELETE_NAME, rrset.name, rrset.rdtype))
-            elif _meta(rrset.rdtype):
+            elif is_meta(rrset.rdtype):
                 raise UpdateError(dns.rcode.FORMERR, f"{what}: not a record type")
             else:
                 out.append(Change(Action.DELETE_RRSET, rrset.name, rrset.rdtype))
         elif rrset.deleting == dns.rdataclass.NONE:
-            if _meta(rrset.rdtype) or rdata is None:
+            if is_meta(rrset.rdtype) or rdata is None:
                 raise UpdateError(dns.rcode.FORMERR, f"{what}: malformed record deletion")
             out.append(Change(Action.DELETE_RR, rrset.name, rrset.rdtype, 0, rdata))
         elif rrset.rdclass == dns.rdataclass.IN:
-            if _meta(rrset.rdtype) or rdata is None:
+            if is_meta(rrset.rdtype) or rdata is None:
                 raise UpdateError(dns.rcode.FORMERR, f"{what}: not a record one can add")
             out.append(Change(Action.ADD, rrset.name, rrset.rdtype, rrset.ttl, rdata))
         else:
