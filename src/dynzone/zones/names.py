@@ -22,6 +22,14 @@ def _wire(name: dns.name.Name) -> bytes:
 
 # An absolute name's wire form, uncompressed, case kept.
 wire_of: ByObject[dns.name.Name, bytes] = ByObject(_wire)
+
+
+def key_from(name: dns.name.Name) -> bytes:
+    """``key_of`` worked out afresh, for a pass over many names each seen once
+    (building a snapshot): remembering those would only churn the memo."""
+    return _wire(name).lower()
+
+
 # The index key of an absolute name: its wire form, lower-cased.
 key_of: ByObject[dns.name.Name, bytes] = ByObject(lambda name: wire_of(name).lower())
 # The name's text, as dnspython writes it (case kept).

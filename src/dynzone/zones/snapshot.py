@@ -23,7 +23,7 @@ import dns.rdatatype
 import dns.rrset
 
 from dynzone.zones.deps import Deps, node_tag, rrset_tag, serial_tag, zone_tag
-from dynzone.zones.names import key_of
+from dynzone.zones.names import key_from, key_of
 from dynzone.zones.nodemap import NodeMap
 from dynzone.zones.serial import soa_fields
 from dynzone.zones.zonefile import Record
@@ -108,7 +108,7 @@ class ZoneSnapshot:
         for rec in records:
             if not rec.name.is_subdomain(origin):
                 continue
-            key = key_of(rec.name)
+            key = key_from(rec.name)
             node = nodes.get(key)
             if node is None:
                 node = nodes[key] = Node()
