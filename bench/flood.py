@@ -13,7 +13,9 @@ without and with the flood:
   as fast as it can for the whole time;
 * with the flood: ``--attackers`` clients, each from an address of its own
   (127.0.2.1, 127.0.2.2, ...), send the legitimate user's name with wrong
-  passwords, one request after another.
+  passwords, one request after another. ``--victim unknown`` sends a user
+  name that does not exist instead, so no remembered login can tell the
+  password wrong and each guess the budget lets through costs argon2.
 
 It prints the legitimate updates' p50 and p99, how many got ``good``, and
 query QPS with the flood as a share of QPS without it.
@@ -62,9 +64,9 @@ async def legit(url: str, until: float, prefix: str = "l") -> list[float | None]
     return out
 
 
-async def attacker(url: str, me: int, until: float) -> int:
+async def attacker(url: str, me: int, until: float, victim: str) -> int:
     source = f"127.0.2.{me + 1}"
-    auth = "Basic " + base64.b64encode(f"legit:wrong-{me}".encode()).decode()
+    auth = "Basic " + base64.b64encode(f"{victim}:wrong-{me}".encode()).decode()
     sent = 0
     connector = aiohttp.TCPConnector(local_addr=(source, 0))
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -78,12 +80,14 @@ async def attacker(url: str, me: int, until: float) -> int:
     return sent
 
 
-async def round_(http_port: int, seconds: float, attackers: int) -> tuple[list[float | None], int]:
+async def round_(
+    http_port: int, seconds: float, attackers: int, victim: str = "legit"
+) -> tuple[list[float | None], int]:
     url = f"http://127.0.0.1:{http_port}/nic/update"
     # Warm up: the legitimate user's one argon2 check, remembered from then on.
     await legit(url, time.monotonic() + 0.01, prefix="warm")
     until = time.monotonic() + seconds
-    flood = [attacker(url, i, until) for i in range(attackers)]
+    flood = [attacker(url, i, until, victim) for i in range(attackers)]
     got = await asyncio.gather(legit(url, until), *flood)
     return got[0], sum(got[1:])
 
@@ -97,6 +101,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--attackers", type=int, default=50)
+    parser.add_argument(
+        "--victim", choices=("legit", "unknown"), default="legit",
+        help="whose password the flood guesses: the legitimate user's or no one's",
+    )  # fmt: skip
     args = parser.parse_args()
     results: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory(prefix="dynzone-flood-") as tmp:
@@ -114,7 +122,9 @@ def main() -> int:
                         target=_ask_queries, args=(qps, dns_port, queries, int(args.seconds))
                     )
                     thread.start()
-                    lat, wrong = asyncio.run(round_(http_port, args.seconds, attackers))
+                    lat, wrong = asyncio.run(
+                        round_(http_port, args.seconds, attackers, args.victim)
+                    )
                     thread.join()
                 finally:
                     server.stop()  # type: ignore[attr-defined]
@@ -136,7 +146,7 @@ def main() -> int:
                 f" quiet = {row['qps_ratio']:.2f}",
                 flush=True,
             )
-    save_results("flood", results)
+    save_results(f"flood-{args.victim}", results)
     return 0
 
 

@@ -160,3 +160,62 @@ def test_password_hashing_runs_at_the_lowest_cpu_priority(auth: Authenticator) -
     scheduler, nice = auth._hashing.submit(policy).result(timeout=10)
     assert (scheduler, nice) == (os.SCHED_IDLE, 19)
     assert os.sched_getscheduler(0) != os.SCHED_IDLE  # the rest of the process is not
+
+
+def test_a_wrong_password_for_a_remembered_user_costs_no_argon2_but_is_a_failed_login(
+    auth: Authenticator,
+) -> None:
+    right, wrong = basic("chosen", "a person's password"), basic("chosen", "wrong")
+
+    async def scenario() -> tuple[object, object, float]:
+        assert not isinstance(await auth.check(right, "192.0.2.1"), str)
+        auth.check_seconds = 0.2  # as if a check took that long here
+        started = asyncio.get_running_loop().time()
+        refused = await auth.check(wrong, "192.0.2.2")
+        took = asyncio.get_running_loop().time() - started
+        return refused, await auth.check(right, "192.0.2.2"), took
+
+    refused, again, took = asyncio.run(scenario())
+    assert refused == "badauth" and not isinstance(again, str)
+    assert auth.checks == 1, "the wrong one was known wrong: argon2 ran for the first login only"
+    # The refusal waits as long as a check would, so it does not give away
+    # that the user logged in lately.
+    assert took >= 0.2
+    # It counted: the address has one failed login fewer.
+    assert auth.limit.wait("192.0.2.2") == 0.0
+    for _ in range(LIMIT - 1):
+        assert asyncio.run(auth.check(wrong, "192.0.2.2")) == "badauth"
+    assert not auth.limit.allowed("192.0.2.2")
+    assert auth.checks == 1
+
+
+def test_refusals_are_held_until_the_bucket_refills_within_bounds(
+    auth: Authenticator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dynzone.http import auth as module
+
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(module.asyncio, "sleep", sleep)
+    auth.hold_back_seconds, auth.hold_back_longest = 1.0, 5.0
+    made = basic("made", "not-the-secret")
+
+    async def scenario() -> list[object]:
+        return [await auth.check(made, "192.0.2.8") for _ in range(LIMIT + 2)]
+
+    replies = asyncio.run(scenario())
+    assert replies == ["badauth"] * LIMIT + ["abuse"] * 2
+    # 5 a minute: the next token is 12 s away, more than the longest hold-back.
+    assert slept == [5.0, 5.0]
+    slept.clear()
+    auth.hold_back_longest = 60.0
+    assert asyncio.run(auth.check(made, "192.0.2.8")) == "abuse"
+    assert 11.0 < slept[0] <= 12.0
+    slept.clear()
+    # A bucket about to refill still holds the refusal back the shortest time.
+    auth.limit.wait = lambda key, now=None: 0.01  # type: ignore[method-assign]
+    assert asyncio.run(auth.check(made, "192.0.2.8")) == "abuse"
+    assert slept == [1.0]

@@ -26,6 +26,14 @@ class RateLimit:
         now = time.monotonic() if now is None else now
         return self._tokens(key, now) >= 1.0
 
+    def wait(self, key: str, now: float | None = None) -> float:
+        """Seconds until ``key`` has a token again (0 if it has one now)."""
+        now = time.monotonic() if now is None else now
+        missing = 1.0 - self._tokens(key, now)
+        if missing <= 0:
+            return 0.0
+        return missing / self.rate if self.rate > 0 else float("inf")
+
     def spend(self, key: str, now: float | None = None) -> bool:
         """Spend one token; False (and nothing spent) if none is left."""
         now = time.monotonic() if now is None else now
