@@ -129,6 +129,54 @@ def test_the_journal_is_bounded_per_zone(writer: Engine) -> None:
     assert all(a.serial_to == b.serial_from for a, b in itertools.pairwise(entries))
 
 
+def test_the_journal_is_bounded_also_when_one_batch_adds_more_than_the_limit(
+    writer: Engine,
+) -> None:
+    changesets = [
+        ChangeSet("x", "-", (ZoneChange(n("a.test."), (SetRRset(
+            n(f"h{i}.a.test."), A, 60, (rd("A", f"192.0.2.{i}"),)),)),))
+        for i in range(5)
+    ]  # fmt: skip
+    results = writer._commit_batch(changesets)
+    assert not any(isinstance(r, BaseException) for r in results)
+    entries = writer.store.journal(n("a.test."))
+    assert [e.serial_to for e in entries] == [r[0].serial_to for r in results[-3:]]  # type: ignore[index]
+
+
+def test_a_change_failing_after_it_wrote_rolls_back_the_whole_batch(
+    writer: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from dynzone.store.base import StoreError
+    from dynzone.store.sqlite.store import SqliteZoneWrite
+
+    origin = n("b.test.")
+    before, records = writer.snapshot(origin).serial, stored(writer, "b.test.")  # type: ignore[union-attr]
+    real = SqliteZoneWrite.append_journal
+    calls = itertools.count()
+
+    def second_fails(self: SqliteZoneWrite, *args: object) -> int:
+        if next(calls) == 1:  # after this change's records are written
+            raise sqlite3.OperationalError("disk I/O error")
+        return real(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SqliteZoneWrite, "append_journal", second_fails)
+    changesets = [
+        ChangeSet("x", "-", (ZoneChange(origin, (SetRRset(
+            n(f"h{i}.b.test."), A, 60, (rd("A", f"192.0.2.{i}"),)),)),))
+        for i in range(3)
+    ]  # fmt: skip
+    results = writer._commit_batch(changesets)
+    # Nothing half applied: the change could not be undone alone, so none is kept.
+    assert all(isinstance(r, StoreError) for r in results)
+    assert stored(writer, "b.test.") == records
+    assert writer.snapshot(origin).serial == before  # type: ignore[union-attr]
+    monkeypatch.setattr(SqliteZoneWrite, "append_journal", real)
+    [again] = writer._commit_batch(changesets[:1])
+    assert not isinstance(again, BaseException) and again[0].serial_to == before + 1
+
+
 def test_the_evolved_snapshot_equals_one_built_from_the_store(writer: Engine) -> None:
     ops = (
         SetRRset(n("deep.er.a.test."), A, 60, (rd("A", "192.0.2.1"),)),

@@ -40,13 +40,13 @@ import dns.name
 
 from dynzone.engine.apply import apply_change
 from dynzone.engine.catalog import Catalog
-from dynzone.engine.changeset import ChangeSet, Outcome
+from dynzone.engine.changeset import ChangeSet, Outcome, ZoneChange
 from dynzone.engine.follow import follows_on, rrset_changes
 from dynzone.engine.journal import JournalReader
 from dynzone.engine.settings import ZoneSettings
 from dynzone.engine.zone_view import ZoneView
 from dynzone.metrics import COMMIT_SECONDS, COMMITS
-from dynzone.store.base import Store, StoreError
+from dynzone.store.base import Store, StoreError, TransactionSpoiled
 from dynzone.zones.deps import zone_tag
 from dynzone.zones.snapshot import ZoneSnapshot, key_of, parent_key
 
@@ -73,6 +73,17 @@ class _Tally:
     serial_from: int
     serial_to: int
     who: set[str]
+
+
+def _may_refuse_after_writing(changeset: ChangeSet) -> bool:
+    """Whether a part of ``changeset`` may be refused once another part is written,
+    so a real savepoint must be able to undo it. A change to one zone is checked
+    whole before its first write (``apply._change``), unless it brings an
+    ``after`` hook; most changes are that, and skip the savepoint's cost."""
+    if len(changeset.zones) != 1:
+        return True
+    (only,) = changeset.zones
+    return not isinstance(only, ZoneChange) or only.after is not None
 
 
 def _log_batch(changesets: list[ChangeSet], results: list[list[Outcome] | BaseException]) -> None:
@@ -330,7 +341,7 @@ class Engine:
                 with self.store.write() as txn:
                     for changeset in changesets:
                         try:
-                            with txn.savepoint():
+                            with txn.savepoint(undo=_may_refuse_after_writing(changeset)):
                                 outcomes = [
                                     apply_change(
                                         txn,
@@ -342,6 +353,8 @@ class Engine:
                                     )
                                     for change in changeset.zones
                                 ]
+                        except TransactionSpoiled:
+                            raise  # written in part: the whole batch rolls back
                         except Exception as exc:  # noqa: BLE001 - it goes to its door
                             results.append(exc)
                             continue

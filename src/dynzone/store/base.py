@@ -38,6 +38,11 @@ class StoreError(Exception):
     """The store cannot be opened or used; the message says why."""
 
 
+class TransactionSpoiled(StoreError):
+    """A part of a write transaction failed after writing, and nothing can undo
+    it alone: the whole transaction must be rolled back."""
+
+
 @dataclass(frozen=True)
 class JournalEntry:
     """One committed change to a zone: serials, records removed and added, who, when.
@@ -125,9 +130,16 @@ class ZoneWrite(Protocol):
 class WriteTransaction(Protocol):
     """What may be written inside ``Store.write()``."""
 
-    def savepoint(self) -> AbstractContextManager[None]:
+    def savepoint(self, undo: bool = True) -> AbstractContextManager[None]:
         """A part of the transaction: if its block raises, what it wrote is undone
-        (and the error raised on); the rest of the transaction goes on."""
+        (and the error raised on); the rest of the transaction goes on.
+
+        With ``undo=False`` the caller promises that its block refuses (raises)
+        only before it writes, and nothing is set aside to undo: a block that
+        raises having written nothing just raises; one that raises after
+        writing raises ``TransactionSpoiled``, and the whole transaction must
+        be rolled back. It saves the store the cost of a real savepoint.
+        """
         ...
 
     def zone(self, origin: dns.name.Name) -> ZoneWrite | None:

@@ -55,10 +55,9 @@ def append(
     identity: str,
     source: str,
     when: float,
-    keep: int,
 ) -> None:
-    """Add entry ``seq`` (the zone's next, from zones.next_seq) and drop the oldest
-    beyond ``keep``."""
+    """Add entry ``seq`` (the zone's next, from zones.next_seq); ``trim`` drops the
+    oldest beyond the limit, once per transaction."""
     conn.execute(
         "INSERT INTO journal (zone_id, seq, serial_from, serial_to, removed, added,"
         " identity, source, time, format) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -75,7 +74,15 @@ def append(
             _WIRE,
         ),
     )
-    conn.execute("DELETE FROM journal WHERE zone_id = ? AND seq <= ?", (zone_id, seq - keep))
+
+
+def trim(conn: sqlite3.Connection, zone_id: int, keep: int) -> None:
+    """Drop the zone's entries older than its newest ``keep``."""
+    conn.execute(
+        "DELETE FROM journal WHERE zone_id = ?"
+        " AND seq <= (SELECT journal_seq FROM zone WHERE id = ?) - ?",
+        (zone_id, zone_id, keep),
+    )
 
 
 def _entries(

@@ -115,6 +115,14 @@ def write_rrset(
         )
         if cur.rowcount == 1:
             return
+        if cur.rowcount == 0:
+            # A new RRset (a new host, most often): nothing to delete first.
+            conn.execute(
+                "INSERT INTO record (zone_id, owner_key, owner, rdtype, ttl, rdata)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (zone_id, key, owner, rdtype, ttl, wires[0]),
+            )
+            return
     conn.execute(
         "DELETE FROM record WHERE zone_id = ? AND owner_key = ? AND rdtype = ?",
         (zone_id, key, rdtype),

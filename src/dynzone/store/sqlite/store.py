@@ -13,7 +13,14 @@ import dns.name
 import dns.rdata
 
 from dynzone.policy import Grant, Identity
-from dynzone.store.base import FileState, IdentityRow, JournalEntry, StoredZone, StoreError
+from dynzone.store.base import (
+    FileState,
+    IdentityRow,
+    JournalEntry,
+    StoredZone,
+    StoreError,
+    TransactionSpoiled,
+)
 from dynzone.store.sqlite import identities, journal, records
 from dynzone.store.sqlite import zones as zone_rows
 from dynzone.store.sqlite.backup import backup as backup_store
@@ -24,10 +31,18 @@ from dynzone.zones.zonefile import Record
 class SqliteZoneWrite:
     """One zone inside a write transaction (the transaction holds the database)."""
 
-    def __init__(self, conn: sqlite3.Connection, zid: int, origin: dns.name.Name) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        zid: int,
+        origin: dns.name.Name,
+        trims: dict[int, int] | None = None,
+    ) -> None:
         self.conn = conn
         self.zid = zid
         self.origin = origin
+        # zone id -> journal limit, trimmed once when the transaction ends
+        self.trims: dict[int, int] = {} if trims is None else trims
 
     def position(self) -> int:
         return zone_rows.position(self.conn, self.zid)
@@ -69,8 +84,8 @@ class SqliteZoneWrite:
             identity,
             source,
             when,
-            keep,
         )
+        self.trims[self.zid] = keep
         return seq
 
     def set_file_records(self, recs: list[Record], state: FileState) -> None:
@@ -84,9 +99,23 @@ class SqliteWrite:
     def __init__(self, conn: sqlite3.Connection, ids: dict[dns.name.Name, int]) -> None:
         self.conn = conn
         self._ids = ids  # zone ids seen before (a zone's id never changes)
+        self.trims: dict[int, int] = {}  # zone id -> journal limit, for finish()
 
     @contextmanager
-    def savepoint(self) -> Iterator[None]:
+    def savepoint(self, undo: bool = True) -> Iterator[None]:
+        if not undo:
+            before = self.conn.total_changes
+            try:
+                yield
+            except BaseException as exc:
+                if self.conn.total_changes != before:
+                    raise TransactionSpoiled(
+                        f"the store could not write: {exc}; nothing of it was kept"
+                    ) from exc
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"the store could not write: {exc}") from exc
+                raise
+            return
         self.conn.execute("SAVEPOINT part")
         try:
             yield
@@ -99,6 +128,11 @@ class SqliteWrite:
             raise
         self.conn.execute("RELEASE part")
 
+    def finish(self) -> None:
+        """What is done once per transaction, just before it commits."""
+        for zid, keep in self.trims.items():
+            journal.trim(self.conn, zid, keep)
+
     def zone(self, origin: dns.name.Name) -> SqliteZoneWrite | None:
         zid = self._ids.get(origin)
         if zid is None:
@@ -106,10 +140,11 @@ class SqliteWrite:
             if zid is None:
                 return None
             self._ids[origin] = zid
-        return SqliteZoneWrite(self.conn, zid, origin)
+        return SqliteZoneWrite(self.conn, zid, origin, self.trims)
 
     def create_zone(self, origin: dns.name.Name) -> SqliteZoneWrite:
-        return SqliteZoneWrite(self.conn, zone_rows.create(self.conn, origin), origin)
+        zid = zone_rows.create(self.conn, origin)
+        return SqliteZoneWrite(self.conn, zid, origin, self.trims)
 
     def identity(self, name: str) -> tuple[str, Identity] | None:
         return identities.get(self.conn, name)
@@ -163,7 +198,9 @@ class SqliteStore:
     def write(self) -> Iterator[SqliteWrite]:
         try:
             with transaction(self.conn) as conn:
-                yield SqliteWrite(conn, self._ids)
+                body = SqliteWrite(conn, self._ids)
+                yield body
+                body.finish()
         except sqlite3.Error as exc:
             self._ids.clear()  # a rolled-back creation must not leave its id behind
             raise StoreError(f"the store could not commit: {exc}") from exc
