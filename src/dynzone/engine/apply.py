@@ -33,8 +33,9 @@ from dynzone.engine.zone_view import ZoneView
 from dynzone.store.base import WriteTransaction, ZoneWrite
 from dynzone.zones.checks import CNAME_COMPANIONS
 from dynzone.zones.names import key_within
-from dynzone.zones.serial import at_least, next_serial, serial_gt, soa_fields, with_serial
+from dynzone.zones.serial import at_least, next_serial, serial_gt, soa_fields
 from dynzone.zones.snapshot import key_of
+from dynzone.zones.trusted_rdata import with_serial
 from dynzone.zones.wire import rdata_key, rdata_wire
 from dynzone.zones.zonefile import Record
 

@@ -49,19 +49,3 @@ def at_least(serial: int, floor: int) -> int:
 def soa_fields(rd: dns.rdata.Rdata) -> tuple[object, ...]:
     """An SOA's fields but the serial (comparing Rdata objects costs a wire encoding)."""
     return rd.mname, rd.rname, rd.refresh, rd.retry, rd.expire, rd.minimum  # type: ignore[attr-defined]
-
-
-def with_serial(rd: dns.rdata.Rdata, serial: int) -> dns.rdata.Rdata:
-    """The SOA ``rd`` with another serial (``Rdata.replace`` inspects signatures: slow)."""
-    soa: dns.rdtypes.ANY.SOA.SOA = rd  # type: ignore[assignment]
-    return dns.rdtypes.ANY.SOA.SOA(
-        soa.rdclass,
-        soa.rdtype,
-        soa.mname,
-        soa.rname,
-        serial,
-        soa.refresh,
-        soa.retry,
-        soa.expire,
-        soa.minimum,
-    )
