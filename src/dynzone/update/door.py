@@ -130,7 +130,12 @@ class UpdateDoor:
                         f"{who.name} may not change {r.name} {r.rdata.rdtype.name}",
                     )
 
-        return ChangeSet(identity.name, address, (ZoneChange(origin, (), edit=edit, vet=vet),))
+        # Every change but "delete all RRsets at a name" acts on the very name
+        # and type _authorise just allowed, so the difference it makes holds
+        # nothing vet would refuse; only that one reaches types unnamed.
+        reaches_unnamed = any(c.action is Action.DELETE_NAME for c in changes)
+        zone_change = ZoneChange(origin, (), edit=edit, vet=vet if reaches_unnamed else None)
+        return ChangeSet(identity.name, address, (zone_change,))
 
     def conclude(
         self,
