@@ -139,7 +139,7 @@ def test_reply_keeps_the_id_rd_and_opcode() -> None:
     assert got.reply(dns.rcode.YXRRSET, 4096) == signed.reply(wire, msg, dns.rcode.YXRRSET, 4096)
 
 
-def test_addresses_read_by_constructor_equal_dnspython_reading_them() -> None:
+def test_addresses_made_from_their_bytes_equal_dnspython_reading_them() -> None:
     for text in ("192.0.2.7", "0.0.0.0", "2001:db8::1", "::ffff:192.0.2.1", "::", "fe80::1:2"):
         u = dns.update.UpdateMessage("example.com")
         u.add("host.example.com.", 60, "AAAA" if ":" in text else "A", text)
