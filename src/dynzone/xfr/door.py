@@ -28,7 +28,7 @@ from dynzone.engine import access
 from dynzone.engine.access import Action
 from dynzone.engine.engine import Engine
 from dynzone.logs import security
-from dynzone.xfr import messages
+from dynzone.xfr import messages, packer
 from dynzone.xfr.ixfr import chain, condense
 from dynzone.zones.serial import serial_gt
 from dynzone.zones.snapshot import ZoneSnapshot, key_of
@@ -145,7 +145,7 @@ class TransferDoor:
         question: messages.Question,
         room: int,
     ) -> AsyncIterator[bytes]:
-        packed = messages.pack(rrsets, msg_id, flags, question, room)
+        packed = packer.pack(rrsets, msg_id, flags, question, room)
         loop = asyncio.get_running_loop()
         while True:
             batch = await loop.run_in_executor(self.pool, _take, packed, _BATCH)

@@ -3,8 +3,8 @@
 An AXFR (RFC 5936 §2.2) is the SOA, every other record of the zone, and the
 SOA again. An IXFR (RFC 1995 §4) is the new SOA, then the old SOA with the
 records removed, the new SOA with the records added, and the new SOA to
-close. Over TCP the records are split over as many messages as needed,
-each up to 64 KiB; the question is in the first message only.
+close. Over TCP packer.py packs them into as many messages as needed;
+``only_message`` makes the single reply of a UDP IXFR with dnspython.
 """
 
 from __future__ import annotations
@@ -20,12 +20,9 @@ import dns.renderer
 import dns.rrset
 
 from dynzone.xfr.ixfr import Difference
+from dynzone.xfr.packer import Question
 from dynzone.zones.snapshot import ZoneSnapshot
 from dynzone.zones.zonefile import Record
-
-Question = tuple[dns.name.Name, int, int]
-
-TCP_MESSAGE = 65535
 
 
 def axfr_rrsets(zone: ZoneSnapshot) -> Iterator[dns.rrset.RRset]:
@@ -61,40 +58,6 @@ def _rrsets(records: list[Record]) -> list[dns.rrset.RRset]:
     return list(out.values())
 
 
-def pack(
-    rrsets: Iterable[dns.rrset.RRset],
-    msg_id: int,
-    flags: int,
-    question: Question,
-    size: int = TCP_MESSAGE,
-) -> Iterator[bytes]:
-    """Messages of at most ``size`` bytes that carry ``rrsets`` in order.
-
-    An RRset too big for one message is split between messages.
-    """
-    renderer = _start(msg_id, flags, question, size)
-    for rrset in rrsets:
-        pending = [rrset]
-        while pending:
-            part = pending.pop()
-            try:
-                renderer.add_rrset(dns.renderer.ANSWER, part)
-                continue
-            except dns.exception.TooBig:
-                pass
-            if renderer.counts[dns.renderer.ANSWER]:
-                yield _finish(renderer)
-                renderer = _start(msg_id, flags, None, size)
-                pending.append(part)
-            elif len(part) > 1:
-                items = list(part)
-                half = len(items) // 2
-                pending += [_subset(part, items[half:]), _subset(part, items[:half])]
-            else:
-                raise ValueError(f"the record {part} does not fit in one message")
-    yield _finish(renderer)
-
-
 def only_message(
     rrsets: Iterable[dns.rrset.RRset], msg_id: int, flags: int, question: Question, size: int
 ) -> bytes | None:
@@ -111,14 +74,6 @@ def only_message(
 def reply_flags(request_flags: int) -> int:
     """An authoritative answer that keeps the request's RD bit (RFC 5936 §2.2.1)."""
     return dns.flags.QR | dns.flags.AA | (request_flags & dns.flags.RD)
-
-
-def _subset(rrset: dns.rrset.RRset, items: list[object]) -> dns.rrset.RRset:
-    out = dns.rrset.RRset(rrset.name, rrset.rdclass, rrset.rdtype)
-    out.update_ttl(rrset.ttl)
-    for rd in items:
-        out.add(rd)  # type: ignore[arg-type]
-    return out
 
 
 def _start(msg_id: int, flags: int, question: Question | None, size: int) -> dns.renderer.Renderer:
