@@ -187,12 +187,17 @@ def _knot_server(workdir: Path, port: int) -> list[str]:
     ]
 
 
-def start_nsd(zones: dict[str, Path], workdir: Path, port: int | None = None) -> Server:
-    """Start NSD serving ``zones`` (name -> zone file) on 127.0.0.1."""
+def start_nsd(
+    zones: dict[str, Path], workdir: Path, port: int | None = None, axfr: bool = False
+) -> Server:
+    """Start NSD serving ``zones`` (name -> zone file) on 127.0.0.1; with ``axfr``,
+    unsigned transfers to 127.0.0.1 are allowed."""
     nsd, port = _prepare("nsd", workdir, port)
     lines = _nsd_server(workdir, port, "  verbosity: 1", "  hide-version: yes")
     for name, path in zones.items():
         lines += ["zone:", f"  name: {name}", f'  zonefile: "{path}"']
+        if axfr:
+            lines.append("  provide-xfr: 127.0.0.1 NOKEY")
     conf = workdir / "nsd.conf"
     conf.write_text("\n".join(lines) + "\n")
     return _spawn("nsd", [nsd, "-d", "-c", str(conf)], workdir, port)
@@ -204,26 +209,30 @@ def start_knot(
     port: int | None = None,
     update_key: TsigSecret | None = None,
     updatable: tuple[str, ...] = (),
+    axfr: bool = False,
 ) -> Server:
     """Start Knot DNS serving ``zones`` on 127.0.0.1.
 
     With ``update_key``, the ``updatable`` zones take RFC 2136 UPDATEs signed
     with it, and Knot keeps their changes durably in its journal (not written
-    back to the zone files).
+    back to the zone files). With ``axfr``, unsigned transfers to 127.0.0.1
+    are allowed.
     """
     knotd, port = _prepare("knotd", workdir, port)
     lines = [*_knot_server(workdir, port)]
+    acl: list[str] = []  # the acl clause's entries
     if update_key is not None:
         lines += [
             "key:",
             f"  - id: {update_key.name}",
             f"    algorithm: {update_key.algorithm}",
             f"    secret: {update_key.secret}",
-            "acl:",
-            "  - id: updates",
-            f"    key: {update_key.name}",
-            "    action: update",
         ]
+        acl += ["  - id: updates", f"    key: {update_key.name}", "    action: update"]
+    if axfr:
+        acl += ["  - id: transfers", "    address: 127.0.0.1", "    action: transfer"]
+    if acl:
+        lines += ["acl:", *acl]
     lines += [
         "template:",
         "  - id: default",
@@ -235,8 +244,9 @@ def start_knot(
     ]
     for name, path in zones.items():
         lines += [f"  - domain: {name}", f'    file: "{path}"']
-        if name in updatable:
-            lines.append("    acl: updates")
+        zone_acls = (["transfers"] if axfr else []) + (["updates"] if name in updatable else [])
+        if zone_acls:
+            lines.append(f"    acl: [{', '.join(zone_acls)}]")
     conf = workdir / "knot.conf"
     conf.write_text("\n".join(lines) + "\n")
     return _spawn("knot", [knotd, "-c", str(conf)], workdir, port)
