@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+import dns.exception
 import dns.name
 import dns.rdata
 import pytest
@@ -55,3 +56,28 @@ def test_a_serial_out_of_range_is_refused_as_dnspython_refuses_it() -> None:
     old = dns.rdata.from_text("IN", "SOA", "ns1.example.test. h.example.test. 7 3600 600 86400 60")
     with pytest.raises(ValueError):
         with_serial(old, 2**32)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "example.com.",
+        "Www.Example.COM.",
+        "*.wild.example.com.",
+        "_sip._tcp.example.com.",
+        "a\\.b.example.com.",  # an escaped dot: dnspython reads it
+        "\\032space.example.com.",
+        "x." + "a" * 63 + ".example.",
+        ".",
+    ],
+)
+def test_a_stored_name_equals_dnspython_reading_its_text(text: str) -> None:
+    made, reference = trusted_rdata.stored_name(text), dns.name.from_text(text)
+    assert made == reference and hash(made) == hash(reference)
+    assert made.labels == reference.labels and made.to_text() == text
+
+
+@pytest.mark.parametrize("text", ["x." + "a" * 64 + ".example.", "a..b.example."])
+def test_a_stored_name_that_is_not_valid_is_refused_as_dnspython_refuses_it(text: str) -> None:
+    with pytest.raises(dns.exception.DNSException):
+        trusted_rdata.stored_name(text)

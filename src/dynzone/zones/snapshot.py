@@ -23,7 +23,7 @@ import dns.rdatatype
 import dns.rrset
 
 from dynzone.zones.deps import Deps, node_tag, rrset_tag, serial_tag, zone_tag
-from dynzone.zones.names import key_from, key_of
+from dynzone.zones.names import key_from, key_of, key_within
 from dynzone.zones.nodemap import NodeMap
 from dynzone.zones.serial import soa_fields
 from dynzone.zones.zonefile import Record
@@ -31,6 +31,12 @@ from dynzone.zones.zonefile import Record
 _NS = dns.rdatatype.NS
 _DNAME = dns.rdatatype.DNAME
 _SOA = dns.rdatatype.SOA
+# Types whose RRsets dnspython's Rdataset.add fills without special cases
+# (not singletons like CNAME and SOA, not signatures): the load's fast path.
+_PLAIN_TYPES = frozenset(
+    {dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.TXT, dns.rdatatype.MX,
+     dns.rdatatype.NS, dns.rdatatype.SRV, dns.rdatatype.CAA, dns.rdatatype.PTR}
+)  # fmt: skip
 _DS = dns.rdatatype.DS
 _WILDCARD = b"\x01*"
 
@@ -106,19 +112,29 @@ class ZoneSnapshot:
         nodes: dict[bytes, Node] = {}
         count = 0
         for rec in records:
-            if not rec.name.is_subdomain(origin):
-                continue
             key = key_from(rec.name)
+            if not key_within(key, origin_key):
+                continue
             node = nodes.get(key)
             if node is None:
                 node = nodes[key] = Node()
-            rdtype = rec.rdata.rdtype
+            rdata = rec.rdata
+            rdtype = rdata.rdtype
             rrset = node.get(rdtype)
             if rrset is None:
-                rrset = node[rdtype] = dns.rrset.RRset(rec.name, rec.rdata.rdclass, rdtype)
-            before = len(rrset)
-            rrset.add(rec.rdata, rec.ttl)
-            count += len(rrset) - before
+                rrset = node[rdtype] = dns.rrset.RRset(rec.name, rdata.rdclass, rdtype)
+            items = rrset.items
+            before = len(items)
+            if rdtype in _PLAIN_TYPES and rdata.rdclass == rrset.rdclass:
+                # What Rdataset.add does for these types (the lowest TTL wins),
+                # hashing the record once instead of twice: a load makes a
+                # million of them.
+                if not before or rec.ttl < rrset.ttl:
+                    rrset.ttl = rec.ttl
+                items.setdefault(rdata)
+            else:
+                rrset.add(rdata, rec.ttl)
+            count += len(items) - before
         # Empty non-terminals exist (RFC 4592 §2.2.2): give them empty nodes.
         for key in list(nodes):
             while key != origin_key:

@@ -1,12 +1,16 @@
-"""dnspython rdata built from fields already known to be valid, without its checks.
+"""dnspython rdata and names built from fields already known to be valid, without
+its checks.
 
 dnspython's constructors validate every field (an address is parsed back
 from text, each SOA field range-checked) through its immutable-object
 machinery: about 5 µs an rdata. The UPDATE path makes one address record
 from four or sixteen bytes off the wire and one SOA with a new serial per
 change, where nothing can be invalid; setting the slots directly costs a
-tenth of that. The objects are ordinary dnspython rdata: equal, hashing
-and rendering like constructed ones (tests/zones/test_trusted_rdata.py).
+tenth of that. Loading a zone from the store makes every record and
+owner name again from what dynzone itself wrote there: the same applies,
+and there each saved µs counts once per record. The objects are ordinary
+dnspython objects: equal, hashing and rendering like constructed ones
+(tests/zones/test_trusted_rdata.py).
 If a dnspython release lays its classes out otherwise, the constructors
 are used.
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import socket
 
+import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
@@ -44,6 +49,9 @@ def _laid_out_as_expected() -> bool:
 
 
 _DIRECT = _laid_out_as_expected()
+_NAME_CLS = dns.name.Name
+# dnspython wraps Name in an immutable subclass; the slot is the wrapped class's.
+_NAME_DIRECT = [getattr(c, "__slots__", None) for c in _NAME_CLS.__mro__].count(["labels"]) == 1
 
 
 def _address(cls: type[dns.rdata.Rdata], rdtype: int, text: str) -> dns.rdata.Rdata:
@@ -55,20 +63,37 @@ def _address(cls: type[dns.rdata.Rdata], rdtype: int, text: str) -> dns.rdata.Rd
     return rd
 
 
-def a_record(wire: bytes) -> dns.rdata.Rdata:
-    """The A rdata whose wire form is ``wire`` (4 bytes); its wire is remembered."""
+def a_record(wire: bytes, remember: bool = True) -> dns.rdata.Rdata:
+    """The A rdata whose wire form is ``wire`` (4 bytes); its wire is remembered
+    unless ``remember`` is false (a bulk load would only churn the memo)."""
     text = socket.inet_ntoa(wire)
     rd = _address(_A_CLS, _A, text) if _DIRECT else _A_CLS(_IN, _A, text)
-    rdata_wire.remember(rd, wire)
+    if remember:
+        rdata_wire.remember(rd, wire)
     return rd
 
 
-def aaaa_record(wire: bytes) -> dns.rdata.Rdata:
-    """The AAAA rdata whose wire form is ``wire`` (16 bytes); its wire is remembered."""
+def aaaa_record(wire: bytes, remember: bool = True) -> dns.rdata.Rdata:
+    """The AAAA rdata whose wire form is ``wire`` (16 bytes); as ``a_record``."""
     text = socket.inet_ntop(socket.AF_INET6, wire)
     rd = _address(_AAAA_CLS, _AAAA, text) if _DIRECT else _AAAA_CLS(_IN, _AAAA, text)
-    rdata_wire.remember(rd, wire)
+    if remember:
+        rdata_wire.remember(rd, wire)
     return rd
+
+
+def stored_name(text: str) -> dns.name.Name:
+    """The absolute name whose ``to_text()`` is ``text``. Text without escapes
+    (nearly every name) is split into its labels directly; anything else, and
+    anything not absolute, goes through ``dns.name.from_text``."""
+    if not _NAME_DIRECT or "\\" in text or not text.endswith(".") or text == ".":
+        return dns.name.from_text(text)
+    labels = tuple(label.encode() for label in text.split("."))
+    if len(text) > 254 or any(not 0 < len(label) < 64 for label in labels[:-1]):
+        return dns.name.from_text(text)  # let dnspython say what is wrong
+    name = _new(_NAME_CLS)
+    _set(name, "labels", labels)
+    return name
 
 
 def with_serial(rd: dns.rdata.Rdata, serial: int) -> dns.rdata.Rdata:

@@ -1,0 +1,56 @@
+"""Building a snapshot from records: RRsets as dnspython's Rdataset.add makes them."""
+
+from __future__ import annotations
+
+import dns.name
+import dns.rdata
+import dns.rrset
+
+from dynzone.zones.names import key_of
+from dynzone.zones.snapshot import ZoneSnapshot
+from dynzone.zones.zonefile import Record
+
+ORIGIN = dns.name.from_text("s.test.")
+
+
+def rec(name: str, ttl: int, rdtype: str, text: str) -> Record:
+    rdata = dns.rdata.from_text("IN", rdtype, text, origin=ORIGIN, relativize=False)
+    return Record(dns.name.from_text(name, ORIGIN), ttl, rdata)
+
+
+RECORDS = [
+    rec("@", 3600, "SOA", "ns1 h 1 3600 600 86400 60"),
+    rec("@", 3600, "NS", "ns1"),
+    rec("ns1", 300, "A", "192.0.2.1"),
+    # Duplicates, and TTLs that differ: the lowest wins, each record once.
+    rec("h", 300, "A", "192.0.2.2"),
+    rec("h", 60, "A", "192.0.2.3"),
+    rec("h", 600, "A", "192.0.2.2"),
+    rec("H", 120, "AAAA", "2001:db8::2"),
+    rec("h", 90, "TXT", '"one"'),
+    rec("h", 30, "TXT", '"one"'),
+    rec("@", 300, "MX", "10 h"),
+    rec("@", 300, "MX", "20 h"),
+    # A singleton type: dnspython keeps the last one given.
+    rec("alias", 300, "CNAME", "h"),
+    rec("alias", 60, "CNAME", "ns1"),
+    rec("outside.other.", 300, "A", "192.0.2.9"),  # not in the zone: left out
+]
+
+
+def test_rrsets_are_what_rdataset_add_makes_of_the_records_in_order() -> None:
+    snap = ZoneSnapshot(ORIGIN, RECORDS)
+    reference: dict[tuple[bytes, int], dns.rrset.RRset] = {}
+    for r in RECORDS:
+        if not r.name.is_subdomain(ORIGIN):
+            continue
+        k = (key_of(r.name), r.rdata.rdtype)
+        if k not in reference:
+            reference[k] = dns.rrset.RRset(r.name, r.rdata.rdclass, r.rdata.rdtype)
+        reference[k].add(r.rdata, r.ttl)
+    built = {(key, t): rrset for key, node in snap.nodes.items() for t, rrset in node.items()}
+    assert built.keys() == reference.keys()
+    for k, ref in reference.items():
+        assert built[k] == ref and built[k].ttl == ref.ttl, k
+        assert list(built[k]) == list(ref)  # the same order too
+    assert snap.record_count == sum(len(r) for r in reference.values())
