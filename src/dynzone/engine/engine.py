@@ -456,8 +456,9 @@ class Engine:
         """
         with self._lock:
             wanted = [n for n in names if n in self._zones]
+            keep = set(wanted)  # a list's ``in`` made this quadratic in the zones
             for name in list(self._zones):
-                if name not in wanted:
+                if name not in keep:
                     del self._zones[name]
                     self._positions.pop(name, None)
             served = self.catalog.zones
