@@ -24,8 +24,6 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.TSIG
-import dns.rdtypes.IN.A
-import dns.rdtypes.IN.AAAA
 
 from dynzone.dns import signed
 from dynzone.dns.tsig import TsigFields

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 
 import dns.rdata
-import dns.rdtypes.ANY.SOA
 
 POLICIES = ("increment", "unixtime", "date")
 _HALF = 1 << 31
