@@ -81,3 +81,14 @@ def test_a_stored_name_equals_dnspython_reading_its_text(text: str) -> None:
 def test_a_stored_name_that_is_not_valid_is_refused_as_dnspython_refuses_it(text: str) -> None:
     with pytest.raises(dns.exception.DNSException):
         trusted_rdata.stored_name(text)
+
+
+@pytest.mark.parametrize(
+    ("rdtype", "text"),
+    [("A", "192.0.2.1"), ("AAAA", "2001:db8::1"), ("MX", "10 mail.example."), ("TXT", '"t"')],
+)
+def test_rdata_from_wire_equals_dnspython_reading_the_same_bytes(rdtype: str, text: str) -> None:
+    reference = dns.rdata.from_text("IN", rdtype, text)
+    wire = b"\xff" + reference.to_wire() + b"\xff"  # read from inside a message
+    made = trusted_rdata.rdata_from_wire(reference.rdtype, wire, 1, len(wire) - 2)
+    same(made, reference)

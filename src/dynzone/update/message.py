@@ -27,12 +27,10 @@ import dns.rdtypes.ANY.TSIG
 
 from dynzone.dns import signed
 from dynzone.dns.tsig import TsigFields
-from dynzone.zones.trusted_rdata import a_record, aaaa_record
+from dynzone.zones.trusted_rdata import rdata_from_wire
 
 _RR = struct.Struct("!HHIH")
 _IN = dns.rdataclass.IN
-_A = dns.rdatatype.A
-_AAAA = dns.rdatatype.AAAA
 _ANY = dns.rdataclass.ANY
 _OPT = int(dns.rdatatype.OPT)
 _NONE = dns.rdataclass.NONE
@@ -154,16 +152,6 @@ def _walk(data: bytes, at: int) -> tuple[dns.name.Name, int]:
         at += length + 1
 
 
-def _rdata(rdtype: int, data: bytes, at: int, rdlen: int) -> dns.rdata.Rdata:
-    """The rdata at ``at``; addresses, nearly every dynamic record, made straight
-    from their bytes (trusted_rdata.py), their wire form kept for the store."""
-    if rdtype == _A and rdlen == 4:
-        return a_record(data[at : at + 4])
-    if rdtype == _AAAA and rdlen == 16:
-        return aaaa_record(data[at : at + 16])
-    return dns.rdata.from_wire(_IN, dns.rdatatype.RdataType.make(rdtype), data, at, rdlen)
-
-
 def _read(data: bytes) -> UpdateMessage | None:
     zones, prereqs, updates, additional = struct.unpack_from("!HHHH", data, 4)
     if zones != 1:
@@ -197,7 +185,9 @@ def _read(data: bytes) -> UpdateMessage | None:
         else:
             if is_meta(rdtype):
                 return None
-            rdata = _rdata(rdtype, data, at, rdlen)
+            # Addresses, nearly every dynamic record, made straight from their
+            # bytes, their wire form kept for the store (trusted_rdata.py).
+            rdata = rdata_from_wire(rdtype, data, at, rdlen)
             if ttl > 0x7FFFFFFF and deleting is None:
                 ttl = 0
         at += rdlen

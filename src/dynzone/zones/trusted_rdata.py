@@ -82,6 +82,25 @@ def aaaa_record(wire: bytes, remember: bool = True) -> dns.rdata.Rdata:
     return rd
 
 
+_TYPES: dict[int, dns.rdatatype.RdataType] = {}  # RdataType.make costs an enum call
+
+
+def rdata_from_wire(
+    rdtype: int, data: bytes, at: int, rdlen: int, remember: bool = True
+) -> dns.rdata.Rdata:
+    """The class IN rdata of ``rdtype`` at ``data[at:at + rdlen]``: addresses made
+    from their bytes (``a_record``, ``aaaa_record``, passing ``remember`` on),
+    anything else by dnspython from the wire, which checks it."""
+    if rdtype == _A and rdlen == 4:
+        return a_record(data[at : at + 4], remember)
+    if rdtype == _AAAA and rdlen == 16:
+        return aaaa_record(data[at : at + 16], remember)
+    kind = _TYPES.get(rdtype)
+    if kind is None:
+        kind = _TYPES[rdtype] = dns.rdatatype.RdataType.make(rdtype)
+    return dns.rdata.from_wire(_IN, kind, data, at, rdlen)
+
+
 def stored_name(text: str) -> dns.name.Name:
     """The absolute name whose ``to_text()`` is ``text``. Text without escapes
     (nearly every name) is split into its labels directly; anything else, and

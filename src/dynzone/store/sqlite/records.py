@@ -15,13 +15,11 @@ import dns.rdataclass
 import dns.rdatatype
 
 from dynzone.zones.names import text_of
-from dynzone.zones.trusted_rdata import a_record, aaaa_record, stored_name
+from dynzone.zones.trusted_rdata import rdata_from_wire, stored_name
 from dynzone.zones.wire import rdata_wire
 from dynzone.zones.zonefile import Record
 
 _TABLES = ("record", "file_record")
-_A = dns.rdatatype.A
-_AAAA = dns.rdatatype.AAAA
 
 
 def owner_key(name: dns.name.Name) -> str:
@@ -40,7 +38,6 @@ def load(conn: sqlite3.Connection, zone_id: int, table: str = "record") -> list[
         f"SELECT owner, rdtype, ttl, rdata FROM {table} WHERE zone_id = ?", (zone_id,)
     )
     names: dict[str, dns.name.Name] = {}
-    types: dict[int, dns.rdatatype.RdataType] = {}
     out = []
     # Everything here was written by dynzone from valid records: names and
     # addresses are made without dnspython's checks (trusted_rdata.py), the
@@ -49,15 +46,7 @@ def load(conn: sqlite3.Connection, zone_id: int, table: str = "record") -> list[
         name = names.get(owner)
         if name is None:
             name = names[owner] = stored_name(owner)
-        if rdtype == _A and len(wire) == 4:
-            rdata = a_record(wire, remember=False)
-        elif rdtype == _AAAA and len(wire) == 16:
-            rdata = aaaa_record(wire, remember=False)
-        else:
-            kind = types.get(rdtype)
-            if kind is None:
-                kind = types[rdtype] = _type(rdtype)
-            rdata = dns.rdata.from_wire(dns.rdataclass.IN, kind, wire, 0, len(wire))
+        rdata = rdata_from_wire(rdtype, wire, 0, len(wire), remember=False)
         out.append(Record(name, ttl, rdata))
     return out
 
