@@ -41,7 +41,6 @@ from dynzone.engine.changeset import (
 from dynzone.engine.engine import Engine
 from dynzone.engine.settings import ZoneSettings
 from dynzone.store import open_store
-from dynzone.zones.snapshot import ZoneSnapshot
 from dynzone.zones.sync import bring_in_line
 from dynzone.zones.zonefile import Record
 
@@ -224,7 +223,7 @@ def fresh_responder(engine: Engine) -> Responder:
         origin = dns.name.from_text(name)
         stored = engine.store.load_zone(origin)
         assert stored is not None
-        snapshots.append(ZoneSnapshot(origin, stored.records))
+        snapshots.append(stored.snapshot)
     return Responder(Catalog(snapshots))
 
 

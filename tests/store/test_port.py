@@ -43,7 +43,8 @@ def test_a_zone_loads_with_its_feed_position(tmp_path: Path) -> None:
     store = open_store(tmp_path)
     with store.write() as txn:
         zone = txn.create_zone(ZONE)
-        zone.insert([soa(1), a("www.example.com", "192.0.2.1")])
+        ns = Record(ZONE, 300, dns.rdata.from_text("IN", "NS", "ns1.example.com."))
+        zone.insert([soa(1), ns, a("www.example.com", "192.0.2.1")])
         zone.append_journal(1, 1, [], [soa(1)], "file", "local", 0.0, 10)
     with store.write() as txn:
         zone = txn.zone(ZONE)

@@ -18,7 +18,6 @@ import dns.name
 from dynzone.commands.common import fail, load, open_store
 from dynzone.xfr import propagation
 from dynzone.zones.export import zone_text
-from dynzone.zones.snapshot import ZoneSnapshot
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         if args.zone_command == "export":
             stored = store.load_zone(origin)
             assert stored is not None
-            sys.stdout.write(zone_text(ZoneSnapshot(origin, stored.records)))
+            sys.stdout.write(zone_text(stored.snapshot))
         elif args.zone_command == "status":
             zc = next((z for z in config.zones if z.name == origin), None)
             if zc is None:

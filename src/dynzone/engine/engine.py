@@ -442,7 +442,7 @@ class Engine:
             stored = self.store.load_zone(name)
             if stored is None:
                 return None
-            snapshot = ZoneSnapshot(name, stored.records)
+            snapshot = stored.snapshot
             self._zones[name] = snapshot
             self._positions[name] = stored.position
             return snapshot
@@ -510,7 +510,7 @@ class Engine:
         if stored is None:
             return old, set()  # the zone went from the store; keep serving what we have
         positions[name] = stored.position
-        return ZoneSnapshot(name, stored.records), {zone_tag(old.key)}
+        return stored.snapshot, {zone_tag(old.key)}
 
     async def _follow_forever(self) -> None:
         while True:

@@ -29,6 +29,7 @@ import dns.name
 import dns.rdata
 
 from dynzone.policy import Grant, Identity
+from dynzone.zones.snapshot import ZoneSnapshot
 from dynzone.zones.zonefile import Record
 
 FileState = list[tuple[str, str]]  # (path, sha256 of its bytes) for a file and its $INCLUDEs
@@ -67,10 +68,19 @@ class JournalEntry:
 
 @dataclass(frozen=True)
 class StoredZone:
-    """A zone's records as the store holds them, and its change-feed position then."""
+    """A zone as the store holds it, and its change-feed position then."""
 
-    records: list[Record]
+    snapshot: ZoneSnapshot
     position: int
+
+    @property
+    def records(self) -> list[Record]:
+        """Every record, one by one (made from the snapshot on each call)."""
+        return [
+            Record(rrset.name, rrset.ttl, rdata)
+            for rrset in self.snapshot.rrsets()
+            for rdata in rrset
+        ]
 
 
 @dataclass(frozen=True)

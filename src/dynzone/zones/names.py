@@ -20,6 +20,14 @@ def _wire(name: dns.name.Name) -> bytes:
     return wire
 
 
+def key_from_text(text: str) -> bytes:
+    """The index key of the absolute name whose lower-cased text is ``text``
+    (as the store keeps owners). Text without escapes is split directly."""
+    if "\\" in text or not text.endswith(".") or text == ".":
+        return key_from(dns.name.from_text(text))
+    return b"".join([bytes((len(label),)) + label for label in text.encode().split(b".")])
+
+
 # An absolute name's wire form, uncompressed, case kept.
 wire_of: ByObject[dns.name.Name, bytes] = ByObject(_wire)
 

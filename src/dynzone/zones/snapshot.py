@@ -23,42 +23,25 @@ import dns.rdatatype
 import dns.rrset
 
 from dynzone.zones.deps import Deps, node_tag, rrset_tag, serial_tag, zone_tag
-from dynzone.zones.names import key_from, key_of, key_within
+from dynzone.zones.names import key_from, key_from_text, key_of, key_within, wire_of
+from dynzone.zones.node import Held, Node, pack, size, unpack
 from dynzone.zones.nodemap import NodeMap
 from dynzone.zones.serial import soa_fields
+from dynzone.zones.trusted_rdata import stored_name
+from dynzone.zones.wire import fresh_wire
 from dynzone.zones.zonefile import Record
 
 _NS = dns.rdatatype.NS
 _DNAME = dns.rdatatype.DNAME
 _SOA = dns.rdatatype.SOA
-# Types whose RRsets dnspython's Rdataset.add fills without special cases
-# (not singletons like CNAME and SOA, not signatures): the load's fast path.
-_PLAIN_TYPES = frozenset(
-    {dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.TXT, dns.rdatatype.MX,
-     dns.rdatatype.NS, dns.rdatatype.SRV, dns.rdatatype.CAA, dns.rdatatype.PTR}
-)  # fmt: skip
 _DS = dns.rdatatype.DS
 _WILDCARD = b"\x01*"
 
+_EMPTY = Node(b"")
 
-class Node(dict[int, dns.rrset.RRset]):
-    """The RRsets at one owner name, by type; ``below`` counts its child nodes.
-
-    A node without RRsets is an empty non-terminal (RFC 4592 §2.2.2): it exists
-    because names below it do, and goes away with the last of them.
-    """
-
-    __slots__ = ("below",)
-
-    def __init__(self, rrsets: Iterable[tuple[int, dns.rrset.RRset]] = (), below: int = 0) -> None:
-        super().__init__(rrsets)
-        self.below = below
-
-    def copy(self) -> Node:
-        return Node(self.items(), self.below)
-
-
-_EMPTY = Node()
+# A stored record as the store reads it: the owner's lower-cased text, its
+# text as written, type, TTL and rdata in wire form.
+StoredRow = tuple[str, str, int, int, bytes]
 
 
 def parent_key(key: bytes) -> bytes:
@@ -106,46 +89,88 @@ class ZoneSnapshot:
         "soa",
     )
 
-    def __init__(self, origin: dns.name.Name, records: list[Record]) -> None:
+    def __init__(self, origin: dns.name.Name, records: Iterable[Record]) -> None:
+        """The snapshot of ``records`` (those outside the zone are left out)."""
         self.origin = origin
         self.key = origin_key = key_of(origin)
-        nodes: dict[bytes, Node] = {}
-        count = 0
+        # key -> (owner as written, {type: (lowest TTL, {rdata: None})})
+        groups: dict[bytes, tuple[dns.name.Name, dict[int, list]]] = {}
         for rec in records:
             key = key_from(rec.name)
-            if not key_within(key, origin_key):
-                continue
-            node = nodes.get(key)
-            if node is None:
-                node = nodes[key] = Node()
+            group = groups.get(key)
+            if group is None:
+                if not key_within(key, origin_key):
+                    continue
+                group = groups[key] = (rec.name, {})
             rdata = rec.rdata
-            rdtype = rdata.rdtype
-            rrset = node.get(rdtype)
-            if rrset is None:
-                rrset = node[rdtype] = dns.rrset.RRset(rec.name, rdata.rdclass, rdtype)
-            items = rrset.items
-            before = len(items)
-            if rdtype in _PLAIN_TYPES and rdata.rdclass == rrset.rdclass:
-                # What Rdataset.add does for these types (the lowest TTL wins),
-                # hashing the record once instead of twice: a load makes a
-                # million of them.
-                if not before or rec.ttl < rrset.ttl:
-                    rrset.ttl = rec.ttl
-                items.setdefault(rdata)
+            held = group[1].get(rdata.rdtype)
+            if held is None:
+                group[1][rdata.rdtype] = [rec.ttl, {rdata: None}]
             else:
-                rrset.add(rdata, rec.ttl)
-            count += len(items) - before
-        # Empty non-terminals exist (RFC 4592 §2.2.2): give them empty nodes.
-        for key in list(nodes):
-            while key != origin_key:
-                key = parent_key(key)
-                if key in nodes:
-                    break
-                nodes[key] = Node()
-        for key in nodes:
-            if key != origin_key:
-                nodes[parent_key(key)].below += 1
-        self._index(NodeMap(nodes), count)
+                # dnspython's rules: a set's TTL is the lowest of its records',
+                # and of a singleton type (CNAME, SOA...) the last record stays.
+                held[0] = min(held[0], rec.ttl)
+                if dns.rdatatype.is_singleton(rdata.rdtype):
+                    held[1].clear()
+                held[1][rdata] = None
+        nodes: dict[bytes, Node] = {}
+        count = 0
+        for key, (name, types) in groups.items():
+            sets: list[int | Held] = []
+            for rdtype, (ttl, rdatas) in types.items():
+                sets += (rdtype, pack(ttl, [fresh_wire(rd) for rd in rdatas]))
+                count += len(rdatas)
+            written = None if name.to_wire() == key else name
+            nodes[key] = Node(key, tuple(sets), 0, written)
+        self._index(_with_ancestors(nodes, origin_key), count)
+
+    @classmethod
+    def from_rows(cls, origin: dns.name.Name, rows: Iterable[StoredRow]) -> ZoneSnapshot:
+        """The snapshot of records read from the store, sorted by owner key then
+        type. Nothing is parsed: each RRset is packed from the stored wire bytes
+        (the store holds valid records, each once)."""
+        origin_key = key_of(origin)
+        nodes: dict[bytes, Node] = {}
+        count = 0
+        last_owner = ""
+        node = _EMPTY
+        last_type = -1
+        ttl = 0
+        wires: list[bytes] = []
+        sets: list[int | Held] = []
+        for owner_key, owner, rdtype, row_ttl, wire in rows:
+            if owner_key != last_owner or rdtype != last_type:
+                if wires:
+                    sets += (last_type, pack(ttl, wires))
+                    count += len(wires)
+                    wires = []
+                if owner_key != last_owner:
+                    if sets:
+                        node.sets = tuple(sets)
+                        sets = []
+                    key = key_from_text(owner_key)
+                    if not key_within(key, origin_key):
+                        last_owner, last_type = "", -1
+                        continue
+                    node = nodes[key] = Node(key)
+                    if owner != owner_key:
+                        node.owner = stored_name(owner)
+                    last_owner = owner_key
+                last_type = rdtype
+                ttl = row_ttl
+            elif row_ttl < ttl:
+                ttl = row_ttl
+            wires.append(wire)
+        if wires:
+            sets += (last_type, pack(ttl, wires))
+            count += len(wires)
+        if sets:
+            node.sets = tuple(sets)
+        out: ZoneSnapshot = object.__new__(cls)
+        out.origin = origin
+        out.key = origin_key
+        out._index(_with_ancestors(nodes, origin_key), count)
+        return out
 
     def _index(self, nodes: NodeMap[Node], count: int) -> None:
         self.nodes = nodes
@@ -155,6 +180,7 @@ class ZoneSnapshot:
         if apex is None or _SOA not in apex or _NS not in apex:
             raise ValueError(f"zone {self.origin} needs an SOA and NS records at its apex")
         self.apex = apex
+        # Every negative answer and every transfer reads these: held unpacked.
         self.soa = apex[_SOA]
         self.ns = apex[_NS]
         self.serial_wire = struct.pack("!I", self.soa[0].serial)
@@ -220,7 +246,7 @@ class ZoneSnapshot:
                 if key not in new:
                     node = new[key] = node.copy()
                 return node
-            node = new[key] = Node()
+            node = new[key] = Node(key)
             tags.add(node_tag(key))
             child = key
             while child != origin_key:
@@ -235,7 +261,7 @@ class ZoneSnapshot:
                         above = new[parent] = above.copy()
                     above.below += 1
                     break
-                new[parent] = Node(below=1)
+                new[parent] = Node(parent, below=1)
                 tags.add(node_tag(parent))
                 child = parent
             return node
@@ -245,17 +271,23 @@ class ZoneSnapshot:
             if rrset is None and current(key) is None:
                 continue  # deleting what does not exist
             node = adopt(key)
-            old = node.pop(rdtype, None)
+            if not node and rrset is not None and node.owner is None and wire_of(name) != key:
+                node.owner = name  # a new name, written with capitals
+            old = node.pop(rdtype)
             if old is not None:
-                count -= len(old)
+                count -= size(old)
             if rrset is not None and len(rrset):
-                node[rdtype] = rrset
+                node.put(rdtype, rrset)
                 count += len(rrset)
             if (old is None) != (rrset is None or not len(rrset)):
                 tags.add(node_tag(key))  # a type came or went
             if rdtype == _SOA and key == origin_key:
                 tags.add(serial_tag(origin_key))
-                if old is not None and rrset is not None and _same_but_serial(old, rrset):
+                if (
+                    old is not None
+                    and rrset is not None
+                    and _same_but_serial(_unpacked(old, name, rdtype), rrset)
+                ):
                     continue  # answers carrying the SOA are patched with the serial
             tags.add(rrset_tag(key, rdtype))
         # Names left without records or children go, and so may their parents.
@@ -366,7 +398,27 @@ class ZoneSnapshot:
     def rrsets(self) -> Iterable[dns.rrset.RRset]:
         """Every RRset of the zone (in no particular order)."""
         for node in self.nodes.values():
-            yield from node.values()
+            for _, rrset in node.items():
+                yield rrset
+
+
+def _with_ancestors(nodes: dict[bytes, Node], origin_key: bytes) -> NodeMap[Node]:
+    """``nodes`` with an empty node for every empty non-terminal (RFC 4592
+    §2.2.2), and each node's ``below`` counting its children."""
+    for key in list(nodes):
+        while key != origin_key:
+            key = parent_key(key)
+            if key in nodes:
+                break
+            nodes[key] = Node(key)
+    for key in nodes:
+        if key != origin_key:
+            nodes[parent_key(key)].below += 1
+    return NodeMap(nodes)
+
+
+def _unpacked(value: Held, name: dns.name.Name, rdtype: int) -> dns.rrset.RRset:
+    return unpack(name, rdtype, value) if isinstance(value, bytes) else value
 
 
 def _same_but_serial(old: dns.rrset.RRset, new: dns.rrset.RRset) -> bool:

@@ -85,6 +85,14 @@ def aaaa_record(wire: bytes, remember: bool = True) -> dns.rdata.Rdata:
 _TYPES: dict[int, dns.rdatatype.RdataType] = {}  # RdataType.make costs an enum call
 
 
+def type_enum(rdtype: int) -> dns.rdatatype.RdataType:
+    """``rdtype`` as dnspython's enum, looked up once per type."""
+    kind = _TYPES.get(rdtype)
+    if kind is None:
+        kind = _TYPES[rdtype] = dns.rdatatype.RdataType.make(rdtype)
+    return kind
+
+
 def rdata_from_wire(
     rdtype: int, data: bytes, at: int, rdlen: int, remember: bool = True
 ) -> dns.rdata.Rdata:
@@ -95,10 +103,7 @@ def rdata_from_wire(
         return a_record(data[at : at + 4], remember)
     if rdtype == _AAAA and rdlen == 16:
         return aaaa_record(data[at : at + 16], remember)
-    kind = _TYPES.get(rdtype)
-    if kind is None:
-        kind = _TYPES[rdtype] = dns.rdatatype.RdataType.make(rdtype)
-    return dns.rdata.from_wire(_IN, kind, data, at, rdlen)
+    return dns.rdata.from_wire(_IN, type_enum(rdtype), data, at, rdlen)
 
 
 def stored_name(text: str) -> dns.name.Name:
@@ -112,6 +117,24 @@ def stored_name(text: str) -> dns.name.Name:
         return dns.name.from_text(text)  # let dnspython say what is wrong
     name = _new(_NAME_CLS)
     _set(name, "labels", labels)
+    return name
+
+
+def name_from_wire(wire: bytes) -> dns.name.Name:
+    """The absolute name whose uncompressed wire form is ``wire`` (which dynzone
+    made: label lengths are not checked again)."""
+    labels = []
+    at = 0
+    while True:
+        length = wire[at]
+        labels.append(wire[at + 1 : at + 1 + length])
+        if not length:
+            break
+        at += length + 1
+    if not _NAME_DIRECT:
+        return dns.name.Name(labels)
+    name = _new(_NAME_CLS)
+    _set(name, "labels", tuple(labels))
     return name
 
 

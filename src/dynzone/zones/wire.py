@@ -9,6 +9,7 @@ change. ``rdata_wire`` remembers the last few thousand it encoded, by object
 
 from __future__ import annotations
 
+import socket
 import struct
 
 import dns.name
@@ -21,6 +22,8 @@ from dynzone.zones.names import wire_of
 from dynzone.zones.zonefile import Record
 
 _HEAD = struct.Struct("!HIH")
+_A = dns.rdatatype.A
+_AAAA = dns.rdatatype.AAAA
 # Types whose rdata holds no domain name: their canonical form is their wire form.
 _NO_NAMES = frozenset({dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.TXT})
 
@@ -29,6 +32,16 @@ def _wire(rdata: dns.rdata.Rdata) -> bytes:
     wire = rdata.to_wire()
     assert wire is not None
     return wire
+
+
+def fresh_wire(rdata: dns.rdata.Rdata) -> bytes:
+    """``rdata`` in uncompressed wire form, not remembered (for passes over many
+    records each seen once), addresses without dnspython's pure-Python parser."""
+    if rdata.rdtype == _A:
+        return socket.inet_aton(rdata.address)  # type: ignore[attr-defined]
+    if rdata.rdtype == _AAAA:
+        return socket.inet_pton(socket.AF_INET6, rdata.address)  # type: ignore[attr-defined]
+    return _wire(rdata)
 
 
 # ``rdata`` in uncompressed wire form; ``rdata_wire.remember(rdata, wire)``

@@ -7,7 +7,7 @@ costs a wire parse per record instead of a zone-file tokenizer pass.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import dns.name
 import dns.rdata
@@ -15,6 +15,7 @@ import dns.rdataclass
 import dns.rdatatype
 
 from dynzone.zones.names import text_of
+from dynzone.zones.snapshot import StoredRow
 from dynzone.zones.trusted_rdata import rdata_from_wire, stored_name
 from dynzone.zones.wire import rdata_wire
 from dynzone.zones.zonefile import Record
@@ -49,6 +50,16 @@ def load(conn: sqlite3.Connection, zone_id: int, table: str = "record") -> list[
         rdata = rdata_from_wire(rdtype, wire, 0, len(wire), remember=False)
         out.append(Record(name, ttl, rdata))
     return out
+
+
+def rows(conn: sqlite3.Connection, zone_id: int) -> Iterator[StoredRow]:
+    """Every record of a zone as stored, ordered by owner key and type (the
+    order ``ZoneSnapshot.from_rows`` packs RRsets in, which the index gives)."""
+    return conn.execute(
+        "SELECT owner_key, owner, rdtype, ttl, rdata FROM record WHERE zone_id = ?"
+        " ORDER BY owner_key, rdtype",
+        (zone_id,),
+    )
 
 
 def insert(

@@ -25,6 +25,7 @@ from dynzone.store.sqlite import identities, journal, records
 from dynzone.store.sqlite import zones as zone_rows
 from dynzone.store.sqlite.backup import backup as backup_store
 from dynzone.store.sqlite.connection import connect, db_path, transaction
+from dynzone.zones.snapshot import ZoneSnapshot
 from dynzone.zones.zonefile import Record
 
 
@@ -225,7 +226,8 @@ class SqliteStore:
             zid = zone_rows.zone_id(conn, origin)
             if zid is None:
                 return None
-            return StoredZone(records.load(conn, zid), zone_rows.position(conn, zid))
+            snapshot = ZoneSnapshot.from_rows(origin, records.rows(conn, zid))
+            return StoredZone(snapshot, zone_rows.position(conn, zid))
 
     def soa_serial(self, origin: dns.name.Name) -> int | None:
         zid = self._zid(origin)
