@@ -46,8 +46,9 @@ ZONE = "xfr.test"
 KINDS = ["dynzone", "nsd", "knot"]
 
 
-def write_zone(path: Path, records: int) -> int:
-    """About ``records`` records of the usual kinds; returns the exact count."""
+def write_zone(path: Path, records: int) -> tuple[int, int]:
+    """About ``records`` records of the usual kinds; returns the exact count, and
+    the number of hosts (named ``h0`` ... in order)."""
     lines = [
         f"$ORIGIN {ZONE}.",
         "$TTL 300",
@@ -75,7 +76,7 @@ def write_zone(path: Path, records: int) -> int:
             lines.append(f"ns.d{i} A 10.{octets}")
         i += 1
     path.write_text("\n".join(lines) + "\n")
-    return len(lines) - 2  # $ORIGIN and $TTL
+    return len(lines) - 2, i  # less $ORIGIN and $TTL
 
 
 def write_queries(path: Path, hosts: int, count: int = 50_000, seed: int = 5936) -> None:
@@ -146,7 +147,7 @@ def main() -> int:
     results: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="dynzone-xfr-") as tmp:
         zone_file = Path(tmp) / "xfr.zone"
-        count = write_zone(zone_file, args.records)
+        count, _ = write_zone(zone_file, args.records)
         queries = Path(tmp) / "queries.txt"
         write_queries(queries, hosts=count // 2)
         for r in range(args.rounds):

@@ -131,8 +131,11 @@ def start_dynzone_ddns(zones: dict[str, Path], workdir: Path) -> Server:
 # -- the updater (runs in a process of its own) -----------------------------------
 
 
-def run_updater(port: int, rate: float, seconds: float, seed: int) -> dict[str, object]:
-    """Send ``rate`` UPDATEs a second for ``seconds`` from one UDP socket, and time
+def run_updater(
+    port: int, rate: float, seconds: float, seed: int, zone: str = DYN, hosts: int = DYN_HOSTS
+) -> dict[str, object]:
+    """Send ``rate`` UPDATEs a second for ``seconds`` from one UDP socket, each
+    replacing the A record of a random host ``h0`` ... of ``zone``, and time
     each reply.
 
     Every message is built and signed before the run starts (their signing
@@ -153,9 +156,9 @@ def run_updater(port: int, rate: float, seconds: float, seed: int) -> dict[str, 
     count = int(rate * seconds)
     wires = []
     for i in range(count):
-        update = dns.update.UpdateMessage(DYN, keyring=keyring, keyalgorithm="hmac-sha256")
+        update = dns.update.UpdateMessage(zone, keyring=keyring, keyalgorithm="hmac-sha256")
         update.id = i & 0xFFFF
-        update.replace(f"h{rng.randrange(DYN_HOSTS)}", 60, "A", f"10.2.{i >> 8 & 255}.{i & 255}")
+        update.replace(f"h{rng.randrange(hosts)}", 60, "A", f"10.2.{i >> 8 & 255}.{i & 255}")
         wires.append(update.to_wire())
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.connect(("127.0.0.1", port))
@@ -265,11 +268,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10, help="length of each dnsperf run")
     parser.add_argument("--rates", default="0,10,50,200", help="update rates, comma-separated")
-    parser.add_argument("--updater", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--updater", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.updater:
-        port, rate, seconds, seed = args.updater
-        result = run_updater(int(port), float(rate), float(seconds), int(seed))
+        # port rate seconds seed [zone hosts]
+        port, rate, seconds, seed, *where = args.updater
+        zone, hosts = (where[0], int(where[1])) if where else (DYN, DYN_HOSTS)
+        result = run_updater(int(port), float(rate), float(seconds), int(seed), zone, hosts)
         print(json.dumps(result), flush=True)
         return 0
     for exe in ("dnsperf", "knotd"):

@@ -8,6 +8,7 @@ import dns.rdata
 import dns.rdatatype
 
 from dynzone.xfr import messages
+from dynzone.xfr.packer import wire_set
 from dynzone.zones.snapshot import ZoneSnapshot
 from dynzone.zones.zonefile import Record
 
@@ -31,6 +32,6 @@ def zone(extra: int) -> ZoneSnapshot:
 
 def test_only_message_says_none_when_the_records_do_not_fit() -> None:
     z = zone(50)
-    assert messages.only_message(messages.axfr_rrsets(z), 1, 0x8400, QUESTION, 512) is None
-    soa = messages.only_message(iter([z.soa]), 1, 0x8400, QUESTION, 512)
+    assert messages.only_message(messages.axfr_sets(z), 1, 0x8400, QUESTION, 512) is None
+    soa = messages.only_message([wire_set(z.soa)], 1, 0x8400, QUESTION, 512)
     assert soa is not None and dns.message.from_wire(soa).answer[0].rdtype == dns.rdatatype.SOA

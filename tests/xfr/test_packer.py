@@ -16,7 +16,8 @@ import dns.rrset
 import pytest
 
 from dynzone.xfr import messages
-from dynzone.xfr.packer import pack
+from dynzone.xfr.packer import WireSet, pack, wire_set
+from dynzone.zones.node import packed_rdatas
 from dynzone.zones.snapshot import ZoneSnapshot
 from dynzone.zones.zonefile import Record
 
@@ -58,14 +59,33 @@ def read_back(wires: list[bytes]) -> list[tuple[bytes, int, int, int, bytes]]:
     for i, wire in enumerate(wires):
         msg = dns.message.from_wire(wire, one_rr_per_rrset=True)
         assert len(msg.question) == (1 if i == 0 else 0)
-        out += flat(msg.answer)
+        out += [
+            (r.name.to_wire(), r.rdtype, r.rdclass, r.ttl, rd.to_wire())
+            for r in msg.answer
+            for rd in r
+        ]
     return out
 
 
-def flat(rrsets: list[dns.rrset.RRset]) -> list[tuple[bytes, int, int, int, bytes]]:
+def flat(sets: list[WireSet]) -> list[tuple[bytes, int, int, int, bytes]]:
+    """The records of packed sets as ``read_back`` gives them."""
     return [
-        (r.name.to_wire(), r.rdtype, r.rdclass, r.ttl, rd.to_wire()) for r in rrsets for rd in r
+        (owner, rdtype, 1, int.from_bytes(packed[:4], "big"), packed[at : at + length])
+        for owner, rdtype, packed in sets
+        for at, length in packed_rdatas(packed)
     ]
+
+
+def as_rrsets(sets: list[WireSet]) -> list[dns.rrset.RRset]:
+    """The packed sets as dnspython RRsets (for dnspython's renderer)."""
+    out = []
+    for owner, rdtype, packed in sets:
+        rrset = dns.rrset.RRset(dns.name.from_wire(owner, 0)[0], 1, rdtype)
+        for at, length in packed_rdatas(packed):
+            rd = dns.rdata.from_wire(1, rdtype, packed, at, length)
+            rrset.add(rd, int.from_bytes(packed[:4], "big"))
+        out.append(rrset)
+    return out
 
 
 def by_dnspython(rrsets: list[dns.rrset.RRset], size: int) -> int:
@@ -92,41 +112,41 @@ def by_dnspython(rrsets: list[dns.rrset.RRset], size: int) -> int:
 @pytest.mark.parametrize("size", [65535, 16000, 1400])
 def test_an_axfr_reads_back_as_the_very_records_in_order_under_the_limit(size: int) -> None:
     zone = varied_zone(3000)
-    rrsets = list(messages.axfr_rrsets(zone))
-    wires = list(pack(rrsets, 7, 0x8400, QUESTION, size))
+    sets = list(messages.axfr_sets(zone))
+    wires = list(pack(sets, 7, 0x8400, QUESTION, size))
     assert all(len(w) <= size for w in wires)
     assert all(w[:2] == b"\x00\x07" for w in wires)
-    assert read_back(wires) == flat(rrsets)
+    assert read_back(wires) == flat(sets)
     assert read_back(wires)[0][1] == read_back(wires)[-1][1] == dns.rdatatype.SOA
     # Names are compressed: about as small as dnspython's own rendering.
-    assert sum(map(len, wires)) <= 1.1 * by_dnspython(rrsets, size)
+    assert sum(map(len, wires)) <= 1.1 * by_dnspython(as_rrsets(sets), size)
 
 
 def test_an_owner_outside_the_zone_is_written_in_full() -> None:
     outside = dns.rrset.from_text("other.test.", 60, "IN", "A", "192.0.2.9")
     inside = dns.rrset.from_text("a.example.com.", 60, "IN", "A", "192.0.2.8")
     similar = dns.rrset.from_text("notexample.com.", 60, "IN", "A", "192.0.2.7")
-    rrsets = [inside, outside, similar, inside]
-    assert read_back(list(pack(rrsets, 1, 0x8400, QUESTION))) == flat(rrsets)
+    sets = [wire_set(r) for r in (inside, outside, similar, inside)]
+    assert read_back(list(pack(sets, 1, 0x8400, QUESTION))) == flat(sets)
 
 
 def test_later_messages_point_at_their_own_copy_of_the_zone_name() -> None:
-    rrsets = list(messages.axfr_rrsets(varied_zone(500)))
-    wires = list(pack(rrsets, 1, 0x8400, QUESTION, 1400))
+    sets = list(messages.axfr_sets(varied_zone(500)))
+    wires = list(pack(sets, 1, 0x8400, QUESTION, 1400))
     assert len(wires) > 10
     # Each message stands alone: dnspython reads every one by itself.
-    assert read_back(wires) == flat(rrsets)
+    assert read_back(wires) == flat(sets)
 
 
 def test_a_record_larger_than_a_message_is_refused() -> None:
     strings = " ".join(['"' + "y" * 250 + '"'] * 8)
     huge = dns.rrset.from_text("t.example.com.", 60, "IN", "TXT", strings)
     with pytest.raises(ValueError, match="does not fit"):
-        list(pack([huge], 1, 0x8400, QUESTION, 1000))
+        list(pack([wire_set(huge)], 1, 0x8400, QUESTION, 1000))
 
 
 def test_axfr_starts_and_ends_with_the_soa_and_carries_every_record() -> None:
     z = varied_zone(3)
-    got = read_back(list(pack(messages.axfr_rrsets(z), 1, 0x8400, QUESTION)))
+    got = read_back(list(pack(messages.axfr_sets(z), 1, 0x8400, QUESTION)))
     assert got[0][1] == dns.rdatatype.SOA and got[-1][1] == dns.rdatatype.SOA
     assert len(got) == z.record_count + 1

@@ -36,6 +36,7 @@ from typing import cast
 
 from dynzone.dns import udp_batch
 from dynzone.dns.handoff import AsyncAnswerer, Peer, answer_later
+from dynzone.dns.query_beat import BEAT
 from dynzone.dns.responder import HANDOFF, Responder
 from dynzone.engine.settings import HostPort
 from dynzone.logs import security
@@ -68,6 +69,7 @@ class UdpProtocol(asyncio.DatagramProtocol):
         self.transport = transport  # type: ignore[assignment]
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        BEAT.count += 1
         stats = self.responder.stats
         tally = stats.tally(False) if stats is not None else None
         try:
@@ -220,6 +222,7 @@ class TcpProtocol(asyncio.Protocol):
                 break
             msg = bytes(buf[2 : 2 + size])
             del buf[: 2 + size]
+            BEAT.count += 1
             stats = self.responder.stats
             tally = stats.tally(True) if stats is not None else None
             try:

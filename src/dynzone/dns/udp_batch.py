@@ -22,6 +22,7 @@ import sys
 import threading
 
 from dynzone.dns.handoff import AsyncAnswerer, Peer, answer_in_thread
+from dynzone.dns.query_beat import BEAT
 from dynzone.dns.responder import HANDOFF, Responder
 
 log = logging.getLogger("dynzone.dns")
@@ -184,6 +185,7 @@ class BatchUdpListener:
         responder = self.responder
         stop = self._stop
         moved: list[int] = []  # send slots whose address points at another slot's sender
+        beat = BEAT
 
         while not stop.is_set():
             got = recvmmsg(fd, rptr, n, MSG_WAITFORONE, None)
@@ -192,6 +194,7 @@ class BatchUdpListener:
                 if got < 0 and err not in _EAGAIN and err != _EINTR:
                     log.error("recvmmsg failed: %s", err)
                 continue
+            beat.count += got
             # Counted for /metrics once it is served (maybe after we started).
             stats = responder.stats
             tally = stats.tally(False) if stats is not None else None

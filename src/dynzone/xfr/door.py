@@ -89,7 +89,7 @@ class TransferDoor:
                 zone.record_count,
                 who,
             )
-            return self._stream(messages.axfr_rrsets(zone), msg.id, flags, question, room)
+            return self._stream(messages.axfr_sets(zone), msg.id, flags, question, room)
         client = _client_serial(msg, zone)
         if client is None:
             return dns.rcode.FORMERR  # RFC 1995 §3: the query carries the client's SOA
@@ -116,7 +116,7 @@ class TransferDoor:
                 client,
                 zone.serial,
             )
-            rrsets = messages.axfr_rrsets(zone)
+            sets = messages.axfr_sets(zone)
         else:
             diff = condense(path)
             log.info(
@@ -129,23 +129,23 @@ class TransferDoor:
                 len(diff.removed),
                 len(diff.added),
             )
-            rrsets = messages.ixfr_rrsets(diff, zone.soa)
+            sets = messages.ixfr_sets(diff, zone.soa)
         if not tcp:
             # RFC 1995 §2: what does not fit in one datagram gets the SOA alone,
             # telling the client to ask again over TCP.
-            whole = messages.only_message(rrsets, msg.id, flags, question, room)
+            whole = messages.only_message(sets, msg.id, flags, question, room)
             return whole or _soa_only(zone, msg.id, flags, question, room)
-        return self._stream(rrsets, msg.id, flags, question, room)
+        return self._stream(sets, msg.id, flags, question, room)
 
     async def _stream(
         self,
-        rrsets: Iterator[dns.rrset.RRset],
+        sets: Iterator[packer.WireSet],
         msg_id: int,
         flags: int,
         question: messages.Question,
         room: int,
     ) -> AsyncIterator[bytes]:
-        packed = packer.pack(rrsets, msg_id, flags, question, room)
+        packed = packer.pack(sets, msg_id, flags, question, room)
         loop = asyncio.get_running_loop()
         while True:
             batch = await loop.run_in_executor(self.pool, _take, packed, _BATCH)
@@ -159,7 +159,7 @@ def _soa_only(
     zone: ZoneSnapshot, msg_id: int, flags: int, question: messages.Question, room: int
 ) -> bytes:
     """The reply that holds only the current SOA (always fits: room is at least 400)."""
-    wire = messages.only_message(iter([zone.soa]), msg_id, flags, question, room)
+    wire = messages.only_message([packer.wire_set(zone.soa)], msg_id, flags, question, room)
     assert wire is not None
     return wire
 

@@ -3,46 +3,59 @@
 An AXFR (RFC 5936 §2.2) is the SOA, every other record of the zone, and the
 SOA again. An IXFR (RFC 1995 §4) is the new SOA, then the old SOA with the
 records removed, the new SOA with the records added, and the new SOA to
-close. Over TCP packer.py packs them into as many messages as needed;
-``only_message`` makes the single reply of a UDP IXFR with dnspython.
+close. packer.py packs them into as many messages as needed (TCP), or
+``only_message`` into the single reply of a UDP IXFR.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-import dns.exception
 import dns.flags
 import dns.name
 import dns.rdataclass
 import dns.rdatatype
-import dns.renderer
 import dns.rrset
 
 from dynzone.xfr.ixfr import Difference
-from dynzone.xfr.packer import Question
+from dynzone.xfr.packer import Question, TooBig, WireSet, pack, wire_set
 from dynzone.zones.snapshot import ZoneSnapshot
 from dynzone.zones.zonefile import Record
 
-
-def axfr_rrsets(zone: ZoneSnapshot) -> Iterator[dns.rrset.RRset]:
-    """Every RRset of ``zone``, between two copies of its SOA."""
-    yield zone.soa
-    for node in zone.nodes.values():
-        for rdtype, rrset in node.items():
-            if rdtype != dns.rdatatype.SOA:
-                yield rrset
-    yield zone.soa
+_SOA = dns.rdatatype.SOA
 
 
-def ixfr_rrsets(diff: Difference, soa: dns.rrset.RRset) -> Iterator[dns.rrset.RRset]:
+def axfr_sets(zone: ZoneSnapshot) -> Iterator[WireSet]:
+    """Every RRset of ``zone``, between two copies of its SOA, as wire bytes:
+    the snapshot's packed RRsets as they are (only RRsets a commit put in are
+    packed here)."""
+    soa = wire_set(zone.soa)
+    yield soa
+    for bucket in zone.nodes.buckets():
+        for node in bucket.values():
+            sets = node.sets
+            if not sets:
+                continue  # an empty non-terminal
+            owner = node.key if node.owner is None else node.owner_wire()
+            for i in range(0, len(sets), 2):
+                rdtype, value = sets[i], sets[i + 1]
+                if type(value) is bytes:
+                    if rdtype != _SOA:
+                        yield owner, rdtype, value  # type: ignore[misc]
+                elif rdtype != _SOA:
+                    yield wire_set(value)  # type: ignore[arg-type]
+    yield soa
+
+
+def ixfr_sets(diff: Difference, soa: dns.rrset.RRset) -> Iterator[WireSet]:
     """The single condensed difference sequence of an incremental transfer."""
-    yield soa
-    yield _rrsets([diff.old_soa])[0]
-    yield from _rrsets(diff.removed)
-    yield soa
-    yield from _rrsets(diff.added)
-    yield soa
+    new = wire_set(soa)
+    yield new
+    yield wire_set(_rrsets([diff.old_soa])[0])
+    yield from map(wire_set, _rrsets(diff.removed))
+    yield new
+    yield from map(wire_set, _rrsets(diff.added))
+    yield new
 
 
 def _rrsets(records: list[Record]) -> list[dns.rrset.RRset]:
@@ -59,30 +72,19 @@ def _rrsets(records: list[Record]) -> list[dns.rrset.RRset]:
 
 
 def only_message(
-    rrsets: Iterable[dns.rrset.RRset], msg_id: int, flags: int, question: Question, size: int
+    sets: Iterable[WireSet], msg_id: int, flags: int, question: Question, size: int
 ) -> bytes | None:
-    """``rrsets`` as one message of at most ``size`` bytes, or None if they do not fit."""
-    renderer = _start(msg_id, flags, question, size)
+    """``sets`` as one message of at most ``size`` bytes, or None if they do not fit."""
+    messages = pack(sets, msg_id, flags, question, size)
     try:
-        for rrset in rrsets:
-            renderer.add_rrset(dns.renderer.ANSWER, rrset)
-    except dns.exception.TooBig:
+        first = next(messages)
+        if next(messages, None) is not None:
+            return None
+    except TooBig:
         return None
-    return _finish(renderer)
+    return first
 
 
 def reply_flags(request_flags: int) -> int:
     """An authoritative answer that keeps the request's RD bit (RFC 5936 §2.2.1)."""
     return dns.flags.QR | dns.flags.AA | (request_flags & dns.flags.RD)
-
-
-def _start(msg_id: int, flags: int, question: Question | None, size: int) -> dns.renderer.Renderer:
-    renderer = dns.renderer.Renderer(msg_id, flags, size)
-    if question is not None:
-        renderer.add_question(*question)
-    return renderer
-
-
-def _finish(renderer: dns.renderer.Renderer) -> bytes:
-    renderer.write_header()
-    return renderer.get_wire()

@@ -1,10 +1,11 @@
-"""Pack a transfer's RRsets into DNS messages straight from wire bytes.
+"""Pack a transfer's RRsets into DNS messages straight from their packed wire bytes.
 
 dnspython's renderer costs about 40 µs a record (a compression table of
 every name, each record rendered through its class), all of it holding the
 GIL: an AXFR of a million records took half a minute and starved the
 queries meanwhile. Here a record is its owner, a fixed header and its
-rdata's wire form, joined as bytes, a few µs each.
+rdata's length and wire form sliced out of the snapshot's packed RRset
+(zones/node.py), joined as bytes: about a µs each.
 
 Compression: in each message, the first owner at or below the zone's name
 (the question's name) is written in full; later ones as their own labels
@@ -17,55 +18,62 @@ what is left of one goes on in the next, as RFC 5936 §2.2 allows.
 
 from __future__ import annotations
 
-import socket
 import struct
 import time
 from collections.abc import Iterable, Iterator
 
 import dns.name
-import dns.rdata
-import dns.rdatatype
 import dns.rrset
 
+from dynzone.dns.query_beat import BEAT
+from dynzone.zones import node
+from dynzone.zones.names import wire_of
+from dynzone.zones.wire import fresh_wire
+
 Question = tuple[dns.name.Name, int, int]
+# An RRset as the packer takes it: the owner's uncompressed wire form (as
+# written), the type, and the packed TTL and rdatas (zones/node.py).
+WireSet = tuple[bytes, int, bytes]
+
+
+class TooBig(ValueError):
+    """A single record is larger than the message may be."""
+
 
 TCP_MESSAGE = 65535
 
 _HEADER = struct.Struct("!HHHHHH")
-_RR = struct.Struct("!HHIH")
+_TYPE = struct.Struct("!H")
+_IN = b"\x00\x01"
 _QUESTION_TAIL = struct.Struct("!HH")
 _LENGTH = struct.Struct("!H")
-_A = dns.rdatatype.A
-_AAAA = dns.rdatatype.AAAA
 _POINTER = 0xC000
 # A pointer holds a 14-bit offset; the zone's name is always met well before.
 _POINTER_REACH = 0x3FFF
-# Records packed between two chances for other threads to run (about 0.1 ms):
-# with 32, queries keep about half their rate while AXFRs run back to back,
-# at the price of a fifth more time per AXFR (bench/README.md).
+# Records packed between two looks at whether queries are waiting (about 40 µs).
 _YIELD_EVERY = 32
+# How long after the last query seen the packer keeps pausing for queries.
+_BUSY_SECONDS = 0.05
 
 
-def rdata_bytes(rd: dns.rdata.Rdata) -> bytes:
-    """``rd`` in uncompressed wire form (addresses without dnspython's own
-    pure-Python address parser)."""
-    if rd.rdtype == _A:
-        return socket.inet_aton(rd.address)  # type: ignore[attr-defined]
-    if rd.rdtype == _AAAA:
-        return socket.inet_pton(socket.AF_INET6, rd.address)  # type: ignore[attr-defined]
-    wire = rd.to_wire()
-    assert wire is not None
-    return wire
+def wire_set(rrset: dns.rrset.RRset) -> WireSet:
+    """A dnspython RRset as the packer takes it."""
+    return wire_of(rrset.name), rrset.rdtype, pack_rrset(rrset)
+
+
+def pack_rrset(rrset: dns.rrset.RRset) -> bytes:
+    """The packed form (zones/node.py) of a dnspython RRset."""
+    return node.pack(rrset.ttl, [fresh_wire(rd) for rd in rrset])
 
 
 def pack(
-    rrsets: Iterable[dns.rrset.RRset],
+    sets: Iterable[WireSet],
     msg_id: int,
     flags: int,
     question: Question,
     size: int = TCP_MESSAGE,
 ) -> Iterator[bytes]:
-    """Messages of at most ``size`` bytes that carry ``rrsets`` in order; the
+    """Messages of at most ``size`` bytes that carry ``sets`` in order; the
     question in the first one only."""
     qname, qtype, qclass = question
     zone_wire = qname.to_wire()
@@ -82,52 +90,76 @@ def pack(
     parts: list[bytes] = []
     used = _HEADER.size + len(first)
     count = 0
-    zone_at = -1
     last_owner, last_at = b"", 0
     question_part = first
+    beat = BEAT
+    heard = beat.count
+    busy_until = 0.0
+    countdown = _YIELD_EVERY
+    zone_ptr: bytes | None = None  # a pointer to the zone's name in this message
 
-    for rrset in rrsets:
-        owner = rrset.name.to_wire()
-        assert owner is not None
+    for owner, rdtype, packed in sets:
         # The owner's labels above the zone's name, if it is at or below it.
         below = len(owner) - zone_len
         prefix: bytes | None = None
         if below >= 0 and owner[below:].lower() == zone_key and _label_boundary(owner, below):
             prefix = owner[:below]
-        fixed = _RR.pack(rrset.rdtype, rrset.rdclass, rrset.ttl, 0)[:-2]
-        for rd in rrset:
-            rdata = rdata_bytes(rd)
-            tail = fixed + pointer(len(rdata)) + rdata
-            for _fresh in (False, True):  # in this message, else in a new one
-                if owner == last_owner and last_at <= _POINTER_REACH:
-                    written = pointer(_POINTER | last_at)
-                elif prefix is None or zone_at < 0 or zone_at > _POINTER_REACH:
-                    written = owner
-                else:
-                    written = prefix + pointer(_POINTER | zone_at)
-                length = len(written) + len(tail)
-                if used + length <= size:
-                    break
-                if _fresh or not count:
-                    raise ValueError(f"a record of {rrset.name} does not fit in one message")
+        # Type, class IN and the TTL (the packed form starts with it).
+        fixed = _TYPE.pack(rdtype) + _IN + packed[:4]
+        at, end = 4, len(packed)
+        while at < end:
+            # The rdata's length and bytes, as the packed form holds them.
+            stop = at + 2 + ((packed[at] << 8) | packed[at + 1])
+            tail = fixed + packed[at:stop]
+            at = stop
+            if owner == last_owner and last_at <= _POINTER_REACH:
+                written = pointer(_POINTER | last_at)
+            elif prefix is None or zone_ptr is None:
+                written = owner
+            else:
+                written = prefix + zone_ptr
+            length = len(written) + len(tail)
+            if used + length > size:
+                # On in a new message, where the owner is written in full.
+                if not count or len(owner) + len(tail) + _HEADER.size > size:
+                    raise TooBig(f"a record of {_text(owner)} does not fit in one message")
                 head = _HEADER.pack(msg_id, flags, 1 if question_part else 0, count, 0, 0)
                 yield b"".join((head, question_part, *parts))
-                parts, used, count, zone_at = [], _HEADER.size, 0, -1
+                parts, used, count, zone_ptr = [], _HEADER.size, 0, None
                 last_owner, last_at, question_part = b"", 0, b""
-            if prefix is not None and zone_at < 0:
+                written = owner
+                length = len(owner) + len(tail)
+            if prefix is not None and zone_ptr is None:
                 # The owner goes in full: later names may point into it.
                 zone_at = used + len(prefix)
+                if zone_at <= _POINTER_REACH:
+                    zone_ptr = pointer(_POINTER | zone_at)
             if owner != last_owner:
                 last_owner, last_at = owner, used
             parts.append(written + tail)
             used += length
             count += 1
-            if not count % _YIELD_EVERY:
-                # Let the query threads have the GIL now and then: without it
-                # they get it back only when the interpreter forces a switch.
-                time.sleep(0)
+            countdown -= 1
+            if not countdown:
+                countdown = _YIELD_EVERY
+                # Queries first. A query thread waiting for the GIL wakes too
+                # slowly to catch a brief release, and would get it back only
+                # when the interpreter forces a switch (5 ms). So while
+                # queries arrive (any in the last _BUSY_SECONDS), pause:
+                # sleep(0) lasts a timer's slack, 50 to 90 µs, in which they
+                # are answered. When none do, go on at full speed.
+                if beat.count != heard:
+                    heard = beat.count
+                    busy_until = time.monotonic() + _BUSY_SECONDS
+                    time.sleep(0)
+                elif busy_until and time.monotonic() < busy_until:
+                    time.sleep(0)
     head = _HEADER.pack(msg_id, flags, 1 if question_part else 0, count, 0, 0)
     yield b"".join((head, question_part, *parts))
+
+
+def _text(owner: bytes) -> str:
+    return dns.name.from_wire(owner, 0)[0].to_text()
 
 
 def _label_boundary(wire: bytes, at: int) -> bool:
