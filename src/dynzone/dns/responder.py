@@ -41,14 +41,15 @@ import dns.renderer
 
 from dynzone.dns.answer import Answer, resolve
 from dynzone.dns.cookies import COOKIE, Cookies, MalformedCookie, find_cookie, option_bytes
+from dynzone.dns.packed_answer import TAIL_MARK, answer_section
 from dynzone.dns.render import EdnsReply, render
 from dynzone.dns.rrl import RateLimiter
 from dynzone.dns.stats import QueryStats, Tally
 from dynzone.dns.tsig import tsig_start
 from dynzone.engine.answer_cache import CachedAnswer, Patches, SplitReply
 from dynzone.engine.catalog import Catalog
-from dynzone.zones.deps import Deps
-from dynzone.zones.snapshot import Match, key_of
+from dynzone.zones.deps import Deps, rrset_tag, zone_tag
+from dynzone.zones.snapshot import Match, ZoneSnapshot, key_of
 
 DEFAULT_PAYLOAD = 1232  # RFC 9715 / DNS Flag Day 2020
 PLAIN_UDP_LIMIT = 512  # RFC 1035 §4.2.1, without EDNS
@@ -241,10 +242,18 @@ class Responder:
     def _prepare(self, catalog: Catalog, key: bytes, name_len: int, variant: int) -> CachedAnswer:
         """Render and cache the reply for a fast-path cache key."""
         name_key = key[:name_len]
-        qname = name_from_key(key)
         qtype, qclass = struct.unpack_from("!HH", key, name_len)
-        edns = None if variant == 0 else EdnsReply(self.payload, do=variant == 2)
         deps = Deps()
+        direct = answer_section(catalog, name_key, qtype, qclass, deps)
+        if direct is not None:
+            entry = self._direct(catalog, key, name_len, variant, *direct)
+            if entry is not None:
+                tags = deps.finish() | {rrset_tag(name_key, qtype)}
+                catalog.answers.put(catalog, key, entry, tags)
+                return entry
+            deps = Deps()
+        qname = name_from_key(key)
+        edns = None if variant == 0 else EdnsReply(self.payload, do=variant == 2)
         shape = _shape(catalog, name_key, qtype, qclass, deps)
         shape_key = None if shape is None else (*shape, key[name_len:])
         shared = None if shape_key is None else catalog.shapes.get(shape_key)
@@ -270,6 +279,45 @@ class Responder:
                 catalog.answers.put_shape(catalog, shape_key, (entry, names, tags))
         catalog.answers.put(catalog, key, entry, tags)
         return entry
+
+    def _direct(
+        self,
+        catalog: Catalog,
+        key: bytes,
+        name_len: int,
+        variant: int,
+        zone: ZoneSnapshot,
+        section: bytes,
+        count: int,
+    ) -> CachedAnswer | None:
+        """The reply whose answer section ``section`` (``count`` records) came
+        straight from packed bytes (packed_answer.py), completed with the
+        zone's shared tail; None if the tail cannot be shared after all."""
+        name_key = key[:name_len]
+        qend = 12 + name_len + 4
+        tail_key = (zone.key, TAIL_MARK, name_len, len(section).to_bytes(2, "big") + key[-1:])
+        shared = catalog.shapes.get(tail_key)
+        if shared is None:
+            # Render this one answer the usual way, anchored as shapes are, and
+            # keep what follows its answer section.
+            qname = name_from_key(key)
+            qtype, qclass = struct.unpack_from("!HH", key, name_len)
+            edns = None if variant == 0 else EdnsReply(self.payload, do=variant == 2)
+            ans = decide(catalog, qname, qtype, qclass, name_key, Deps())
+            serials: list[tuple[int, bytes]] = []
+            anchors = (name_key, zone.key)
+            wire = render(qname, qtype, qclass, 0, 0, ans, edns, TCP_LIMIT, anchors, serials)
+            if serials or wire[6:8] != count.to_bytes(2, "big"):
+                return None
+            if wire[qend : qend + len(section)] != section:
+                return None
+            tail = (wire[2], wire[3], wire[8:12], wire[qend + len(section) :], 0, ())
+            shared = (tail, frozenset(), frozenset({zone_tag(zone.key)}))
+            catalog.answers.put_shape(catalog, tail_key, shared)
+        flags0, flags1, tail_counts, tail_body, _, _ = shared[0]
+        body = section + tail_body
+        counts = b"\x00\x01" + count.to_bytes(2, "big") + tail_counts
+        return flags0, flags1, counts, body, qend + len(body), ()
 
     # -- slow path -------------------------------------------------------
 

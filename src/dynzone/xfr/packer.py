@@ -26,9 +26,8 @@ import dns.name
 import dns.rrset
 
 from dynzone.dns.query_beat import BEAT
-from dynzone.zones import node
 from dynzone.zones.names import wire_of
-from dynzone.zones.wire import fresh_wire
+from dynzone.zones.node import pack_rrset
 
 Question = tuple[dns.name.Name, int, int]
 # An RRset as the packer takes it: the owner's uncompressed wire form (as
@@ -59,11 +58,6 @@ _BUSY_SECONDS = 0.05
 def wire_set(rrset: dns.rrset.RRset) -> WireSet:
     """A dnspython RRset as the packer takes it."""
     return wire_of(rrset.name), rrset.rdtype, pack_rrset(rrset)
-
-
-def pack_rrset(rrset: dns.rrset.RRset) -> bytes:
-    """The packed form (zones/node.py) of a dnspython RRset."""
-    return node.pack(rrset.ttl, [fresh_wire(rd) for rd in rrset])
 
 
 def pack(

@@ -28,7 +28,7 @@ import dns.rdatatype
 import dns.rrset
 
 from dynzone.zones.trusted_rdata import name_from_wire, rdata_from_wire, type_enum
-from dynzone.zones.wire import rdata_wire
+from dynzone.zones.wire import fresh_wire, rdata_wire
 
 _IN = dns.rdataclass.IN
 _RRSIG = dns.rdatatype.RRSIG
@@ -46,6 +46,11 @@ def pack(ttl: int, wires: Iterable[bytes]) -> bytes:
         parts.append(_LENGTH.pack(len(wire)))
         parts.append(wire)
     return b"".join(parts)
+
+
+def pack_rrset(rrset: dns.rrset.RRset) -> bytes:
+    """The packed form of a dnspython RRset."""
+    return pack(rrset.ttl, [fresh_wire(rd) for rd in rrset])
 
 
 def packed_ttl(packed: bytes) -> int:

@@ -78,6 +78,7 @@ class ZoneSnapshot:
 
     __slots__ = (
         "_negative_soa",
+        "_ns_targets",
         "_wide",
         "apex",
         "key",
@@ -185,6 +186,7 @@ class ZoneSnapshot:
         self.ns = apex[_NS]
         self.serial_wire = struct.pack("!I", self.soa[0].serial)
         self._negative_soa: dns.rrset.RRset | None = None
+        self._ns_targets: frozenset[bytes] | None = None
 
     @property
     def serial(self) -> int:
@@ -199,6 +201,13 @@ class ZoneSnapshot:
             neg.add(self.soa[0], min(self.soa.ttl, self.soa[0].minimum))
             self._negative_soa = neg
         return self._negative_soa
+
+    @property
+    def ns_target_keys(self) -> frozenset[bytes]:
+        """The keys of the names the apex NS records point at."""
+        if self._ns_targets is None:
+            self._ns_targets = frozenset(key_of(rd.target) for rd in self.ns)
+        return self._ns_targets
 
     @property
     def wide_tags(self) -> frozenset[bytes]:

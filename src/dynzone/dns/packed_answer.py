@@ -1,0 +1,80 @@
+"""Positive answers for records without names, written straight from packed bytes.
+
+Most questions a large zone gets are for an existing host's address: one
+RRset at the name asked, with the zone's NS RRset in authority and the name
+servers' addresses in additional. For types whose rdata hold no names
+(``DIRECT_TYPES``), the answer section is each record as a pointer to the
+question, the type, class and TTL, and the rdata's length and bytes exactly
+as the snapshot packs them (zones/node.py); nothing is made into a dnspython
+object.
+
+What follows the answer section (authority and additional, and the OPT
+record) is the same for every such answer in the zone with a question name
+of the same length and an answer section of the same length: rendered with
+compression anchored at the question name and the zone's apex only
+(render.py), its pointers depend on nothing else. It is rendered once, the
+usual way, and shared (the answer cache's ``shapes``, filed under the
+zone's tag so a change to the NS RRset or its addresses retires it).
+
+``answer_section`` says when this applies: an exact match below the apex,
+an RRset of a direct type, and a name that is not a name server's nor above
+one (then the additional section or compression would depend on it).
+"""
+
+from __future__ import annotations
+
+import struct
+
+import dns.rdataclass
+import dns.rdatatype
+
+from dynzone.engine.catalog import Catalog
+from dynzone.zones.deps import Deps
+from dynzone.zones.node import pack_rrset
+from dynzone.zones.snapshot import Match, ZoneSnapshot
+
+# Types whose rdata hold no domain names and call for no additional data.
+DIRECT_TYPES = frozenset(
+    {dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.TXT, dns.rdatatype.CAA,
+     dns.rdatatype.SSHFP, dns.rdatatype.TLSA, dns.rdatatype.HINFO, dns.rdatatype.SPF,
+     dns.rdatatype.OPENPGPKEY, dns.rdatatype.URI}
+)  # fmt: skip
+
+_IN = dns.rdataclass.IN
+_TO_QUESTION = b"\xc0\x0c"  # a pointer to the question's name, at offset 12
+_TYPE_IN = struct.Struct("!HH")
+# Marks a tail's key among the shapes (zone key, this, name length, rest): no
+# wildcard key (b"\x01*...") or zone key can equal it.
+TAIL_MARK = b"+"
+
+
+def answer_section(
+    catalog: Catalog, name_key: bytes, qtype: int, qclass: int, deps: Deps
+) -> tuple[ZoneSnapshot, bytes, int] | None:
+    """The zone, the answer section's bytes and its record count, when the answer
+    to (``name_key``, ``qtype``) can be written this way; else None.
+    ``deps`` collects what the lookup read."""
+    if qtype not in DIRECT_TYPES or qclass != _IN:
+        return None
+    zone = catalog.find_zone(name_key)
+    if zone is None or name_key == zone.key:
+        return None
+    for target in zone.ns_target_keys:
+        if target.endswith(name_key):
+            return None
+    look = zone.find(name_key, qtype, deps)
+    if look.match is not Match.EXACT:
+        return None
+    value = look.node.raw(qtype)
+    if value is None:
+        return None
+    packed = value if type(value) is bytes else pack_rrset(value)  # type: ignore[arg-type]
+    fixed = _TO_QUESTION + _TYPE_IN.pack(qtype, _IN) + packed[:4]
+    parts = []
+    at, end = 4, len(packed)
+    while at < end:
+        stop = at + 2 + ((packed[at] << 8) | packed[at + 1])
+        parts.append(fixed)
+        parts.append(packed[at:stop])
+        at = stop
+    return zone, b"".join(parts), len(parts) >> 1
