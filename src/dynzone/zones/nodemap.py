@@ -40,8 +40,8 @@ class NodeMap(Generic[V]):
     __slots__ = ("_len", "_mask", "_pages", "_shift")
 
     def __init__(self, items: Mapping[bytes, V] | Iterable[tuple[bytes, V]] = ()) -> None:
-        pairs = items.items() if isinstance(items, Mapping) else items
-        flat = dict(pairs)
+        # A dict is used as it is (a snapshot's build hands over its own).
+        flat = items if isinstance(items, dict) else dict(items)
         page_bits, bucket_bits = _shape(len(flat))
         pages: list[list[dict[bytes, V]]] = [
             [{} for _ in range(1 << bucket_bits)] for _ in range(1 << page_bits)

@@ -13,8 +13,10 @@ a key at label boundaries are the keys of its ancestors.
 
 from __future__ import annotations
 
+import gc
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 
@@ -93,7 +95,12 @@ class ZoneSnapshot:
     def __init__(self, origin: dns.name.Name, records: Iterable[Record]) -> None:
         """The snapshot of ``records`` (those outside the zone are left out)."""
         self.origin = origin
-        self.key = origin_key = key_of(origin)
+        self.key = key_of(origin)
+        with _collector_paused():
+            self._build(records)
+
+    def _build(self, records: Iterable[Record]) -> None:
+        origin_key = self.key
         # key -> (owner as written, {type: (lowest TTL, {rdata: None})})
         groups: dict[bytes, tuple[dns.name.Name, dict[int, list]]] = {}
         for rec in records:
@@ -130,41 +137,59 @@ class ZoneSnapshot:
         """The snapshot of records read from the store, sorted by owner key then
         type. Nothing is parsed: each RRset is packed from the stored wire bytes
         (the store holds valid records, each once)."""
+        with _collector_paused():
+            return cls._from_rows(origin, rows)
+
+    @classmethod
+    def _from_rows(cls, origin: dns.name.Name, rows: Iterable[StoredRow]) -> ZoneSnapshot:
         origin_key = key_of(origin)
+        # Owners one label below the apex (most of a big zone) get their key
+        # by prefixing that label to the apex's; others go the long way.
+        suffix = "." + origin.to_text().lower()
+        if suffix == "..":
+            suffix = "."
+        cut = -len(suffix)
         nodes: dict[bytes, Node] = {}
         count = 0
         last_owner = ""
         node = _EMPTY
         last_type = -1
         ttl = 0
-        wires: list[bytes] = []
+        first = b""  # the RRset's first rdata ...
+        more: list[bytes] = []  # ... and the length and bytes of the others
         sets: list[int | Held] = []
         for owner_key, owner, rdtype, row_ttl, wire in rows:
             if owner_key != last_owner or rdtype != last_type:
-                if wires:
-                    sets += (last_type, pack(ttl, wires))
-                    count += len(wires)
-                    wires = []
+                if first:
+                    sets += (last_type, _packed(ttl, first, more))
+                    count += 1 + (len(more) >> 1)
+                    first = b""
                 if owner_key != last_owner:
                     if sets:
                         node.sets = tuple(sets)
                         sets = []
-                    key = key_from_text(owner_key)
-                    if not key_within(key, origin_key):
-                        last_owner, last_type = "", -1
-                        continue
+                    label = owner_key[:cut]
+                    if owner_key.endswith(suffix) and "." not in label and "\\" not in label:
+                        key = bytes((len(label),)) + label.encode() + origin_key
+                    else:
+                        key = key_from_text(owner_key)
+                        if not key_within(key, origin_key):
+                            last_owner, last_type = "", -1
+                            continue
                     node = nodes[key] = Node(key)
                     if owner != owner_key:
                         node.owner = stored_name(owner)
                     last_owner = owner_key
                 last_type = rdtype
                 ttl = row_ttl
-            elif row_ttl < ttl:
+                first, more = wire, []
+                continue
+            if row_ttl < ttl:
                 ttl = row_ttl
-            wires.append(wire)
-        if wires:
-            sets += (last_type, pack(ttl, wires))
-            count += len(wires)
+            more += (_LENGTH.pack(len(wire)), wire)
+        if first:
+            sets += (last_type, _packed(ttl, first, more))
+            count += 1 + (len(more) >> 1)
         if sets:
             node.sets = tuple(sets)
         out: ZoneSnapshot = object.__new__(cls)
@@ -411,19 +436,45 @@ class ZoneSnapshot:
                 yield rrset
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Hold off the cyclic garbage collector while a snapshot is built: the build
+    makes an object or two per name, all of which live on, and the collector's
+    passes over them (longer as the heap grows) would double its time. The
+    server freezes what was loaded out of the collector's sight afterwards."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def _with_ancestors(nodes: dict[bytes, Node], origin_key: bytes) -> NodeMap[Node]:
     """``nodes`` with an empty node for every empty non-terminal (RFC 4592
     §2.2.2), and each node's ``below`` counting its children."""
     for key in list(nodes):
         while key != origin_key:
-            key = parent_key(key)
-            if key in nodes:
+            parent = key[key[0] + 1 :]
+            above = nodes.get(parent)
+            if above is not None:
+                above.below += 1
                 break
-            nodes[key] = Node(key)
-    for key in nodes:
-        if key != origin_key:
-            nodes[parent_key(key)].below += 1
+            nodes[parent] = Node(parent, below=1)
+            key = parent
     return NodeMap(nodes)
+
+
+_FIRST = struct.Struct("!IH")  # a packed RRset's TTL and first rdata length
+_LENGTH = struct.Struct("!H")
+
+
+def _packed(ttl: int, first: bytes, more: list[bytes]) -> bytes:
+    """An RRset's packed form (node.py) from its first rdata and the others'
+    lengths and bytes."""
+    head = _FIRST.pack(ttl, len(first)) + first
+    return head + b"".join(more) if more else head
 
 
 def _unpacked(value: Held, name: dns.name.Name, rdtype: int) -> dns.rrset.RRset:
