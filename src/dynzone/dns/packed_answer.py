@@ -29,7 +29,7 @@ import dns.rdataclass
 import dns.rdatatype
 
 from dynzone.engine.catalog import Catalog
-from dynzone.zones.deps import Deps
+from dynzone.zones.deps import Deps, node_tag
 from dynzone.zones.node import pack_rrset
 from dynzone.zones.snapshot import Match, ZoneSnapshot
 
@@ -41,6 +41,8 @@ DIRECT_TYPES = frozenset(
 )  # fmt: skip
 
 _IN = dns.rdataclass.IN
+_NS = dns.rdatatype.NS
+_DNAME = dns.rdatatype.DNAME
 _TO_QUESTION = b"\xc0\x0c"  # a pointer to the question's name, at offset 12
 _TYPE_IN = struct.Struct("!HH")
 # Marks a tail's key among the shapes (zone key, this, name length, rest): no
@@ -62,10 +64,20 @@ def answer_section(
     for target in zone.ns_target_keys:
         if target.endswith(name_key):
             return None
-    look = zone.find(name_key, qtype, deps)
-    if look.match is not Match.EXACT:
-        return None
-    value = look.node.raw(qtype)
+    if name_key[name_key[0] + 1 :] == zone.key and _DNAME not in zone.apex:
+        # One label below the apex (most names of a big zone): no cut or DNAME
+        # can be above it, so the walk is this one node (what find reads).
+        node = zone.nodes.get(name_key)
+        if node is None or _NS in node:
+            return None  # NXDOMAIN, wildcard or a referral: the general path
+        deps.zone(zone)
+        deps.tags.add(node_tag(name_key))
+    else:
+        look = zone.find(name_key, qtype, deps)
+        if look.match is not Match.EXACT:
+            return None
+        node = look.node
+    value = node.raw(qtype)
     if value is None:
         return None
     packed = value if type(value) is bytes else pack_rrset(value)  # type: ignore[arg-type]

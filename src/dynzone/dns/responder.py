@@ -248,8 +248,12 @@ class Responder:
         if direct is not None:
             entry = self._direct(catalog, key, name_len, variant, *direct)
             if entry is not None:
-                tags = deps.finish() | {rrset_tag(name_key, qtype)}
-                catalog.answers.put(catalog, key, entry, tags)
+                # Made almost as fast as it is found, so cached only when asked
+                # again: a pass over many names, each asked once, then costs
+                # no cache upkeep (and no memory).
+                if catalog.answers.asked_again(key):
+                    tags = deps.finish() | {rrset_tag(name_key, qtype)}
+                    catalog.answers.put(catalog, key, entry, tags)
                 return entry
             deps = Deps()
         qname = name_from_key(key)

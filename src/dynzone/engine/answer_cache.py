@@ -74,6 +74,7 @@ class AnswerCache:
         "entries",
         "exact",
         "lock",
+        "once",
         "shapes",
     )
 
@@ -85,6 +86,9 @@ class AnswerCache:
         self._by_tag: dict[bytes, set[Any]] = {}
         self._exact_of: dict[bytes, list[bytes]] = {}
         self._members = 0
+        # Questions asked once, whose answers are cached if asked again
+        # (responder.py, for answers that cost little to make).
+        self.once: dict[bytes, None] = {}
         # The catalog being served; set by the engine under ``lock`` at every swap.
         self.current: object = None
         self.lock = threading.Lock()
@@ -98,6 +102,18 @@ class AnswerCache:
                 self._clear()
             self.entries[key] = entry
             self._file(key, tags)
+
+    def asked_again(self, key: bytes) -> bool:
+        """Whether ``key`` was asked before (since the last ``CACHE_LIMIT`` first
+        asks); notes it as asked if not."""
+        once = self.once
+        if key in once:
+            del once[key]
+            return True
+        if len(once) >= CACHE_LIMIT:
+            once.clear()
+        once[key] = None
+        return False
 
     def put_exact(
         self,
