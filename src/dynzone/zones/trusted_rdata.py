@@ -138,6 +138,34 @@ def name_from_wire(wire: bytes) -> dns.name.Name:
     return name
 
 
+def _slots(cls: type) -> set[str]:
+    found: set[str] = set()
+    for klass in cls.__mro__:
+        found.update(getattr(klass, "__slots__", ()))
+    return found
+
+
+def rdata_of(cls: type[dns.rdata.Rdata], rdtype: int, **fields: object) -> dns.rdata.Rdata:
+    """The class IN rdata ``cls`` with ``fields`` (already valid and in the types
+    dnspython keeps: names, ints, tuples of bytes), set directly when the
+    class's slots are exactly those fields, else through its constructor."""
+    known = _LAYOUTS.get(cls)
+    if known is None:
+        known = _LAYOUTS[cls] = _slots(cls) == {"rdclass", "rdtype", "rdcomment", *fields}
+    if not known:
+        return cls(_IN, type_enum(rdtype), **fields)
+    rd = _new(cls)
+    _set(rd, "rdclass", _IN)
+    _set(rd, "rdtype", type_enum(rdtype))
+    _set(rd, "rdcomment", None)
+    for field, value in fields.items():
+        _set(rd, field, value)
+    return rd
+
+
+_LAYOUTS: dict[type, bool] = {}
+
+
 def with_serial(rd: dns.rdata.Rdata, serial: int) -> dns.rdata.Rdata:
     """The SOA ``rd`` with ``serial`` (0 <= serial < 2**32) instead of its own."""
     soa: dns.rdtypes.ANY.SOA.SOA = rd  # type: ignore[assignment]

@@ -164,7 +164,19 @@ def parse_zone_file(path: str | Path, origin: dns.name.Name | str) -> ParsedZone
         origin = dns.name.from_text(origin)
     path = str(path)
     with builtins.open(path, encoding="utf-8") as fh:
-        return _read(fh, path, origin)
+        try:
+            text = fh.read()
+        except UnicodeDecodeError as exc:
+            raise ZoneFileError(Location(path, 0), f"not UTF-8 text: {exc.reason}") from None
+    return _parse(text, path, origin)
+
+
+def _parse(text: str, filename: str, origin: dns.name.Name) -> ParsedZone:
+    """The quick reader for plain files, dnspython's for everything else."""
+    from dynzone.zones.quick_zonefile import quick_parse  # it builds on this module
+
+    parsed = quick_parse(text, filename, origin)
+    return parsed if parsed is not None else _read(text, filename, origin)
 
 
 def read_zone_text(
@@ -173,7 +185,7 @@ def read_zone_text(
     """Parse zone-file text (used for the demo zone and tests)."""
     if isinstance(origin, str):
         origin = dns.name.from_text(origin)
-    return _read(text, filename, origin).records
+    return _parse(text, filename, origin).records
 
 
 def _read(source: Any, filename: str, origin: dns.name.Name) -> ParsedZone:
