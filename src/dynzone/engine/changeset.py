@@ -28,6 +28,7 @@ import dns.rdatatype
 import dns.rrset
 
 from dynzone.store.base import FileState, ZoneWrite
+from dynzone.zones.snapshot import ZoneSnapshot
 from dynzone.zones.zonefile import Record
 
 
@@ -154,6 +155,7 @@ class Outcome:
     position: int | None = None
     staged: dict[tuple[bytes, int], Staged] | None = None
     records: list[Record] | None = None
+    snapshot: ZoneSnapshot | None = None  # a new zone's, as written
 
     def touched(self, name: dns.name.Name) -> bool:
         """True if records at ``name`` (other than the SOA) changed."""

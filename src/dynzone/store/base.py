@@ -136,6 +136,15 @@ class ZoneWrite(Protocol):
         """Remember the zone file just imported: its records and its digests."""
         ...
 
+    def file_records_are_the_zone(self, state: FileState) -> None:
+        """Remember the zone file just imported as ``set_file_records`` does, when
+        its records are exactly those of the zone (a zone just created from it)."""
+        ...
+
+    def snapshot(self) -> ZoneSnapshot:
+        """The zone as this transaction has written it so far."""
+        ...
+
 
 class WriteTransaction(Protocol):
     """What may be written inside ``Store.write()``."""

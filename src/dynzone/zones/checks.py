@@ -7,12 +7,12 @@ servers below a cut without glue.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 import dns.name
 import dns.rdatatype
 
+from dynzone.zones.names import key_from, key_within
 from dynzone.zones.zonefile import Location, Record
 
 # Types that may sit beside a CNAME (RFC 2181 §10.1, RFC 4035 §2.5).
@@ -34,18 +34,32 @@ class Problem:
 def check_records(origin: dns.name.Name, records: list[Record], file: str) -> list[Problem]:
     """Return every problem found in ``records`` for the zone at ``origin``."""
     problems: list[Problem] = []
-    inside: list[Record] = []
+    # Records by owner (case folded, as DNS compares names) and type. A name's
+    # key and whether it is in the zone are worked out once per name: dnspython
+    # hashes and compares names character by character in Python.
+    by_key: dict[bytes, dict[int, list[Record]]] = {}
+    names: dict[bytes, dns.name.Name] = {}  # key -> the name as first written
+    seen: dict[tuple[bytes, ...], bytes | None] = {}  # labels -> key, None if outside
     for rec in records:
-        if rec.name.is_subdomain(origin):
-            inside.append(rec)
+        labels = rec.name.labels
+        if labels in seen:
+            key = seen[labels]
         else:
+            key = seen[labels] = key_from(rec.name) if rec.name.is_subdomain(origin) else None
+        if key is None:
             problems.append(Problem(_at(rec, file), f"{rec.name} is outside the zone {origin}"))
-
-    by_name: dict[dns.name.Name, dict[int, list[Record]]] = defaultdict(lambda: defaultdict(list))
-    for rec in inside:
-        by_name[rec.name][rec.rdata.rdtype].append(rec)
-
-    apex = by_name.get(origin, {})
+            continue
+        types = by_key.get(key)
+        if types is None:
+            types = by_key[key] = {}
+            names[key] = rec.name
+        held = types.get(rec.rdata.rdtype)
+        if held is None:
+            types[rec.rdata.rdtype] = [rec]
+        else:
+            held.append(rec)
+    origin_key = key_from(origin)
+    apex = by_key.get(origin_key, {})
     soas = apex.get(dns.rdatatype.SOA, [])
     if not soas:
         problems.append(Problem(Location(file, 1), f"no SOA record at the zone apex {origin}"))
@@ -54,8 +68,9 @@ def check_records(origin: dns.name.Name, records: list[Record], file: str) -> li
     if not apex.get(dns.rdatatype.NS):
         problems.append(Problem(Location(file, 1), f"no NS records at the zone apex {origin}"))
 
-    for name, types in by_name.items():
-        if name != origin and dns.rdatatype.SOA in types:
+    for key, types in by_key.items():
+        name = names[key]
+        if key != origin_key and dns.rdatatype.SOA in types:
             problems.append(
                 Problem(
                     _at(types[dns.rdatatype.SOA][0], file),
@@ -84,26 +99,27 @@ def check_records(origin: dns.name.Name, records: list[Record], file: str) -> li
         if dnames and len({r.rdata for r in dnames}) > 1:
             problems.append(Problem(_at(dnames[1], file), f"more than one DNAME record for {name}"))
 
-    cuts = {n for n, t in by_name.items() if n != origin and dns.rdatatype.NS in t}
+    cuts = {k for k, t in by_key.items() if k != origin_key and dns.rdatatype.NS in t}
 
-    def below_cut(name: dns.name.Name) -> bool:
-        while name != origin and name.is_subdomain(origin):
-            if name in cuts:
+    def below_cut(key: bytes) -> bool:
+        while key != origin_key and key_within(key, origin_key):
+            if key in cuts:
                 return True
-            name = name.parent()
+            key = key[key[0] + 1 :]
         return False
 
-    for name, types in by_name.items():
+    for key, types in by_key.items():
         for rec in types.get(dns.rdatatype.NS, []):
             target = rec.rdata.target  # type: ignore[attr-defined]
-            if not target.is_subdomain(origin) or not below_cut(target):
+            target_key = key_from(target)
+            if not below_cut(target_key):
                 continue
-            if not any(t in by_name.get(target, {}) for t in _ADDRESS):
+            if not any(t in by_key.get(target_key, {}) for t in _ADDRESS):
                 problems.append(
                     Problem(
                         _at(rec, file),
-                        f"name server {target} for {name} is below a zone cut but has no glue"
-                        " (add an A or AAAA record for it)",
+                        f"name server {target} for {names[key]} is below a zone cut but has no"
+                        " glue (add an A or AAAA record for it)",
                     )
                 )
     problems.sort(key=lambda p: (p.where.file, p.where.line))

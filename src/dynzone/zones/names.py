@@ -9,6 +9,8 @@ the store): each form is remembered for the last few thousand names
 
 from __future__ import annotations
 
+import re
+
 import dns.name
 
 from dynzone.memo import ByObject
@@ -26,6 +28,20 @@ def key_from_text(text: str) -> bytes:
     if "\\" in text or not text.endswith(".") or text == ".":
         return key_from(dns.name.from_text(text))
     return b"".join([bytes((len(label),)) + label for label in text.encode().split(b".")])
+
+
+_PLAIN_LABEL = re.compile(rb"[A-Za-z0-9_*-]+\Z")
+
+
+def plain_text(labels: tuple[bytes, ...]) -> str | None:
+    """The text of the absolute name with ``labels`` when none of them needs an
+    escape (what ``to_text()`` gives then); None otherwise."""
+    if len(labels) < 2 or labels[-1]:
+        return None
+    for label in labels[:-1]:
+        if not _PLAIN_LABEL.match(label):
+            return None
+    return b".".join(labels).decode()
 
 
 # An absolute name's wire form, uncompressed, case kept.

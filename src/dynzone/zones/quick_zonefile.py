@@ -96,6 +96,7 @@ class _Reader:
         self.outside: list[tuple[dns.name.Name, Location]] = []
         # Names already made, by text and origin: owners repeat line after line.
         self.names: dict[tuple[str, dns.name.Name], dns.name.Name] = {}
+        self.inside: dict[tuple[bytes, ...], bool] = {}  # whether a name is in the zone
 
     def read(self, text: str) -> ParsedZone:
         lines = text.split("\n")
@@ -155,7 +156,12 @@ class _Reader:
             self.last_name = self._name(words[0], self.origin)
             at = 1
         name = self.last_name
-        if not name.is_subdomain(self.zone_origin):
+        inside = self.inside.get(name.labels)
+        if inside is None:
+            if len(self.inside) > 4096:
+                self.inside.clear()
+            inside = self.inside[name.labels] = name.is_subdomain(self.zone_origin)
+        if not inside:
             self.outside.append((name, Location(self.filename, number)))
             return
         # [TTL] [class] [TTL] type: dnspython's order of trying.
@@ -197,6 +203,8 @@ class _Reader:
         if at >= len(words):
             return None
         word = words[at]
+        if not word[0].isdigit():
+            return None  # dnspython's TTL reader refuses it at its first character
         if word.isdigit():
             ttl = int(word)
             if ttl > dns.ttl.MAX_TTL:

@@ -14,10 +14,10 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
-from dynzone.zones.names import text_of
+from dynzone.zones.names import plain_text, text_of
 from dynzone.zones.snapshot import StoredRow
 from dynzone.zones.trusted_rdata import rdata_from_wire, stored_name
-from dynzone.zones.wire import rdata_wire
+from dynzone.zones.wire import fresh_wire, rdata_wire
 from dynzone.zones.zonefile import Record
 
 _TABLES = ("record", "file_record")
@@ -69,10 +69,31 @@ def insert(
     conn.executemany(
         f"INSERT INTO {table} (zone_id, owner_key, owner, rdtype, ttl, rdata)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (
-            (zone_id, owner_key(r.name), r.name.to_text(), r.rdata.rdtype, r.ttl, r.rdata.to_wire())
-            for r in records
-        ),
+        _rows(zone_id, records),
+    )
+
+
+def _rows(zone_id: int, records: Iterable[Record]) -> Iterator[tuple[object, ...]]:
+    """Table rows for ``records``; each owner's texts made once (a zone file
+    gives an owner its records one after another)."""
+    last: tuple[bytes, ...] = ()
+    text = key = ""
+    for r in records:
+        labels = r.name.labels
+        if labels != last:
+            text = plain_text(labels) or r.name.to_text()
+            key = text.lower()
+            last = labels
+        yield zone_id, key, text, r.rdata.rdtype, r.ttl, fresh_wire(r.rdata)
+
+
+def copy_to_file_records(conn: sqlite3.Connection, zone_id: int) -> None:
+    """Make the zone's file records a copy of its records (in SQL, row for row)."""
+    conn.execute("DELETE FROM file_record WHERE zone_id = ?", (zone_id,))
+    conn.execute(
+        "INSERT INTO file_record (zone_id, owner_key, owner, rdtype, ttl, rdata)"
+        " SELECT zone_id, owner_key, owner, rdtype, ttl, rdata FROM record WHERE zone_id = ?",
+        (zone_id,),
     )
 
 

@@ -93,6 +93,13 @@ class SqliteZoneWrite:
         records.replace_all(self.conn, self.zid, recs, "file_record")
         zone_rows.set_file_state(self.conn, self.zid, state)
 
+    def file_records_are_the_zone(self, state: FileState) -> None:
+        records.copy_to_file_records(self.conn, self.zid)
+        zone_rows.set_file_state(self.conn, self.zid, state)
+
+    def snapshot(self) -> ZoneSnapshot:
+        return ZoneSnapshot.from_rows(self.origin, records.rows(self.conn, self.zid))
+
 
 class SqliteWrite:
     """The body of one ``SqliteStore.write()`` transaction."""
