@@ -64,6 +64,7 @@ _AAAA = dns.rdatatype.AAAA
 # (dnspython's to report).
 _OTHER_CLASSES = {c.name for c in dns.rdataclass.RdataClass if c != _IN}
 _NAME_CLS = dns.name.Name
+_TYPES: dict[str, dns.rdatatype.RdataType] = {}  # type as written -> its number (dnspython's lookup is slow)
 _new = object.__new__
 _set = object.__setattr__
 
@@ -95,7 +96,8 @@ class _Reader:
         self.records: list[Record] = []
         self.outside: list[tuple[dns.name.Name, Location]] = []
         # Names already made, by text and origin: owners repeat line after line.
-        self.names: dict[tuple[str, dns.name.Name], dns.name.Name] = {}
+        self.names: dict[str, dns.name.Name] = {}
+        self.names_origin = origin  # the origin the remembered names were read under
         self.inside: dict[tuple[bytes, ...], bool] = {}  # whether a name is in the zone
 
     def read(self, text: str) -> ParsedZone:
@@ -182,7 +184,9 @@ class _Reader:
                 ttl = self._implicit_ttl()
         if at >= len(words):
             raise _NotPlain  # no type: dnspython's error
-        rdtype = dns.rdatatype.from_text(words[at])
+        rdtype = _TYPES.get(words[at])
+        if rdtype is None:
+            rdtype = _TYPES[words[at]] = dns.rdatatype.from_text(words[at])
         args = words[at + 1 :]
         rdata = self._rdata(rdtype, args, tail)
         if rdata is None:
@@ -266,7 +270,13 @@ class _Reader:
     def _name(self, text: str, origin: dns.name.Name) -> dns.name.Name:
         """``text`` as an absolute name (relative ones below ``origin``), as
         dnspython reads it; anything unusual is left to dnspython."""
-        known = self.names.get((text, origin))
+        # Remembered by text while the origin stays (the cache starts over
+        # at every $ORIGIN): dnspython hashes a name object character by
+        # character, so it is no part of the key.
+        if origin is not self.names_origin:
+            self.names.clear()
+            self.names_origin = origin
+        known = self.names.get(text)
         if known is not None:
             return known
         if text == "@":
@@ -276,12 +286,12 @@ class _Reader:
         elif not _NAME_CHARS.match(text) or ".." in text or text.startswith("."):
             raise _NotPlain
         else:
-            absolute = text.endswith(".")
-            labels = tuple(label.encode() for label in (text[:-1] if absolute else text).split("."))
-            if not absolute:
-                labels += origin.labels
+            if "." not in text:  # one label below the origin: most owners
+                labels: tuple[bytes, ...] = (text.encode(), *origin.labels)
+            elif text.endswith("."):
+                labels = (*(label.encode() for label in text[:-1].split(".")), b"")
             else:
-                labels += (b"",)
+                labels = (*(label.encode() for label in text.split(".")), *origin.labels)
             too_long = sum(map(len, labels)) + len(labels) > 255
             if too_long or any(len(label) > 63 for label in labels):
                 raise _NotPlain
@@ -289,7 +299,7 @@ class _Reader:
             _set(name, "labels", labels)
         if len(self.names) > 4096:
             self.names.clear()
-        self.names[(text, origin)] = name
+        self.names[text] = name
         return name
 
 
