@@ -64,7 +64,8 @@ _AAAA = dns.rdatatype.AAAA
 # (dnspython's to report).
 _OTHER_CLASSES = {c.name for c in dns.rdataclass.RdataClass if c != _IN}
 _NAME_CLS = dns.name.Name
-_TYPES: dict[str, dns.rdatatype.RdataType] = {}  # type as written -> its number (dnspython's lookup is slow)
+# A type as written -> its number (dnspython's lookup is slow).
+_TYPES: dict[str, dns.rdatatype.RdataType] = {}
 _new = object.__new__
 _set = object.__setattr__
 
