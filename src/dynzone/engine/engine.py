@@ -316,6 +316,14 @@ class Engine:
         COMMIT_SECONDS.observe(time.perf_counter() - started)
         return result
 
+    def commit_all_now(
+        self, changesets: list[ChangeSet], when: float | None = None
+    ) -> list[list[Outcome] | BaseException]:
+        """Several changesets in one transaction, in the calling thread (as
+        ``commit_now``): per changeset its outcomes, or the exception that
+        refused it alone."""
+        return self._commit_batch(changesets, when)
+
     def _commit_batch(
         self, changesets: list[ChangeSet], when: float | None = None
     ) -> list[list[Outcome] | BaseException]:

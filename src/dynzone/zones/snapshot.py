@@ -80,16 +80,16 @@ class ZoneSnapshot:
 
     __slots__ = (
         "_negative_soa",
+        "_ns",
         "_ns_targets",
+        "_soa",
         "_wide",
         "apex",
         "key",
         "nodes",
-        "ns",
         "origin",
         "record_count",
         "serial_wire",
-        "soa",
     )
 
     def __init__(self, origin: dns.name.Name, records: Iterable[Record]) -> None:
@@ -211,16 +211,31 @@ class ZoneSnapshot:
         if apex is None or _SOA not in apex or _NS not in apex:
             raise ValueError(f"zone {self.origin} needs an SOA and NS records at its apex")
         self.apex = apex
-        # Every negative answer and every transfer reads these: held unpacked.
-        self.soa = apex[_SOA]
-        self.ns = apex[_NS]
-        self.serial_wire = struct.pack("!I", self.soa[0].serial)
+        self.serial_wire = _serial_wire(apex.raw(_SOA))  # type: ignore[arg-type]
+        # The apex SOA and NS as dnspython objects, made when first needed:
+        # a server starting with ten thousand zones need not make them all.
+        self._soa: dns.rrset.RRset | None = None
+        self._ns: dns.rrset.RRset | None = None
         self._negative_soa: dns.rrset.RRset | None = None
         self._ns_targets: frozenset[bytes] | None = None
 
     @property
+    def soa(self) -> dns.rrset.RRset:
+        """The apex SOA RRset (kept once made: every negative answer reads it)."""
+        if self._soa is None:
+            self._soa = self.apex[_SOA]
+        return self._soa
+
+    @property
+    def ns(self) -> dns.rrset.RRset:
+        """The apex NS RRset (kept once made)."""
+        if self._ns is None:
+            self._ns = self.apex[_NS]
+        return self._ns
+
+    @property
     def serial(self) -> int:
-        return int(self.soa[0].serial)
+        return int.from_bytes(self.serial_wire, "big")
 
     @property
     def negative_soa(self) -> dns.rrset.RRset:
@@ -487,6 +502,19 @@ def _packed(ttl: int, first: bytes, more: list[bytes]) -> bytes:
     lengths and bytes."""
     head = _FIRST.pack(ttl, len(first)) + first
     return head + b"".join(more) if more else head
+
+
+def _serial_wire(soa: Held) -> bytes:
+    """The 4 bytes of an SOA RRset's serial: read from the packed rdata (after
+    its two uncompressed names) without making the record."""
+    if not isinstance(soa, bytes):
+        return struct.pack("!I", soa[0].serial)
+    at = 6  # the TTL and the rdata length
+    for _ in range(2):  # MNAME, RNAME
+        while soa[at]:
+            at += soa[at] + 1
+        at += 1
+    return soa[at : at + 4]
 
 
 def _unpacked(value: Held, name: dns.name.Name, rdtype: int) -> dns.rrset.RRset:

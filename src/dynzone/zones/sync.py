@@ -14,6 +14,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import dns.name
 import dns.rdata
@@ -73,24 +74,52 @@ def bring_in_line(engine: Engine, zones: Sequence[ZoneSettings], strict: bool) -
     """
     engine.set_settings(zones)
     engine.follow()  # another process (import-dyndnsd) may have changed a zone
-    served = []
+    served: list[dns.name.Name] = []
+    # Zones imported for the first time are committed together, a batch at a
+    # time: one transaction and one fsync for many small zones.
+    imports: list[Import] = []
+    pending_records = 0
+
+    def refused(zs: ZoneSettings, exc: Exception, previous: ZoneSnapshot | None) -> None:
+        where = f"{zs.file}: " if isinstance(exc, ChangeRejected) and zs.file else ""
+        if strict:
+            raise SyncError(f"zone {zs.name}: {where}{exc}") from None
+        if previous is not None:
+            log.error("zone %s: %s%s; keeping serial %d", zs.name, where, exc, previous.serial)
+            served.append(zs.name)
+        else:
+            log.error("zone %s: %s%s; not served", zs.name, where, exc)
+
+    def commit_imports() -> None:
+        results = engine.commit_all_now([i.changeset for i in imports])
+        for one, result in zip(imports, results, strict=True):
+            if isinstance(result, (ChangeRejected, StoreError)):
+                refused(one.settings, result, None)
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                log.info("zone %s: %s", one.settings.name, one.done)
+                served.append(one.settings.name)
+        imports.clear()
+
     for zs in zones:
         previous = engine.snapshot(zs.name)
         try:
-            done = sync_zone(engine, zs)
+            done = sync_zone(engine, zs, imports)
         except (ZoneLoadError, ChangeRejected, StoreError) as exc:
-            where = f"{zs.file}: " if isinstance(exc, ChangeRejected) and zs.file else ""
-            if strict:
-                raise SyncError(f"zone {zs.name}: {where}{exc}") from None
-            if previous is not None:
-                log.error("zone %s: %s%s; keeping serial %d", zs.name, where, exc, previous.serial)
-                served.append(zs.name)
-            else:
-                log.error("zone %s: %s%s; not served", zs.name, where, exc)
+            refused(zs, exc, previous)
+            continue
+        if isinstance(done, Import):
+            pending_records += done.records
+            if len(imports) >= _IMPORT_BATCH or pending_records >= _IMPORT_RECORDS:
+                commit_imports()
+                pending_records = 0
             continue
         if done:
             log.info("zone %s: %s", zs.name, done)
         served.append(zs.name)
+    if imports:
+        commit_imports()
     wanted = {zs.name for zs in zones}
     for zone in engine.catalog.zones.values():
         if zone.origin not in wanted:
@@ -98,9 +127,28 @@ def bring_in_line(engine: Engine, zones: Sequence[ZoneSettings], strict: bool) -
     engine.serve(served)
 
 
-def sync_zone(engine: Engine, zs: ZoneSettings) -> str | None:
+@dataclass
+class Import:
+    """A zone's first import from its file, to be committed with others."""
+
+    settings: ZoneSettings
+    changeset: ChangeSet
+    records: int
+    done: str  # the line for the log once it is committed
+
+
+# A batch of first imports ends at this many zones or records.
+_IMPORT_BATCH = 500
+_IMPORT_RECORDS = 200_000
+
+
+def sync_zone(
+    engine: Engine, zs: ZoneSettings, imports: list[Import] | None = None
+) -> str | Import | None:
     """Create or update the stored zone from its file or settings; what was done, if
-    anything, as a line for the log.
+    anything, as a line for the log. With ``imports``, a zone imported for the
+    first time is not committed but added there (and returned) for the caller
+    to commit with others.
 
     Raises ZoneLoadError for a zone file with problems and ChangeRejected for
     an edit that conflicts with the zone's dynamic records; nothing is written
@@ -118,8 +166,13 @@ def sync_zone(engine: Engine, zs: ZoneSettings) -> str | None:
     state = [(main, digests_before)] + [(p, _digest(p)) for p in files[1:]]
     who = f"file:{zs.file}"
     if stored is None:
-        engine.commit_now(ChangeSet(who, "local", (NewZone(zs.name, recs, state),)))
-        return f"imported {len(recs)} records from {zs.file}"
+        changeset = ChangeSet(who, "local", (NewZone(zs.name, recs, state),))
+        done = f"imported {len(recs)} records from {zs.file}"
+        if imports is not None:
+            imports.append(Import(zs, changeset, len(recs), done))
+            return imports[-1]
+        engine.commit_now(changeset)
+        return done
     old = store.file_records(zs.name)
     before = {(r.name, r.ttl, r.rdata) for r in old if r.rdata.rdtype != dns.rdatatype.SOA}
     after = {(r.name, r.ttl, r.rdata) for r in recs if r.rdata.rdtype != dns.rdatatype.SOA}
