@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dns.name
 import dns.rdata
 
-from dynzone.zones.wire import rdata_key, rdata_wire
+from dynzone.zones.names import name_wire
+from dynzone.zones.wire import fresh_wire, rdata_key, rdata_wire
 
 
 def rd(rdtype: str, text: str) -> dns.rdata.Rdata:
@@ -29,3 +31,27 @@ def test_the_memos_never_answer_for_another_object() -> None:
         r = rd("A", f"10.0.{i >> 8 & 255}.{i & 255}")
         assert rdata_wire(r) == r.to_wire()
         assert rdata_key(r) == r.to_digestable()
+
+
+def test_fresh_wire_is_dnspython_s_uncompressed_wire_form() -> None:
+    records = [
+        rd("A", "192.0.2.1"),
+        rd("AAAA", "2001:db8::1"),
+        rd("NS", "Ns1.Example.COM."),
+        rd("CNAME", "target.example.com."),
+        rd("PTR", "host.example.com."),
+        rd("MX", "10 Mail.example.com."),
+        rd("MX", "0 ."),
+        rd("SRV", "10 60 5060 sip.example.com."),
+        rd("TXT", '"v=spf1 -all" "x"'),
+        rd("SOA", "ns1.example.com. hostmaster.example.com. 1 2 3 4 5"),
+        rd("CAA", '0 issue "ca.example.net"'),
+    ]
+    for r in records:
+        assert fresh_wire(r) == r.to_wire(), r
+
+
+def test_a_name_s_wire_form_is_dnspython_s() -> None:
+    for text in ["example.com.", "A.b.C.", ".", "*.wild.example.", "x\\.y.example."]:
+        name = dns.name.from_text(text)
+        assert name_wire(name) == name.to_wire()

@@ -40,12 +40,16 @@ def check_records(origin: dns.name.Name, records: list[Record], file: str) -> li
     by_key: dict[bytes, dict[int, list[Record]]] = {}
     names: dict[bytes, dns.name.Name] = {}  # key -> the name as first written
     seen: dict[tuple[bytes, ...], bytes | None] = {}  # labels -> key, None if outside
+    origin_key = key_from(origin)
     for rec in records:
         labels = rec.name.labels
         if labels in seen:
             key = seen[labels]
         else:
-            key = seen[labels] = key_from(rec.name) if rec.name.is_subdomain(origin) else None
+            key = key_from(rec.name)
+            if not key_within(key, origin_key):
+                key = None
+            seen[labels] = key
         if key is None:
             problems.append(Problem(_at(rec, file), f"{rec.name} is outside the zone {origin}"))
             continue
@@ -58,7 +62,6 @@ def check_records(origin: dns.name.Name, records: list[Record], file: str) -> li
             types[rec.rdata.rdtype] = [rec]
         else:
             held.append(rec)
-    origin_key = key_from(origin)
     apex = by_key.get(origin_key, {})
     soas = apex.get(dns.rdatatype.SOA, [])
     if not soas:

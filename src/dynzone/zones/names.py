@@ -17,6 +17,11 @@ from dynzone.memo import ByObject
 
 
 def _wire(name: dns.name.Name) -> bytes:
+    labels = name.labels
+    if labels and not labels[-1]:
+        # Absolute: the labels with their lengths. dnspython's to_wire makes a
+        # name object for every suffix on the way (for compression).
+        return b"".join([bytes((len(label),)) + label for label in labels])
     wire = name.to_wire()
     assert wire is not None
     return wire
@@ -46,6 +51,11 @@ def plain_text(labels: tuple[bytes, ...]) -> str | None:
 
 # An absolute name's wire form, uncompressed, case kept.
 wire_of: ByObject[dns.name.Name, bytes] = ByObject(_wire)
+
+
+def name_wire(name: dns.name.Name) -> bytes:
+    """An absolute name's uncompressed wire form, case kept (not remembered)."""
+    return _wire(name)
 
 
 def key_from(name: dns.name.Name) -> bytes:

@@ -36,6 +36,7 @@ import dns.rdtypes.ANY.TXT
 import dns.rdtypes.IN.SRV
 import dns.ttl
 
+from dynzone.zones.names import key_from, key_within
 from dynzone.zones.trusted_rdata import a_record, aaaa_record, rdata_of
 from dynzone.zones.zonefile import Location, ParsedZone, Record
 
@@ -87,6 +88,7 @@ class _Reader:
     def __init__(self, filename: str, origin: dns.name.Name) -> None:
         self.filename = filename
         self.zone_origin = origin
+        self.zone_key = key_from(origin)
         self.origin = origin  # $ORIGIN
         self.last_name = origin
         self.last_ttl = 0
@@ -163,7 +165,8 @@ class _Reader:
         if inside is None:
             if len(self.inside) > 4096:
                 self.inside.clear()
-            inside = self.inside[name.labels] = name.is_subdomain(self.zone_origin)
+            inside = key_within(key_from(name), self.zone_key)
+            self.inside[name.labels] = inside
         if not inside:
             self.outside.append((name, Location(self.filename, number)))
             return

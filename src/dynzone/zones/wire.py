@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 import struct
+from typing import Any
 
 import dns.name
 import dns.rdata
@@ -18,12 +19,18 @@ import dns.rdataclass
 import dns.rdatatype
 
 from dynzone.memo import ByObject
-from dynzone.zones.names import wire_of
+from dynzone.zones.names import name_wire, wire_of
 from dynzone.zones.zonefile import Record
 
 _HEAD = struct.Struct("!HIH")
 _A = dns.rdatatype.A
 _AAAA = dns.rdatatype.AAAA
+_MX = dns.rdatatype.MX
+_SRV = dns.rdatatype.SRV
+# Types whose rdata is one name, written uncompressed by ``fresh_wire``.
+_TARGET_ONLY = frozenset({dns.rdatatype.NS, dns.rdatatype.CNAME, dns.rdatatype.PTR})
+_U16 = struct.Struct("!H")
+_SRV_HEAD = struct.Struct("!HHH")
 # Types whose rdata holds no domain name: their canonical form is their wire form.
 _NO_NAMES = frozenset({dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.TXT})
 
@@ -36,11 +43,21 @@ def _wire(rdata: dns.rdata.Rdata) -> bytes:
 
 def fresh_wire(rdata: dns.rdata.Rdata) -> bytes:
     """``rdata`` in uncompressed wire form, not remembered (for passes over many
-    records each seen once), addresses without dnspython's pure-Python parser."""
-    if rdata.rdtype == _A:
+    records each seen once): addresses without dnspython's pure-Python parser,
+    and the common types with a name without its name encoder (which makes a
+    name object for every suffix)."""
+    rdtype = rdata.rdtype
+    if rdtype == _A:
         return socket.inet_aton(rdata.address)  # type: ignore[attr-defined]
-    if rdata.rdtype == _AAAA:
+    if rdtype == _AAAA:
         return socket.inet_pton(socket.AF_INET6, rdata.address)  # type: ignore[attr-defined]
+    if rdtype in _TARGET_ONLY:
+        return name_wire(rdata.target)  # type: ignore[attr-defined]
+    if rdtype == _MX:
+        return _U16.pack(rdata.preference) + name_wire(rdata.exchange)  # type: ignore[attr-defined]
+    if rdtype == _SRV:
+        rd: Any = rdata
+        return _SRV_HEAD.pack(rd.priority, rd.weight, rd.port) + name_wire(rd.target)
     return _wire(rdata)
 
 
