@@ -51,11 +51,11 @@ TAIL_MARK = b"+"
 
 
 def answer_section(
-    catalog: Catalog, name_key: bytes, qtype: int, qclass: int, deps: Deps
+    catalog: Catalog, name_key: bytes, qtype: int, qclass: int, deps: Deps | None
 ) -> tuple[ZoneSnapshot, bytes, int] | None:
     """The zone, the answer section's bytes and its record count, when the answer
     to (``name_key``, ``qtype``) can be written this way; else None.
-    ``deps`` collects what the lookup read."""
+    ``deps``, if given, collects what the lookup read."""
     if qtype not in DIRECT_TYPES or qclass != _IN:
         return None
     zone = catalog.find_zone(name_key)
@@ -70,8 +70,9 @@ def answer_section(
         node = zone.nodes.get(name_key)
         if node is None or _NS in node:
             return None  # NXDOMAIN, wildcard or a referral: the general path
-        deps.zone(zone)
-        deps.tags.add(node_tag(name_key))
+        if deps is not None:
+            deps.zone(zone)
+            deps.tags.add(node_tag(name_key))
     else:
         look = zone.find(name_key, qtype, deps)
         if look.match is not Match.EXACT:

@@ -41,7 +41,7 @@ import dns.renderer
 
 from dynzone.dns.answer import Answer, resolve
 from dynzone.dns.cookies import COOKIE, Cookies, MalformedCookie, find_cookie, option_bytes
-from dynzone.dns.packed_answer import TAIL_MARK, answer_section
+from dynzone.dns.packed_answer import DIRECT_TYPES, TAIL_MARK, answer_section
 from dynzone.dns.render import EdnsReply, render
 from dynzone.dns.rrl import RateLimiter
 from dynzone.dns.stats import QueryStats, Tally
@@ -231,9 +231,10 @@ class Responder:
                 body,
             )
         )
-        if not tcp and cookie is None:
+        if not tcp and cookie is None and catalog.cache.get(key) is hit:
             # Where each serial sits in the bytes after the ID. Not for a cookie:
-            # its reply is for one client address and one moment.
+            # its reply is for one client address and one moment. Not for an
+            # answer that was not cached either (put_exact would refuse it).
             shift = qend - 2
             serials = tuple((at + shift, zone) for at, zone in patches)
             catalog.answers.put_exact(catalog, key, hit, data[2:], tail, serials)
@@ -243,19 +244,21 @@ class Responder:
         """Render and cache the reply for a fast-path cache key."""
         name_key = key[:name_len]
         qtype, qclass = struct.unpack_from("!HH", key, name_len)
+        if qtype in DIRECT_TYPES:
+            # Made almost as fast as it is found, so cached only when asked
+            # again: a pass over many names, each asked once, then costs no
+            # cache upkeep (and no memory), nor noting what it read.
+            again = catalog.answers.asked_again(key)
+            deps = Deps() if again else None
+            direct = answer_section(catalog, name_key, qtype, qclass, deps)
+            if direct is not None:
+                entry = self._direct(catalog, key, name_len, variant, *direct)
+                if entry is not None:
+                    if deps is not None:
+                        tags = deps.finish() | {rrset_tag(name_key, qtype)}
+                        catalog.answers.put(catalog, key, entry, tags)
+                    return entry
         deps = Deps()
-        direct = answer_section(catalog, name_key, qtype, qclass, deps)
-        if direct is not None:
-            entry = self._direct(catalog, key, name_len, variant, *direct)
-            if entry is not None:
-                # Made almost as fast as it is found, so cached only when asked
-                # again: a pass over many names, each asked once, then costs
-                # no cache upkeep (and no memory).
-                if catalog.answers.asked_again(key):
-                    tags = deps.finish() | {rrset_tag(name_key, qtype)}
-                    catalog.answers.put(catalog, key, entry, tags)
-                return entry
-            deps = Deps()
         qname = name_from_key(key)
         edns = None if variant == 0 else EdnsReply(self.payload, do=variant == 2)
         shape = _shape(catalog, name_key, qtype, qclass, deps)
