@@ -241,7 +241,8 @@ class Responder:
         return data[:2] + tail, valid
 
     def _prepare(self, catalog: Catalog, key: bytes, name_len: int, variant: int) -> CachedAnswer:
-        """Render and cache the reply for a fast-path cache key."""
+        """Render the reply for a fast-path cache key, and cache it (one written
+        straight from packed bytes only when its question comes again)."""
         name_key = key[:name_len]
         qtype, qclass = struct.unpack_from("!HH", key, name_len)
         if qtype in DIRECT_TYPES:
