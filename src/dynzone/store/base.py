@@ -201,6 +201,10 @@ class Store(Protocol):
         """Every record of the zone and its feed position, read consistently."""
         ...
 
+    def load_zones(self, origins: Iterable[dns.name.Name]) -> dict[dns.name.Name, StoredZone]:
+        """``load_zone`` for many zones at once, in one read (those stored)."""
+        ...
+
     def soa_serial(self, origin: dns.name.Name) -> int | None:
         """The stored SOA serial (one row read, not the zone)."""
         ...

@@ -74,6 +74,7 @@ def bring_in_line(engine: Engine, zones: Sequence[ZoneSettings], strict: bool) -
     """
     engine.set_settings(zones)
     engine.follow()  # another process (import-dyndnsd) may have changed a zone
+    engine.hold_all(zs.name for zs in zones)  # the stored ones, in one read
     served: list[dns.name.Name] = []
     # Zones imported for the first time are committed together, a batch at a
     # time: one transaction and one fsync for many small zones.
