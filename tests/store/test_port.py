@@ -99,3 +99,34 @@ def test_an_unusable_store_is_a_store_error(tmp_path: Path) -> None:
     (tmp_path / "dynzone.sqlite3").write_bytes(b"this is not a database, just bytes" * 100)
     with pytest.raises(StoreError, match="cannot open the store"):
         open_store(tmp_path)
+
+
+def test_many_zones_load_in_one_read_as_each_alone(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    names = [dns.name.from_text(f"z{i}.example") for i in range(5)]
+    for i, origin in enumerate(names):
+        with store.write() as txn:
+            zone = txn.create_zone(origin)
+            text = f"ns1.{origin} hostmaster.{origin} {i + 1} 3600 600 86400 60"
+            zone.insert(
+                [
+                    Record(origin, 300, dns.rdata.from_text("IN", "SOA", text)),
+                    Record(origin, 300, dns.rdata.from_text("IN", "NS", f"ns1.{origin}")),
+                    Record(
+                        dns.name.from_text("www", origin),
+                        60,
+                        dns.rdata.from_text("IN", "A", f"192.0.2.{i}"),
+                    ),
+                ]
+            )
+            zone.append_journal(i + 1, i + 1, [], [], "file", "local", 0.0, 10)
+    absent = dns.name.from_text("absent.example")
+    loaded = store.load_zones([*names[1:], absent])
+    assert set(loaded) == set(names[1:])
+    for origin in names[1:]:
+        alone = store.load_zone(origin)
+        assert alone is not None
+        got = loaded[origin]
+        assert got.position == alone.position
+        assert sorted(map(str, got.records)) == sorted(map(str, alone.records))
+        assert got.snapshot.serial == alone.snapshot.serial
