@@ -25,6 +25,7 @@ from dynzone.http.settings import DEFAULT_HTTP_PORT, HttpSettings
 from dynzone.logs import FORMATS as LOG_FORMATS
 from dynzone.privileges import PrivilegeError, lookup
 from dynzone.zones.serial import POLICIES as SERIAL_POLICIES
+from dynzone.zones.trusted_rdata import name_from_text
 
 DEMO_ZONE = "dyn.example.test"
 DEFAULT_DATA_DIR = "dynzone-data"
@@ -186,7 +187,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
                 f'{where}: {key}.name: every [[zone]] needs a name, e.g. "example.com"'
             )
         try:
-            name = dns.name.from_text(name_text)
+            name = name_from_text(name_text)
         except dns.exception.DNSException as exc:
             raise ConfigError(
                 f"{where}: {key}.name: {name_text!r} is not a domain name: {exc}"

@@ -12,6 +12,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from prometheus_client.core import Metric
 
@@ -21,9 +22,12 @@ from dynzone.dns.responder import Responder
 from dynzone.dns.rrl import RateLimiter
 from dynzone.dns.stats import rcode_label, type_label
 from dynzone.engine.engine import Engine
-from dynzone.http.guard import ConnectionGuard
 from dynzone.metrics import counter, gauge
 from dynzone.xfr.propagation import Tracker
+
+if TYPE_CHECKING:
+    # Only a type here: the HTTP side (aiohttp) is imported when HTTP is served.
+    from dynzone.http.guard import ConnectionGuard
 
 
 @dataclass

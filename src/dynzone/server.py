@@ -25,7 +25,6 @@ from dynzone.dns.rrl import RateLimiter
 from dynzone.dns.stats import QueryStats
 from dynzone.engine.catalog import Catalog
 from dynzone.engine.engine import Engine
-from dynzone.http.app import start_http
 from dynzone.keys import Keyring
 from dynzone.metrics import REGISTRY, LiveCollector
 from dynzone.observe import Parts, reader
@@ -165,6 +164,10 @@ class Server:
         self._closers.append(keyring.close)
         parts = Parts(engine, self.responder, self.tracker, limits, self.rrl, answerer.inflight)
         if self.config.http.listen:
+            # Imported only when HTTP is served: aiohttp takes a tenth of a
+            # second to import, a fair part of a DNS-only restart.
+            from dynzone.http.app import start_http
+
             try:
                 http = await start_http(
                     engine, lambda: self.config.http, self.tracker, self.transfer_pool

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dns.name
 import pytest
 
-from dynzone.zones.names import key_from, key_of, key_within, lower_text, text_of
+from dynzone.zones.names import key_from, key_of, key_within, lower_text, plain_text, text_of
 
 
 def k(text: str) -> bytes:
@@ -44,3 +44,13 @@ def test_the_memos_give_what_dnspython_gives_for_each_object() -> None:
         assert key_of(name) == key_from(name) == name.to_wire().lower()  # type: ignore[union-attr]
         assert text_of(name) == name.to_text()
         assert lower_text(name) == name.to_text().lower()
+
+
+def test_plain_text_is_dnspython_s_text_or_nothing() -> None:
+    for text in ["example.com.", "A.b-c.C.", "*.wild.example.", "_sip._tcp.x.", "."]:
+        name = dns.name.from_text(text)
+        assert plain_text(name.labels) in (name.to_text(), None)
+    assert plain_text(dns.name.from_text("Host1.Example.").labels) == "Host1.Example."
+    # Labels that need an escape are left to dnspython.
+    assert plain_text(dns.name.from_text("a\\.b.example.").labels) is None
+    assert plain_text(dns.name.from_text('q\\"x.example.').labels) is None

@@ -10,7 +10,7 @@ import dns.rdata
 import pytest
 
 from dynzone.zones import trusted_rdata
-from dynzone.zones.trusted_rdata import a_record, aaaa_record, with_serial
+from dynzone.zones.trusted_rdata import a_record, aaaa_record, name_from_text, with_serial
 from dynzone.zones.wire import rdata_wire
 
 
@@ -92,3 +92,19 @@ def test_rdata_from_wire_equals_dnspython_reading_the_same_bytes(rdtype: str, te
     wire = b"\xff" + reference.to_wire() + b"\xff"  # read from inside a message
     made = trusted_rdata.rdata_from_wire(reference.rdtype, wire, 1, len(wire) - 2)
     same(made, reference)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["example.com", "Example.COM.", "*.lab.example.com", "_acme-challenge.x.y", "a.b-c.d.",
+     "bücher.example", "a\\.b.example", "x" * 64 + ".example", ".", "a..b"],
+)  # fmt: skip
+def test_name_from_text_equals_dnspython(text: str) -> None:
+    try:
+        want = dns.name.from_text(text)
+    except dns.exception.DNSException:
+        with pytest.raises(dns.exception.DNSException):
+            name_from_text(text)
+        return
+    got = name_from_text(text)
+    assert got == want and got.labels == want.labels and got.to_text() == want.to_text()

@@ -495,6 +495,8 @@ class Engine:
     def follow(self) -> None:
         """Catch up with what other processes committed to the zones we serve."""
         with self._lock:
+            if not self._zones:
+                return  # nothing held yet (a start): nothing to catch up with
             positions = self.store.positions()
             changed: dict[dns.name.Name, ZoneSnapshot] = {}
             tags: set[bytes] = set()

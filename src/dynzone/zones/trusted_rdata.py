@@ -17,6 +17,7 @@ are used.
 
 from __future__ import annotations
 
+import re
 import socket
 
 import dns.name
@@ -118,6 +119,19 @@ def stored_name(text: str) -> dns.name.Name:
     name = _new(_NAME_CLS)
     _set(name, "labels", labels)
     return name
+
+
+_PLAIN_NAME = re.compile(r"(?:[A-Za-z0-9_*-]{1,63}\.)+\Z")
+
+
+def name_from_text(text: str) -> dns.name.Name:
+    """``dns.name.from_text(text)``, made directly when the name is plain (letters,
+    digits, ``-``, ``_``, ``*``; a config file names thousands of zones); anything
+    else, IDNA included, goes through dnspython."""
+    absolute = text if text.endswith(".") else text + "."
+    if len(absolute) < 255 and _PLAIN_NAME.match(absolute):
+        return stored_name(absolute)
+    return dns.name.from_text(text)
 
 
 def name_from_wire(wire: bytes) -> dns.name.Name:

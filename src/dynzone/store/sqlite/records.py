@@ -62,13 +62,20 @@ def rows(conn: sqlite3.Connection, zone_id: int) -> Iterator[StoredRow]:
     )
 
 
-def all_rows(conn: sqlite3.Connection) -> Iterator[tuple[int, str, str, int, int, bytes]]:
-    """Every zone's records, each row led by its zone id, ordered by zone, then
-    as ``rows`` orders them (the index gives this order)."""
+def all_rows(conn: sqlite3.Connection) -> Iterator[StoredRow]:
+    """Every zone's records, zone after zone in the order of ``counts``, each
+    zone's as ``rows`` orders them (the index gives this order)."""
     return conn.execute(
-        "SELECT zone_id, owner_key, owner, rdtype, ttl, rdata FROM record"
+        "SELECT owner_key, owner, rdtype, ttl, rdata FROM record"
         " ORDER BY zone_id, owner_key, rdtype"
     )
+
+
+def counts(conn: sqlite3.Connection) -> list[tuple[int, int]]:
+    """(zone id, number of records) of every zone with records, by zone id."""
+    return conn.execute(
+        "SELECT zone_id, count(*) FROM record GROUP BY zone_id ORDER BY zone_id"
+    ).fetchall()
 
 
 def insert(

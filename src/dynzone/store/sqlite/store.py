@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from itertools import groupby
-from operator import itemgetter
+from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -239,7 +239,7 @@ class SqliteStore:
             return StoredZone(snapshot, zone_rows.position(conn, zid))
 
     def load_zones(self, origins: Iterable[dns.name.Name]) -> dict[dns.name.Name, StoredZone]:
-        wanted = {origin.to_text().lower(): origin for origin in origins}
+        wanted = {zone_rows.zone_key(origin): origin for origin in origins}
         out: dict[dns.name.Name, StoredZone] = {}
         with self._reading() as conn:
             found = {
@@ -247,13 +247,17 @@ class SqliteStore:
                 for zid, name, seq in conn.execute("SELECT id, name, journal_seq FROM zone")
                 if name in wanted
             }
-            # Every zone's rows in one pass of the index, zone after zone.
-            for zid, rows in groupby(records.all_rows(conn), itemgetter(0)):
+            # Every zone's rows in one pass of the index, zone after zone: each
+            # zone takes as many rows as it has (islice: no per-row work here).
+            rows = records.all_rows(conn)
+            for zid, count in records.counts(conn):
+                mine = islice(rows, count)
                 zone = found.get(zid)
-                if zone is not None:
-                    origin, position = zone
-                    snapshot = ZoneSnapshot.from_rows(origin, (row[1:] for row in rows))
-                    out[origin] = StoredZone(snapshot, position)
+                if zone is None:
+                    deque(mine, maxlen=0)  # not wanted: skip its rows
+                    continue
+                origin, position = zone
+                out[origin] = StoredZone(ZoneSnapshot.from_rows(origin, mine), position)
         return out
 
     def soa_serial(self, origin: dns.name.Name) -> int | None:
