@@ -64,3 +64,12 @@ def test_a_changing_zones_replies_are_kept_split_around_the_serial() -> None:
     assert answers.exact == {b"wire": (b"head", ZONE, b"rest")}
     answers.retire([serial_tag(ZONE)])  # the next commit leaves it: it is patched when served
     assert b"wire" in answers.exact
+
+
+def test_a_question_counts_as_asked_again_once_after_its_first_ask() -> None:
+    cache = AnswerCache()
+    assert cache.asked_again(b"q1") is False
+    assert cache.asked_again(b"q2") is False
+    assert cache.asked_again(b"q1") is True
+    assert cache.asked_again(b"q1") is False  # noted afresh: it was not cached
+    assert cache.asked_again(b"q2") is True

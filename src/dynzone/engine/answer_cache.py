@@ -107,8 +107,9 @@ class AnswerCache:
         """Whether ``key`` was asked before (since the last ``CACHE_LIMIT`` first
         asks); notes it as asked if not."""
         once = self.once
-        if key in once:
-            del once[key]
+        # pop, not `in` then `del`: the UDP thread and the event loop may
+        # both be asking about the same question.
+        if once.pop(key, False) is None:
             return True
         if len(once) >= CACHE_LIMIT:
             once.clear()
