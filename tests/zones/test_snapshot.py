@@ -54,3 +54,45 @@ def test_rrsets_are_what_rdataset_add_makes_of_the_records_in_order() -> None:
         assert built[k] == ref and built[k].ttl == ref.ttl, k
         assert list(built[k]) == list(ref)  # the same order too
     assert snap.record_count == sum(len(r) for r in reference.values())
+
+
+def stored_rows(records: list[Record]) -> list[tuple[str, str, int, int, bytes]]:
+    """What the store's rows for ``records`` would be, in its read order."""
+    snap = ZoneSnapshot(ORIGIN, records)  # one row per distinct record, as stored
+    rows = []
+    for node in snap.nodes.values():
+        for rdtype, rrset in node.items():
+            for rd in rrset:
+                text = rrset.name.to_text()
+                rows.append((text.lower(), text, rdtype, rrset.ttl, rd.to_wire()))
+    return sorted(rows, key=lambda r: (r[0], r[2]))
+
+
+def test_a_snapshot_from_stored_rows_equals_one_from_the_records() -> None:
+    from_records = ZoneSnapshot(ORIGIN, RECORDS)
+    from_rows = ZoneSnapshot.from_rows(ORIGIN, stored_rows(RECORDS))
+    assert dict(from_rows.nodes.items()).keys() == dict(from_records.nodes.items()).keys()
+    for key, node in from_records.nodes.items():
+        other = from_rows.nodes[key]
+        assert (node.below, node.owner_wire(), sorted(node)) == (
+            other.below,
+            other.owner_wire(),
+            sorted(other),
+        )
+        for rdtype in node:
+            a, b = node[rdtype], other[rdtype]
+            assert a == b and a.ttl == b.ttl and a.name.to_text() == b.name.to_text()
+    assert from_rows.record_count == from_records.record_count
+    assert from_rows.serial == from_records.serial
+
+
+def test_the_root_zone_loads_from_rows() -> None:
+    root = dns.name.root
+    rows = [
+        (".", ".", 2, 300, dns.rdata.from_text("IN", "NS", "a.root.").to_wire()),
+        (".", ".", 6, 300, dns.rdata.from_text("IN", "SOA", "a.root. h.root. 7 2 3 4 5").to_wire()),
+        ("com.", "com.", 2, 300, dns.rdata.from_text("IN", "NS", "ns.com.").to_wire()),
+    ]
+    snap = ZoneSnapshot.from_rows(root, rows)
+    assert sorted(snap.nodes) == [b"\x00", b"\x03com\x00"]
+    assert snap.serial == 7 and snap.record_count == 3

@@ -173,8 +173,9 @@ class ZoneSnapshot:
                     if sets:
                         node.sets = tuple(sets)
                         sets = []
-                    label = owner_key[:cut]
-                    if owner_key.endswith(suffix) and "." not in label and "\\" not in label:
+                    label = owner_key[:cut]  # (empty for the root zone's apex)
+                    plain = label and "." not in label and "\\" not in label
+                    if plain and owner_key.endswith(suffix):
                         key = bytes((len(label),)) + label.encode() + origin_key
                     else:
                         key = key_from_text(owner_key)
