@@ -50,6 +50,7 @@ from dynzone.engine.answer_cache import CachedAnswer, Patches, SplitReply
 from dynzone.engine.catalog import Catalog
 from dynzone.zones.deps import Deps, rrset_tag, zone_tag
 from dynzone.zones.snapshot import Match, ZoneSnapshot, key_of
+from dynzone.zones.trusted_rdata import name_from_wire
 
 DEFAULT_PAYLOAD = 1232  # RFC 9715 / DNS Flag Day 2020
 PLAIN_UDP_LIMIT = 512  # RFC 1035 §4.2.1, without EDNS
@@ -260,7 +261,7 @@ class Responder:
                         catalog.answers.put(catalog, key, entry, tags)
                     return entry
         deps = Deps()
-        qname = name_from_key(key)
+        qname = name_from_wire(key)
         edns = None if variant == 0 else EdnsReply(self.payload, do=variant == 2)
         shape = _shape(catalog, name_key, qtype, qclass, deps)
         shape_key = None if shape is None else (*shape, key[name_len:])
@@ -308,7 +309,7 @@ class Responder:
         if shared is None:
             # Render this one answer the usual way, anchored as shapes are, and
             # keep what follows its answer section.
-            qname = name_from_key(key)
+            qname = name_from_wire(key)
             qtype, qclass = struct.unpack_from("!HH", key, name_len)
             edns = None if variant == 0 else EdnsReply(self.payload, do=variant == 2)
             ans = decide(catalog, qname, qtype, qclass, name_key, Deps())
@@ -485,17 +486,6 @@ def _patched(catalog: Catalog, data: bytes, patches: Patches) -> bytes:
     for at, zone in patches:
         data = data[:at] + zones[zone].serial_wire + data[at + 4 :]
     return data
-
-
-def name_from_key(wire: bytes) -> dns.name.Name:
-    """The name whose uncompressed wire form starts ``wire`` (already checked)."""
-    labels = []
-    i = 0
-    while wire[i]:
-        labels.append(wire[i + 1 : i + 1 + wire[i]])
-        i += wire[i] + 1
-    labels.append(b"")
-    return dns.name.Name(labels)
 
 
 def decide(

@@ -37,7 +37,7 @@ import dns.rdtypes.IN.SRV
 import dns.ttl
 
 from dynzone.zones.names import key_from, key_within
-from dynzone.zones.trusted_rdata import a_record, aaaa_record, rdata_of
+from dynzone.zones.trusted_rdata import a_record, aaaa_record, name_of_labels, rdata_of
 from dynzone.zones.zonefile import Location, ParsedZone, Record
 
 
@@ -64,11 +64,8 @@ _AAAA = dns.rdatatype.AAAA
 # Class names dnspython knows besides IN: a record of those is an error
 # (dnspython's to report).
 _OTHER_CLASSES = {c.name for c in dns.rdataclass.RdataClass if c != _IN}
-_NAME_CLS = dns.name.Name
 # A type as written -> its number (dnspython's lookup is slow).
 _TYPES: dict[str, dns.rdatatype.RdataType] = {}
-_new = object.__new__
-_set = object.__setattr__
 
 
 def quick_parse(text: str, filename: str, origin: dns.name.Name) -> ParsedZone | None:
@@ -299,8 +296,7 @@ class _Reader:
             too_long = sum(map(len, labels)) + len(labels) > 255
             if too_long or any(len(label) > 63 for label in labels):
                 raise _NotPlain
-            name = _new(_NAME_CLS)
-            _set(name, "labels", labels)
+            name = name_of_labels(labels)
         if len(self.names) > 4096:
             self.names.clear()
         self.names[text] = name

@@ -107,6 +107,17 @@ def rdata_from_wire(
     return dns.rdata.from_wire(_IN, type_enum(rdtype), data, at, rdlen)
 
 
+def name_of_labels(labels: tuple[bytes, ...]) -> dns.name.Name:
+    """The name with ``labels`` (already valid: lengths and total are not checked
+    again), set directly, or through dnspython's constructor if its layout
+    differs."""
+    if not _NAME_DIRECT:
+        return dns.name.Name(labels)
+    name = _new(_NAME_CLS)
+    _set(name, "labels", labels)
+    return name
+
+
 def stored_name(text: str) -> dns.name.Name:
     """The absolute name whose ``to_text()`` is ``text``. Text without escapes
     (nearly every name) is split into its labels directly; anything else, and
@@ -116,9 +127,7 @@ def stored_name(text: str) -> dns.name.Name:
     labels = tuple(label.encode() for label in text.split("."))
     if len(text) > 254 or any(not 0 < len(label) < 64 for label in labels[:-1]):
         return dns.name.from_text(text)  # let dnspython say what is wrong
-    name = _new(_NAME_CLS)
-    _set(name, "labels", labels)
-    return name
+    return name_of_labels(labels)
 
 
 _PLAIN_NAME = re.compile(r"(?:[A-Za-z0-9_*-]{1,63}\.)+\Z")
@@ -135,8 +144,8 @@ def name_from_text(text: str) -> dns.name.Name:
 
 
 def name_from_wire(wire: bytes) -> dns.name.Name:
-    """The absolute name whose uncompressed wire form is ``wire`` (which dynzone
-    made: label lengths are not checked again)."""
+    """The absolute name whose uncompressed wire form starts ``wire`` (made or
+    already checked by dynzone: label lengths are not checked again)."""
     labels = []
     at = 0
     while True:
@@ -145,11 +154,7 @@ def name_from_wire(wire: bytes) -> dns.name.Name:
         if not length:
             break
         at += length + 1
-    if not _NAME_DIRECT:
-        return dns.name.Name(labels)
-    name = _new(_NAME_CLS)
-    _set(name, "labels", tuple(labels))
-    return name
+    return name_of_labels(tuple(labels))
 
 
 def _slots(cls: type) -> set[str]:
