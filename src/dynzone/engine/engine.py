@@ -370,7 +370,7 @@ class Engine:
                             view = views.get(outcome.zone)
                             if view is not None:
                                 view.take(outcome)
-                            elif outcome.records is not None and outcome.position is not None:
+                            elif outcome.snapshot is not None and outcome.position is not None:
                                 views[outcome.zone] = ZoneView.of_new_zone(outcome)
                         results.append(outcomes)
                     # Still inside the transaction: if making a snapshot fails,

@@ -40,9 +40,8 @@ class ZoneView:
     @classmethod
     def of_new_zone(cls, outcome: Outcome) -> ZoneView:
         """The view of a zone the batch created (``outcome`` of its ``NewZone``)."""
-        assert outcome.records is not None and outcome.position is not None
-        snapshot = outcome.snapshot or ZoneSnapshot(outcome.zone, outcome.records)
-        view = cls(snapshot, outcome.position)
+        assert outcome.snapshot is not None and outcome.position is not None
+        view = cls(outcome.snapshot, outcome.position)
         view.fresh = True
         return view
 

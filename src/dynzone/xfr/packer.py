@@ -26,7 +26,7 @@ import dns.name
 import dns.rrset
 
 from dynzone.dns.query_beat import BEAT
-from dynzone.zones.names import wire_of
+from dynzone.zones.names import key_within, wire_of
 from dynzone.zones.node import pack_rrset
 
 Question = tuple[dns.name.Name, int, int]
@@ -94,10 +94,7 @@ def pack(
 
     for owner, rdtype, packed in sets:
         # The owner's labels above the zone's name, if it is at or below it.
-        below = len(owner) - zone_len
-        prefix: bytes | None = None
-        if below >= 0 and owner[below:].lower() == zone_key and _label_boundary(owner, below):
-            prefix = owner[:below]
+        prefix = owner[: len(owner) - zone_len] if key_within(owner.lower(), zone_key) else None
         # Type, class IN and the TTL (the packed form starts with it).
         fixed = _TYPE.pack(rdtype) + _IN + packed[:4]
         at, end = 4, len(packed)
@@ -154,11 +151,3 @@ def pack(
 
 def _text(owner: bytes) -> str:
     return dns.name.from_wire(owner, 0)[0].to_text()
-
-
-def _label_boundary(wire: bytes, at: int) -> bool:
-    """Whether a label of the name ``wire`` starts at ``at``."""
-    i = 0
-    while i < at:
-        i += wire[i] + 1
-    return i == at

@@ -9,8 +9,8 @@ objects it made; nothing is converted on the write path.
 
 Readers that want dnspython objects (answers not cached yet, updates,
 exports) get them from ``get``, made afresh from the bytes each time;
-readers that want wire form (transfers) take ``raw`` values and use the
-bytes as they are.
+readers that want wire form (transfers, direct answers) take ``raw`` values
+(or walk ``sets``) and use the bytes as they are.
 
 Only the record type and value pairs are held, in one flat tuple
 ``(type, value, type, value, ...)``: a node rarely has more than a few
@@ -28,7 +28,7 @@ import dns.rdatatype
 import dns.rrset
 
 from dynzone.zones.trusted_rdata import name_from_wire, rdata_from_wire, type_enum
-from dynzone.zones.wire import fresh_wire, rdata_wire
+from dynzone.zones.wire import fresh_wire
 
 _IN = dns.rdataclass.IN
 _RRSIG = dns.rdatatype.RRSIG
@@ -72,17 +72,6 @@ def size(value: Held) -> int:
     if isinstance(value, bytes):
         return sum(1 for _ in packed_rdatas(value))
     return len(value)
-
-
-def wire_rdatas(value: Held) -> list[bytes]:
-    """Each record's rdata in uncompressed wire form."""
-    if isinstance(value, bytes):
-        return [value[at : at + length] for at, length in packed_rdatas(value)]
-    return [rdata_wire(rd) for rd in value]
-
-
-def held_ttl(value: Held) -> int:
-    return packed_ttl(value) if isinstance(value, bytes) else int(value.ttl)
 
 
 def unpack(name: dns.name.Name, rdtype: int, packed: bytes) -> dns.rrset.RRset:
@@ -166,11 +155,6 @@ class Node:
     def items(self) -> Iterator[tuple[int, dns.rrset.RRset]]:
         for rdtype in self:
             yield rdtype, self[rdtype]
-
-    def raw_items(self) -> Iterator[tuple[int, Held]]:
-        sets = self.sets
-        for i in range(0, len(sets), 2):
-            yield sets[i], sets[i + 1]  # type: ignore[misc]
 
     def owner_name(self) -> dns.name.Name:
         return self.owner if self.owner is not None else name_from_wire(self.key)
