@@ -10,18 +10,24 @@ the store): each form is remembered for the last few thousand names
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import dns.name
 
 from dynzone.memo import ByObject
 
 
+def _labels_wire(labels: Iterable[bytes]) -> bytes:
+    """Labels (the root's last) as uncompressed wire: each with its length."""
+    return b"".join([bytes((len(label),)) + label for label in labels])
+
+
 def _wire(name: dns.name.Name) -> bytes:
     labels = name.labels
     if labels and not labels[-1]:
-        # Absolute: the labels with their lengths. dnspython's to_wire makes a
-        # name object for every suffix on the way (for compression).
-        return b"".join([bytes((len(label),)) + label for label in labels])
+        # Absolute: dnspython's to_wire makes a name object for every suffix on
+        # the way (for compression).
+        return _labels_wire(labels)
     wire = name.to_wire()
     assert wire is not None
     return wire
@@ -32,7 +38,7 @@ def key_from_text(text: str) -> bytes:
     (as the store keeps owners). Text without escapes is split directly."""
     if "\\" in text or not text.endswith(".") or text == ".":
         return key_from(dns.name.from_text(text))
-    return b"".join([bytes((len(label),)) + label for label in text.encode().split(b".")])
+    return _labels_wire(text.encode().split(b"."))
 
 
 _PLAIN_LABEL = re.compile(rb"[A-Za-z0-9_*-]+\Z")
@@ -66,8 +72,16 @@ def key_from(name: dns.name.Name) -> bytes:
 
 # The index key of an absolute name: its wire form, lower-cased.
 key_of: ByObject[dns.name.Name, bytes] = ByObject(lambda name: wire_of(name).lower())
+
+
+def name_text(name: dns.name.Name) -> str:
+    """The name's text as dnspython writes it (case kept), without dnspython's
+    per-character escaping when no label needs any (not remembered)."""
+    return plain_text(name.labels) or name.to_text()
+
+
 # The name's text, as dnspython writes it (case kept).
-text_of: ByObject[dns.name.Name, str] = ByObject(lambda name: name.to_text())
+text_of: ByObject[dns.name.Name, str] = ByObject(name_text)
 
 
 def lower_text(name: dns.name.Name) -> str:

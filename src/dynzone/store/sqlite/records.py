@@ -14,17 +14,13 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
-from dynzone.zones.names import plain_text, text_of
+from dynzone.zones.names import lower_text, name_text, text_of
 from dynzone.zones.snapshot import StoredRow
 from dynzone.zones.trusted_rdata import rdata_from_wire, stored_name
 from dynzone.zones.wire import fresh_wire, rdata_wire
 from dynzone.zones.zonefile import Record
 
 _TABLES = ("record", "file_record")
-
-
-def owner_key(name: dns.name.Name) -> str:
-    return name.to_text().lower()
 
 
 def from_row(owner: str, rdtype: int, ttl: int, wire: bytes) -> Record:
@@ -97,7 +93,7 @@ def _rows(zone_id: int, records: Iterable[Record]) -> Iterator[tuple[object, ...
     for r in records:
         labels = r.name.labels
         if labels != last:
-            text = plain_text(labels) or r.name.to_text()
+            text = name_text(r.name)
             key = text.lower()
             last = labels
         yield zone_id, key, text, r.rdata.rdtype, r.ttl, fresh_wire(r.rdata)
@@ -126,7 +122,7 @@ def rrset(conn: sqlite3.Connection, zone_id: int, name: dns.name.Name, rdtype: i
     rows = conn.execute(
         "SELECT owner, rdtype, ttl, rdata FROM record"
         " WHERE zone_id = ? AND owner_key = ? AND rdtype = ?",
-        (zone_id, owner_key(name), rdtype),
+        (zone_id, lower_text(name), rdtype),
     )
     return [from_row(*row) for row in rows]
 
@@ -141,7 +137,7 @@ def types_at(conn: sqlite3.Connection, zone_id: int, name: dns.name.Name) -> set
     """The record types present at a name."""
     rows = conn.execute(
         "SELECT DISTINCT rdtype FROM record WHERE zone_id = ? AND owner_key = ?",
-        (zone_id, owner_key(name)),
+        (zone_id, lower_text(name)),
     )
     return {r[0] for r in rows}
 

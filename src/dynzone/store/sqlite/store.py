@@ -27,6 +27,7 @@ from dynzone.store.sqlite import identities, journal, records
 from dynzone.store.sqlite import zones as zone_rows
 from dynzone.store.sqlite.backup import backup as backup_store
 from dynzone.store.sqlite.connection import connect, db_path, transaction
+from dynzone.zones.names import lower_text
 from dynzone.zones.snapshot import ZoneSnapshot
 from dynzone.zones.zonefile import Record
 
@@ -239,7 +240,7 @@ class SqliteStore:
             return StoredZone(snapshot, zone_rows.position(conn, zid))
 
     def load_zones(self, origins: Iterable[dns.name.Name]) -> dict[dns.name.Name, StoredZone]:
-        wanted = {zone_rows.zone_key(origin): origin for origin in origins}
+        wanted = {lower_text(origin): origin for origin in origins}
         out: dict[dns.name.Name, StoredZone] = {}
         with self._reading() as conn:
             found = {

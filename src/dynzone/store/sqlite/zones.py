@@ -9,21 +9,16 @@ import sqlite3
 import dns.name
 
 from dynzone.store.base import FileState
-from dynzone.zones.names import plain_text
-
-
-def zone_key(name: dns.name.Name) -> str:
-    """How the zone table names a zone: its text, lower-cased."""
-    return (plain_text(name.labels) or name.to_text()).lower()
+from dynzone.zones.names import lower_text
 
 
 def zone_id(conn: sqlite3.Connection, name: dns.name.Name) -> int | None:
-    row = conn.execute("SELECT id FROM zone WHERE name = ?", (zone_key(name),)).fetchone()
+    row = conn.execute("SELECT id FROM zone WHERE name = ?", (lower_text(name),)).fetchone()
     return None if row is None else int(row[0])
 
 
 def create(conn: sqlite3.Connection, name: dns.name.Name) -> int:
-    cur = conn.execute("INSERT INTO zone (name) VALUES (?)", (zone_key(name),))
+    cur = conn.execute("INSERT INTO zone (name) VALUES (?)", (lower_text(name),))
     assert cur.lastrowid is not None
     return cur.lastrowid
 
