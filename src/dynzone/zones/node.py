@@ -27,6 +27,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
+from dynzone.zones.names import name_wire
 from dynzone.zones.trusted_rdata import name_from_wire, rdata_from_wire, type_enum
 from dynzone.zones.wire import fresh_wire
 
@@ -161,11 +162,7 @@ class Node:
 
     def owner_wire(self) -> bytes:
         """The owner in uncompressed wire form, as written."""
-        if self.owner is None:
-            return self.key
-        wire = self.owner.to_wire()
-        assert wire is not None
-        return wire
+        return self.key if self.owner is None else name_wire(self.owner)
 
     # -- changing a copy (only ever a node not yet published) --------------------
 
