@@ -11,8 +11,9 @@ import asyncio
 import gc
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 from dynzone import store as stores
 from dynzone.config import Config, ConfigError, load_config
@@ -72,6 +73,25 @@ def settle_heap(collect: bool = True) -> None:
         gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Hold off the cyclic garbage collector while zones are read and loaded.
+
+    Reading a zone file makes several objects per record (names, rdata,
+    records), all alive until the import is committed; the collector's
+    passes over them, longer as they pile up, took a third of a big
+    import. None of them form cycles, so reference counting frees them
+    all the same.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 class StartupError(Exception):
@@ -134,7 +154,8 @@ class Server:
         """Bring every configured zone in line with its file or settings, and serve them."""
         gc.collect()
         try:
-            bring_in_line(self.engine, self.config.zones, strict=True)
+            with collector_paused():
+                bring_in_line(self.engine, self.config.zones, strict=True)
         except (SyncError, StoreError) as exc:
             raise StartupError(str(exc)) from None
         settle_heap(collect=False)
@@ -270,7 +291,8 @@ class Server:
             if config.http.listen != self.config.http.listen:
                 log.warning("reload: http.listen changed; restart dynzone to listen elsewhere")
         self.config = config
-        await self.engine.in_writer(bring_in_line, self.engine, config.zones, False)
+        with collector_paused():
+            await self.engine.in_writer(bring_in_line, self.engine, config.zones, False)
         settle_heap()
         if self.responder.stats is not None:
             self.responder.stats.forget_zones()
