@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dns.flags
 import dns.message
 import dns.name
 import dns.rdatatype
@@ -135,3 +136,24 @@ def test_an_rrset_a_commit_put_in_is_answered_the_same_way() -> None:
     got = asked(Responder(cat), "www.example.com", "A", 1)
     assert sections(got) == sections(reference(cat, "www.example.com", "A", 1))
     assert got.answer[0].ttl == 120 and len(got.answer[0]) == 2
+
+
+def test_the_first_ask_keeps_the_clients_rd_and_cd_bits_and_id_as_later_ones_do() -> None:
+    responder = Responder(catalog())
+    q = dns.message.make_query("www.example.com", "A", use_edns=0)
+    q.id = 4242
+    q.flags = dns.flags.RD | dns.flags.CD
+    replies = [responder.respond(q.to_wire(), False) for _ in range(3)]  # first, again, cached
+    assert replies[0] == replies[1] == replies[2]
+    got = dns.message.from_wire(replies[0])  # type: ignore[arg-type]
+    assert got.id == 4242 and got.flags & dns.flags.RD and got.flags & dns.flags.CD
+
+
+def test_a_first_answer_too_big_for_plain_udp_is_truncated_as_the_usual_path_does() -> None:
+    strings = " ".join(f'"{"x" * 200}"' for _ in range(4))
+    big = ZONE + f"big TXT {strings}\n"
+    responder = Responder(Catalog([ZoneSnapshot(ORIGIN, read_zone_text(big, ORIGIN))]))
+    q = dns.message.make_query("big.example.com", "TXT", use_edns=False)
+    for _ in range(2):
+        got = dns.message.from_wire(responder.respond(q.to_wire(), False))  # type: ignore[arg-type]
+        assert got.flags & dns.flags.TC and not got.answer

@@ -58,31 +58,43 @@ def answer_section(
     ``deps``, if given, collects what the lookup read."""
     if qtype not in DIRECT_TYPES or qclass != _IN:
         return None
-    zone = catalog.find_zone(name_key)
-    if zone is None or name_key == zone.key:
-        return None
-    for target in zone.ns_target_keys:
-        if target.endswith(name_key):
+    zones = catalog.zones
+    parent = name_key[name_key[0] + 1 :]
+    zone = zones.get(parent)
+    if zone is not None and name_key not in zones:
+        # One label below an apex (most names of a big zone), and no zone of
+        # its own: no cut or DNAME can be above it unless at the apex, so the
+        # walk is this one node (what find reads).
+        if _DNAME in zone.apex.sets:
             return None
-    if name_key[name_key[0] + 1 :] == zone.key and _DNAME not in zone.apex:
-        # One label below the apex (most names of a big zone): no cut or DNAME
-        # can be above it, so the walk is this one node (what find reads).
         node = zone.nodes.get(name_key)
-        if node is None or _NS in node:
-            return None  # NXDOMAIN, wildcard or a referral: the general path
+        if node is None:
+            return None  # NXDOMAIN or a wildcard: the general path
+        sets = node.sets
+        if _NS in sets:
+            return None  # a referral
         if deps is not None:
             deps.zone(zone)
             deps.tags.add(node_tag(name_key))
     else:
+        zone = catalog.find_zone(name_key)
+        if zone is None or name_key == zone.key:
+            return None
         look = zone.find(name_key, qtype, deps)
         if look.match is not Match.EXACT:
             return None
-        node = look.node
-    value = node.raw(qtype)
-    if value is None:
+        sets = look.node.sets
+    if name_key in zone.ns_target_keys:
+        return None  # a name server's name or above one
+    # A type number is found only at an even place of the flat tuple: the
+    # values there are bytes or RRsets, which never equal an int.
+    if qtype not in sets:
         return None
+    value = sets[sets.index(qtype) + 1]
     packed = value if type(value) is bytes else pack_rrset(value)  # type: ignore[arg-type]
     fixed = _TO_QUESTION + _TYPE_IN.pack(qtype, _IN) + packed[:4]
+    if len(packed) == 6 + ((packed[4] << 8) | packed[5]):
+        return zone, fixed + packed[4:], 1  # one record (most addresses)
     parts = []
     at, end = 4, len(packed)
     while at < end:

@@ -145,11 +145,11 @@ class Responder:
         got, proven = self._fresh(data, tcp, client)
         if type(got) is not bytes:
             return got  # HANDOFF, or None for input that gets no reply
-        reply = cast(bytes, got)
+        reply = got
         if tally is not None:
             tally.note(data[2:], reply[3] & 0x0F)
         rrl = self.rrl
-        if tcp or rrl is None or proven or not client:
+        if tcp or rrl is None or proven or not client or rrl.known_exempt.get(client):
             return reply
         return rrl.judge(client, data, reply, time.monotonic())
 
@@ -203,7 +203,14 @@ class Responder:
         key = data[12 : i + 1].lower() + data[i + 1 : qend] + _VARIANT[variant]
         hit = catalog.cache.get(key)
         if hit is None:
-            hit = self._prepare(catalog, key, i - 11, variant)
+            again = None
+            if (data[i + 1] << 8 | data[i + 2]) in DIRECT_TYPES:
+                again = catalog.answers.asked_again(key)
+                if not again and cookie is None and not tcp:
+                    reply = self._first_direct(catalog, data, key, i - 11, qend, limit)
+                    if reply is not None:
+                        return reply, False
+            hit = self._prepare(catalog, key, i - 11, variant, again)
         else:
             next(self.cache_hits)
         flags0, flags1, counts, body, size, patches = hit
@@ -241,16 +248,57 @@ class Responder:
             catalog.answers.put_exact(catalog, key, hit, data[2:], tail, serials)
         return data[:2] + tail, valid
 
-    def _prepare(self, catalog: Catalog, key: bytes, name_len: int, variant: int) -> CachedAnswer:
+    def _first_direct(
+        self, catalog: Catalog, data: bytes, key: bytes, name_len: int, qend: int, limit: int
+    ) -> bytes | None:
+        """The whole UDP reply to the first ask of a question answered straight
+        from packed bytes (packed_answer.py), or None for ``_prepare`` to make.
+
+        Such a reply is made almost as fast as a cached one is found, so it is
+        cached only when its question comes again: a pass over many names,
+        each asked once, then costs no cache upkeep (nor memory), nor noting
+        what it read. This is ``_prepare`` and the rest of ``_fresh`` written
+        out for that one case: it is the whole cost of a cold answer.
+        """
+        qtype = key[name_len] << 8 | key[name_len + 1]
+        direct = answer_section(catalog, key[:name_len], qtype, key[-3] << 8 | key[-2], None)
+        if direct is None:
+            return None
+        zone, section, count = direct
+        variant = key[-1]
+        tail_key = (zone.key, TAIL_MARK, name_len, len(section).to_bytes(2, "big") + key[-1:])
+        shared = catalog.shapes.get(tail_key)
+        if shared is None:
+            made = self._direct(catalog, key, name_len, variant, zone, section, count)
+            if made is None:
+                return None
+            flags0, flags1, counts, body, size, _ = made
+        else:
+            flags0, flags1, tail_counts, tail_body, _, _ = shared[0]
+            counts = b"\x00\x01" + count.to_bytes(2, "big") + tail_counts
+            body = section + tail_body
+            size = qend + len(body)
+        if size > limit:
+            return None  # the truncated reply is the slow path's
+        return b"".join(
+            (
+                data[:2],
+                bytes((flags0 | (data[2] & 0x01), flags1 | (data[3] & 0x10))),
+                counts,
+                data[12:qend],
+                body,
+            )
+        )
+
+    def _prepare(
+        self, catalog: Catalog, key: bytes, name_len: int, variant: int, again: bool | None
+    ) -> CachedAnswer:
         """Render the reply for a fast-path cache key, and cache it (one written
-        straight from packed bytes only when its question comes again)."""
+        straight from packed bytes only when its question comes again: ``again``
+        says whether it did, for a direct type; see ``_first_direct``)."""
         name_key = key[:name_len]
         qtype, qclass = struct.unpack_from("!HH", key, name_len)
-        if qtype in DIRECT_TYPES:
-            # Made almost as fast as it is found, so cached only when asked
-            # again: a pass over many names, each asked once, then costs no
-            # cache upkeep (and no memory), nor noting what it read.
-            again = catalog.answers.asked_again(key)
+        if again is not None:
             deps = Deps() if again else None
             direct = answer_section(catalog, name_key, qtype, qclass, deps)
             if direct is not None:

@@ -164,7 +164,6 @@ class BatchUdpListener:
         iov_words = memoryview(siov).cast("B").cast("Q")
         iov_step = ctypes.sizeof(_Iovec) // 8
         iov_len_at = _Iovec.iov_len.offset // 8
-        rview = memoryview(rbufs).cast("B")
         sview = memoryview(sbufs).cast("B")
         # The sender's address matters only for rate limiting and cookies.
         want_client = self.responder.rrl is not None or self.responder.cookies is not None
@@ -216,7 +215,7 @@ class BatchUdpListener:
                         client = names[at_name + 4 : at_name + 8]  # type: ignore[assignment]
                     else:
                         client = names[at_name + 8 : at_name + 24]  # type: ignore[assignment]
-                query = bytes(rview[base : base + size])
+                query: bytes = rbufs[base : base + size]  # type: ignore[assignment]
                 try:
                     reply = respond(query, False, client, tally)
                 except Exception:

@@ -134,11 +134,12 @@ class Node:
 
     def raw(self, rdtype: int) -> Held | None:
         """The RRset of ``rdtype`` as held: packed bytes or an RRset."""
+        # A type number is found only at an even place of the flat tuple: the
+        # values are bytes or RRsets, which never equal an int.
         sets = self.sets
-        for i in range(0, len(sets), 2):
-            if sets[i] == rdtype:
-                return sets[i + 1]  # type: ignore[return-value]
-        return None
+        if rdtype not in sets:
+            return None
+        return sets[sets.index(rdtype) + 1]  # type: ignore[return-value]
 
     def get(self, rdtype: int) -> dns.rrset.RRset | None:
         """The RRset of ``rdtype`` as a dnspython object, or None."""

@@ -62,7 +62,10 @@ class NodeMap(Generic[V]):
         return pages[(h >> self._shift) & (len(pages) - 1)][h & self._mask]
 
     def get(self, key: bytes, default: V | None = None) -> V | None:
-        return self._bucket(key).get(key, default)
+        # _bucket written out: this is on every lookup's path.
+        h = hash(key)
+        pages = self._pages
+        return pages[(h >> self._shift) & (len(pages) - 1)][h & self._mask].get(key, default)
 
     def __getitem__(self, key: bytes) -> V:
         return self._bucket(key)[key]

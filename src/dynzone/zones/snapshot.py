@@ -250,9 +250,16 @@ class ZoneSnapshot:
 
     @property
     def ns_target_keys(self) -> frozenset[bytes]:
-        """The keys of the names the apex NS records point at."""
+        """The keys of the names the apex NS records point at, and of every name
+        above them (each label-boundary suffix of theirs)."""
         if self._ns_targets is None:
-            self._ns_targets = frozenset(key_of(rd.target) for rd in self.ns)
+            keys = set()
+            for rd in self.ns:
+                key = key_of(rd.target)
+                while key:
+                    keys.add(key)
+                    key = key[key[0] + 1 :]
+            self._ns_targets = frozenset(keys)
         return self._ns_targets
 
     @property
