@@ -99,6 +99,8 @@ class _Reader:
         self.names: dict[str, dns.name.Name] = {}
         self.names_origin = origin  # the origin the remembered names were read under
         self.inside: dict[tuple[bytes, ...], bool] = {}  # whether a name is in the zone
+        self.inside_name: dns.name.Name | None = None  # the last owner found inside
+        self.zone_labels = origin.labels
 
     def read(self, text: str) -> ParsedZone:
         lines = text.split("\n")
@@ -158,15 +160,19 @@ class _Reader:
             self.last_name = self._name(words[0], self.origin)
             at = 1
         name = self.last_name
-        inside = self.inside.get(name.labels)
-        if inside is None:
-            if len(self.inside) > 4096:
-                self.inside.clear()
-            inside = key_within(key_from(name), self.zone_key)
-            self.inside[name.labels] = inside
-        if not inside:
-            self.outside.append((name, Location(self.filename, number)))
-            return
+        if name is not self.inside_name:
+            labels = name.labels
+            # Most owners are one label below the apex, written as that label.
+            inside = labels[1:] == self.zone_labels or self.inside.get(labels)
+            if inside is None:
+                if len(self.inside) > 4096:
+                    self.inside.clear()
+                inside = key_within(key_from(name), self.zone_key)
+                self.inside[labels] = inside
+            if not inside:
+                self.outside.append((name, Location(self.filename, number)))
+                return
+            self.inside_name = name  # its next records need no check
         # [TTL] [class] [TTL] type: dnspython's order of trying.
         ttl = self._ttl(words, at)
         if ttl is not None:
@@ -293,8 +299,7 @@ class _Reader:
                 labels = (*(label.encode() for label in text[:-1].split(".")), b"")
             else:
                 labels = (*(label.encode() for label in text.split(".")), *origin.labels)
-            too_long = sum(map(len, labels)) + len(labels) > 255
-            if too_long or any(len(label) > 63 for label in labels):
+            if sum(map(len, labels)) + len(labels) > 255 or max(map(len, labels)) > 63:
                 raise _NotPlain
             name = name_of_labels(labels)
         if len(self.names) > 4096:
