@@ -44,9 +44,14 @@ _IN = dns.rdataclass.IN
 _NS = dns.rdatatype.NS
 _DNAME = dns.rdatatype.DNAME
 _TO_QUESTION = b"\xc0\x0c"  # a pointer to the question's name, at offset 12
-_TYPE_IN = struct.Struct("!HH")
-# Marks a tail's key among the shapes (zone key, this, name length, rest): no
-# wildcard key (b"\x01*...") or zone key can equal it.
+# A direct type -> the start of each of its records: owner (a pointer to the
+# question), type and class IN.
+_RECORD_HEAD: dict[int, bytes] = {
+    t: _TO_QUESTION + struct.pack("!HH", t, dns.rdataclass.IN) for t in DIRECT_TYPES
+}
+# Marks a tail's key among the shapes (zone key, this, name length, answer
+# length << 2 | EDNS variant): no wildcard key (b"\x01*...") or zone key can
+# equal it.
 TAIL_MARK = b"+"
 
 
@@ -56,7 +61,8 @@ def answer_section(
     """The zone, the answer section's bytes and its record count, when the answer
     to (``name_key``, ``qtype``) can be written this way; else None.
     ``deps``, if given, collects what the lookup read."""
-    if qtype not in DIRECT_TYPES or qclass != _IN:
+    head = _RECORD_HEAD.get(qtype)
+    if head is None or qclass != _IN:
         return None
     zones = catalog.zones
     parent = name_key[name_key[0] + 1 :]
@@ -92,7 +98,7 @@ def answer_section(
         return None
     value = sets[sets.index(qtype) + 1]
     packed = value if type(value) is bytes else pack_rrset(value)  # type: ignore[arg-type]
-    fixed = _TO_QUESTION + _TYPE_IN.pack(qtype, _IN) + packed[:4]
+    fixed = head + packed[:4]  # and the TTL
     if len(packed) == 6 + ((packed[4] << 8) | packed[5]):
         return zone, fixed + packed[4:], 1  # one record (most addresses)
     parts = []

@@ -266,7 +266,7 @@ class Responder:
             return None
         zone, section, count = direct
         variant = key[-1]
-        tail_key = (zone.key, TAIL_MARK, name_len, len(section).to_bytes(2, "big") + key[-1:])
+        tail_key = (zone.key, TAIL_MARK, name_len, len(section) << 2 | key[-1])
         shared = catalog.shapes.get(tail_key)
         if shared is None:
             made = self._direct(catalog, key, name_len, variant, zone, section, count)
@@ -352,7 +352,7 @@ class Responder:
         zone's shared tail; None if the tail cannot be shared after all."""
         name_key = key[:name_len]
         qend = 12 + name_len + 4
-        tail_key = (zone.key, TAIL_MARK, name_len, len(section).to_bytes(2, "big") + key[-1:])
+        tail_key = (zone.key, TAIL_MARK, name_len, len(section) << 2 | key[-1])
         shared = catalog.shapes.get(tail_key)
         if shared is None:
             # Render this one answer the usual way, anchored as shapes are, and

@@ -165,6 +165,7 @@ class BatchUdpListener:
         iov_step = ctypes.sizeof(_Iovec) // 8
         iov_len_at = _Iovec.iov_len.offset // 8
         sview = memoryview(sbufs).cast("B")
+        nview = memoryview(names).cast("B")  # an int per byte: the family's low byte
         # The sender's address matters only for rate limiting and cookies.
         want_client = self.responder.rrl is not None or self.responder.cookies is not None
         client = b""
@@ -211,7 +212,7 @@ class BatchUdpListener:
                     # slice and bytes() cost twice as much): the packed address.
                     at_name = i * NAME_SIZE
                     # (typeshed says a list; a c_char array's slice is bytes)
-                    if names[at_name + _FAMILY_BYTE] == _V4:
+                    if nview[at_name + _FAMILY_BYTE] == _V4:
                         client = names[at_name + 4 : at_name + 8]  # type: ignore[assignment]
                     else:
                         client = names[at_name + 8 : at_name + 24]  # type: ignore[assignment]
@@ -244,7 +245,7 @@ class BatchUdpListener:
 
 # sa_family is a native-endian 16-bit field; AF_INET and AF_INET6 fit its low byte.
 _FAMILY_BYTE = 0 if sys.byteorder == "little" else 1
-_V4 = bytes((int(socket.AF_INET),))
+_V4 = int(socket.AF_INET)
 
 
 def _address(sockaddr: bytes) -> tuple[str, int] | None:

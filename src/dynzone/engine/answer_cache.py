@@ -44,7 +44,10 @@ Patches = tuple[tuple[int, bytes], ...]
 # serials in the body to patch.
 CachedAnswer = tuple[int, int, bytes, bytes, int, Patches]
 
-ShapeKey = tuple[bytes, bytes, int, bytes]
+# (zone key, shape kind, question name length, the question's type, class and
+# variant); a direct answer's tail has TAIL_MARK for kind and an int last
+# (packed_answer.py).
+ShapeKey = tuple[bytes, bytes, int, bytes | int]
 Shape = tuple[CachedAnswer, frozenset[bytes], frozenset[bytes]]  # entry, names, tags
 
 # A reply carrying its SOA serial split around it: (bytes before, zone key,
