@@ -108,3 +108,25 @@ def test_name_from_text_equals_dnspython(text: str) -> None:
         return
     got = name_from_text(text)
     assert got == want and got.labels == want.labels and got.to_text() == want.to_text()
+
+
+def test_a_known_name_hashes_and_compares_as_dnspythons_own_name() -> None:
+    made = trusted_rdata.name_of_labels((b"Zone09", b"Example", b""))
+    assert isinstance(made, trusted_rdata.KnownName)
+    plain = dns.name.from_text("zone09.example.")
+    assert hash(made) == hash(plain) and hash(made) == hash(plain)  # the second from its memory
+    assert made == plain and plain == made
+    assert (made != plain) is False
+    assert {plain: 1}[made] == 1 and {made: 2}[plain] == 2
+
+
+def test_known_names_that_share_dnspythons_hash_are_still_told_apart() -> None:
+    # dnspython's hash is h = 9h + c over the characters: "09" and "10" collide.
+    one = trusted_rdata.name_of_labels((b"z09", b"test", b""))
+    other = trusted_rdata.name_of_labels((b"z10", b"test", b""))
+    assert hash(one) == hash(other)
+    assert one != other
+    assert (one == other) is False
+    assert len({one: 1, other: 2}) == 2
+    relative = trusted_rdata.name_of_labels((b"z09", b"test"))
+    assert one != relative and one != "z09.test."
