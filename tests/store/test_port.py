@@ -130,3 +130,23 @@ def test_many_zones_load_in_one_read_as_each_alone(tmp_path: Path) -> None:
         assert got.position == alone.position
         assert sorted(map(str, got.records)) == sorted(map(str, alone.records))
         assert got.snapshot.serial == alone.snapshot.serial
+
+
+def test_the_file_states_of_all_zones_read_at_once_are_each_zones_own(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    other = dns.name.from_text("Other.Example.NET")
+    with store.write() as txn:
+        zone = txn.create_zone(ZONE)
+        zone.insert([soa(1)])
+        zone.file_records_are_the_zone([("/zones/example.com", "d1"), ("/zones/inc", "d2")])
+        txn.create_zone(other).insert([soa(1)])  # a zone from settings: no file
+        txn.create_zone(dns.name.from_text("third.test")).file_records_are_the_zone(
+            [("/zones/third", "d3")]
+        )
+    states = store.file_states()
+    assert states == {
+        "example.com.": [("/zones/example.com", "d1"), ("/zones/inc", "d2")],
+        "third.test.": [("/zones/third", "d3")],
+    }
+    assert states["example.com."] == store.file_state(ZONE)
+    assert store.file_state(other) is None

@@ -83,3 +83,23 @@ def test_on_a_reload_a_broken_new_zone_is_left_out_and_the_others_served(
     bring_in_line(engine, zones, strict=False)
     assert len(engine.catalog.zones) == 19
     assert engine.snapshot(dns.name.from_text("z7.test.")) is None
+
+
+def test_a_second_pass_writes_only_the_zone_whose_file_changed(
+    tmp_path: Path, engine: Engine
+) -> None:
+    zones = write_zones(tmp_path / "zones", 30)
+    bring_in_line(engine, zones, strict=True)
+    writes = count_writes(engine)
+    bring_in_line(engine, zones, strict=False)  # nothing changed: nothing written
+    assert writes[0] == 0
+    assert zones[12].file is not None
+    text = zones[12].file.read_text().replace("www A 10.0.0.12", "www A 10.9.9.9")
+    zones[12].file.write_text(text)
+    bring_in_line(engine, zones, strict=False)
+    assert writes[0] == 1
+    changed = engine.snapshot(dns.name.from_text("z12.test."))
+    assert changed is not None and changed.serial == 14  # the edit bumped it
+    www = changed.nodes.get(b"\x03www\x03z12\x04test\x00")
+    assert www is not None and www.get(1) is not None
+    assert [rd.to_text() for rd in www.get(1)] == ["10.9.9.9"]  # type: ignore[union-attr]

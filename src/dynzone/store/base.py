@@ -213,6 +213,11 @@ class Store(Protocol):
         """The digests of the zone file (and $INCLUDEs) imported last."""
         ...
 
+    def file_states(self) -> dict[str, FileState]:
+        """``file_state`` of every stored zone imported from a file, by the zone's
+        lower-cased name (one read for a start with many zones)."""
+        ...
+
     def file_records(self, origin: dns.name.Name) -> list[Record]:
         """The records of the zone file imported last."""
         ...

@@ -25,7 +25,7 @@ import dns.rdatatype
 import dns.rrset
 
 from dynzone.zones.deps import Deps, node_tag, rrset_tag, serial_tag, zone_tag
-from dynzone.zones.names import key_from, key_from_text, key_of, key_within, wire_of
+from dynzone.zones.names import key_from, key_from_text, key_of, key_within, name_text, wire_of
 from dynzone.zones.node import Held, Node, pack, size, unpack
 from dynzone.zones.nodemap import NodeMap
 from dynzone.zones.serial import soa_fields
@@ -145,7 +145,7 @@ class ZoneSnapshot:
         origin_key = key_of(origin)
         # Owners one label below the apex (most of a big zone) get their key
         # by prefixing that label to the apex's; others go the long way.
-        suffix = "." + origin.to_text().lower()
+        suffix = "." + name_text(origin).lower()
         if suffix == "..":
             suffix = "."
         cut = -len(suffix)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import dns.name
@@ -36,6 +36,7 @@ from dynzone.engine.engine import Engine
 from dynzone.engine.settings import ZoneSettings
 from dynzone.store.base import FileState, StoreError, ZoneWrite
 from dynzone.zones.loader import ZoneLoadError, load_records
+from dynzone.zones.names import lower_text
 from dynzone.zones.serial import next_serial
 from dynzone.zones.snapshot import ZoneSnapshot
 from dynzone.zones.zonefile import Record
@@ -75,6 +76,7 @@ def bring_in_line(engine: Engine, zones: Sequence[ZoneSettings], strict: bool) -
     engine.set_settings(zones)
     engine.follow()  # another process (import-dyndnsd) may have changed a zone
     engine.hold_all(zs.name for zs in zones)  # the stored ones, in one read
+    file_states = engine.store.file_states()  # and what their files were
     served: list[dns.name.Name] = []
     # Zones imported for the first time are committed together, a batch at a
     # time: one transaction and one fsync for many small zones.
@@ -106,7 +108,7 @@ def bring_in_line(engine: Engine, zones: Sequence[ZoneSettings], strict: bool) -
     for zs in zones:
         previous = engine.snapshot(zs.name)
         try:
-            done = sync_zone(engine, zs, imports)
+            done = sync_zone(engine, zs, imports, file_states)
         except (ZoneLoadError, ChangeRejected, StoreError) as exc:
             refused(zs, exc, previous)
             continue
@@ -144,12 +146,17 @@ _IMPORT_RECORDS = 200_000
 
 
 def sync_zone(
-    engine: Engine, zs: ZoneSettings, imports: list[Import] | None = None
+    engine: Engine,
+    zs: ZoneSettings,
+    imports: list[Import] | None = None,
+    file_states: Mapping[str, FileState] | None = None,
 ) -> str | Import | None:
     """Create or update the stored zone from its file or settings; what was done, if
     anything, as a line for the log. With ``imports``, a zone imported for the
     first time is not committed but added there (and returned) for the caller
-    to commit with others.
+    to commit with others. ``file_states``, if given, is the store's
+    ``file_states()`` read just before (a start with many zones reads them
+    all at once).
 
     Raises ZoneLoadError for a zone file with problems and ChangeRejected for
     an edit that conflicts with the zone's dynamic records; nothing is written
@@ -160,8 +167,13 @@ def sync_zone(
         return _sync_from_settings(engine, zs, stored)
     store = engine.store
     main = str(zs.file)
-    if stored is not None and _file_unchanged(store.file_state(zs.name), main):
-        return None
+    if stored is not None:
+        if file_states is None:
+            known = store.file_state(zs.name)
+        else:
+            known = file_states.get(lower_text(zs.name))
+        if _file_unchanged(known, main):
+            return None
     digests_before = _digest(main)
     recs, files = load_records(zs.name, zs.file)
     state = [(main, digests_before)] + [(p, _digest(p)) for p in files[1:]]

@@ -269,6 +269,9 @@ class SqliteStore:
         zid = self._zid(origin)
         return None if zid is None else zone_rows.file_state(self.conn, zid)
 
+    def file_states(self) -> dict[str, FileState]:
+        return zone_rows.file_states(self.conn)
+
     def file_records(self, origin: dns.name.Name) -> list[Record]:
         zid = self._zid(origin)
         return [] if zid is None else records.load(self.conn, zid, "file_record")

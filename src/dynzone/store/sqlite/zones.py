@@ -55,6 +55,11 @@ def file_state(conn: sqlite3.Connection, zid: int) -> FileState | None:
     return [(p, h) for p, h in json.loads(row[0])]
 
 
+def file_states(conn: sqlite3.Connection) -> dict[str, FileState]:
+    rows = conn.execute("SELECT name, file_state FROM zone WHERE file_state IS NOT NULL")
+    return {name: [(p, h) for p, h in json.loads(text)] for name, text in rows}
+
+
 def set_file_state(conn: sqlite3.Connection, zid: int, state: FileState | None) -> None:
     text = None if state is None else json.dumps(state)
     conn.execute("UPDATE zone SET file_state = ? WHERE id = ?", (text, zid))
