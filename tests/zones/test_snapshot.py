@@ -96,3 +96,28 @@ def test_the_root_zone_loads_from_rows() -> None:
     snap = ZoneSnapshot.from_rows(root, rows)
     assert sorted(snap.nodes) == [b"\x00", b"\x03com\x00"]
     assert snap.serial == 7 and snap.record_count == 3
+
+
+def test_a_record_stored_twice_is_one_record_of_its_set() -> None:
+    # A zone file may write a record twice (dnspython's reader keeps both in
+    # its list of records, and the store both rows): the set holds it once,
+    # with the lower TTL, as a snapshot made from the records does.
+    def a(address: str) -> bytes:
+        return dns.rdata.from_text("IN", "A", address).to_wire()
+
+    rows = stored_rows(RECORDS)
+    extra = [
+        ("dup.s.test.", "dup.s.test.", 1, 300, a("192.0.2.1")),
+        ("dup.s.test.", "dup.s.test.", 1, 300, a("192.0.2.2")),
+        ("dup.s.test.", "dup.s.test.", 1, 60, a("192.0.2.1")),
+        ("dup.s.test.", "dup.s.test.", 1, 300, a("192.0.2.2")),
+        ("dup.s.test.", "dup.s.test.", 1, 300, a("192.0.2.3")),
+    ]
+    snap = ZoneSnapshot.from_rows(ORIGIN, sorted(rows + extra, key=lambda r: (r[0], r[2])))
+    node = snap.nodes[key_of(dns.name.from_text("dup.s.test."))]
+    rrset = node[1]
+    assert sorted(rd.to_text() for rd in rrset) == ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
+    assert rrset.ttl == 60
+    packed = node.raw(1)
+    assert isinstance(packed, bytes) and len(packed) == 4 + 3 * (2 + 4)  # each once on the wire
+    assert snap.record_count == ZoneSnapshot.from_rows(ORIGIN, rows).record_count + 3

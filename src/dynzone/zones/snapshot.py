@@ -157,6 +157,7 @@ class ZoneSnapshot:
         ttl = 0
         first = b""  # the RRset's first rdata ...
         more: list[bytes] = []  # ... and the length and bytes of the others
+        seen: set[bytes] | None = None  # the set's rdatas, once it has two
         sets: list[int | Held] = []
         head = _FIRST.pack
         for owner_key, owner, rdtype, row_ttl, wire in rows:
@@ -188,10 +189,20 @@ class ZoneSnapshot:
                     last_owner = owner_key
                 last_type = rdtype
                 ttl = row_ttl
-                first, more = wire, []
+                first, more, seen = wire, [], None
                 continue
             if row_ttl < ttl:
                 ttl = row_ttl
+            # A record written twice (a zone file may) is one record: an
+            # RRset is a set (RFC 2181 §5), as dnspython's reader makes it.
+            if seen is None:
+                if wire == first:
+                    continue
+                seen = {first, wire}
+            elif wire in seen:
+                continue
+            else:
+                seen.add(wire)
             more += (_LENGTH.pack(len(wire)), wire)
         if first:
             sets += (last_type, _packed(ttl, first, more))
