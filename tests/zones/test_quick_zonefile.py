@@ -132,6 +132,8 @@ def test_without_ttl_directives_the_soa_and_the_last_ttl_decide_as_in_dnspython(
         "$TTL 60\n@ SOA a b 1 2 3 4 5\nx TXT\n",
         "$TTL 60\n@ SOA a b 1 2 3 4 5\ncafé A 10.0.0.1\n",
         "$TTL 60\n@ SOA a b ( 1 2 3 4 5\n",  # unbalanced
+        "$TTL 60\n@ SOA a b 4294967296 2 3 4 5\n",  # a serial too large: dnspython says
+        "$TTL 60\n@ SOA a b 1 2 3 4\n",  # a timer missing
         "@ A 10.0.0.1\n",  # no TTL anywhere
     ],
 )
@@ -147,6 +149,10 @@ def test_anything_less_than_plain_is_left_to_dnspython(text: str) -> None:
         "$TTL 60\n@ SOA a b 1 2 3 4 5\nx IN 30 MX 0 .\n",
         "$ORIGIN other.example.com.\n$TTL 60\n@ SOA a b 1 2 3 4 5\nx A 10.0.0.1\n",
         "$TTL 60\n@ SOA a b 1 2 3 4 5\n\tA 10.0.0.9\nx A 10.0.0.1\n\tAAAA ::1\n",
+        # SOA timers with units, and the largest values, as dnspython reads them
+        "$TTL 60\n@ SOA a.test. b 1 1h 30m 2w 1d\n",
+        "$TTL 60\n@ SOA a b 4294967295 4294967295 0 0 4294967295\n",
+        "$TTL 60\n@ SOA A.Example.COM. B ( 7\n 2 ; refresh\n 3 4 5 )\n",
     ],
 )
 def test_small_files_read_alike(text: str) -> None:

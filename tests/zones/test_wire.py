@@ -45,6 +45,8 @@ def test_fresh_wire_is_dnspython_s_uncompressed_wire_form() -> None:
         rd("SRV", "10 60 5060 sip.example.com."),
         rd("TXT", '"v=spf1 -all" "x"'),
         rd("SOA", "ns1.example.com. hostmaster.example.com. 1 2 3 4 5"),
+        rd("SOA", "NS1.Example.com. host\\.master.example.com. 4294967295 0 1 2 3"),
+        rd("SOA", ". . 0 0 0 0 0"),
         rd("CAA", '0 issue "ca.example.net"'),
     ]
     for r in records:

@@ -61,6 +61,7 @@ _TXT = dns.rdatatype.TXT
 _SRV = dns.rdatatype.SRV
 _A = dns.rdatatype.A
 _AAAA = dns.rdatatype.AAAA
+_MAX_U32 = 0xFFFFFFFF  # an SOA's serial and timers (dnspython's MAX_TTL)
 # Class names dnspython knows besides IN: a record of those is an error
 # (dnspython's to report).
 _OTHER_CLASSES = {c.name for c in dns.rdataclass.RdataClass if c != _IN}
@@ -263,6 +264,16 @@ class _Reader:
                 raise _NotPlain
             exchange = self._name(args[1], self.origin)
             return rdata_of(dns.rdtypes.ANY.MX.MX, _MX, preference=int(args[0]), exchange=exchange)
+        if rdtype == _SOA:
+            # Timers in plain seconds (dnspython reads units too: those it does).
+            if len(args) != 7 or not all(a.isdigit() and int(a) <= _MAX_U32 for a in args[2:]):
+                return None
+            serial, refresh, retry, expire, minimum = (int(a) for a in args[2:])
+            return rdata_of(
+                dns.rdtypes.ANY.SOA.SOA, _SOA,
+                mname=self._name(args[0], self.origin), rname=self._name(args[1], self.origin),
+                serial=serial, refresh=refresh, retry=retry, expire=expire, minimum=minimum,
+            )  # fmt: skip
         if rdtype == _SRV:
             if len(args) != 4 or not all(a.isdigit() and int(a) <= 0xFFFF for a in args[:3]):
                 raise _NotPlain

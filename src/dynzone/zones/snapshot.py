@@ -302,6 +302,10 @@ class ZoneSnapshot:
         with them) are rebuilt; everything else is shared with this snapshot,
         which stays valid for the queries still reading it.
         """
+        if not changes:
+            # (A zone just created: its snapshot is already the one to serve,
+            # and working out its wide tags would unpack its NS for nothing.)
+            return self, set()
         origin_key = self.key
         old_nodes = self.nodes
         new: dict[bytes, Node | None] = {}  # the nodes this change replaces

@@ -31,6 +31,8 @@ _SRV = dns.rdatatype.SRV
 _TARGET_ONLY = frozenset({dns.rdatatype.NS, dns.rdatatype.CNAME, dns.rdatatype.PTR})
 _U16 = struct.Struct("!H")
 _SRV_HEAD = struct.Struct("!HHH")
+_SOA = dns.rdatatype.SOA
+_SOA_TIMERS = struct.Struct("!IIIII")
 # Types whose rdata holds no domain name: their canonical form is their wire form.
 _NO_NAMES = frozenset({dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.TXT})
 
@@ -58,12 +60,16 @@ def fresh_wire(rdata: dns.rdata.Rdata) -> bytes:
     if rdtype == _SRV:
         rd: Any = rdata
         return _SRV_HEAD.pack(rd.priority, rd.weight, rd.port) + name_wire(rd.target)
+    if rdtype == _SOA:
+        soa: Any = rdata
+        timers = _SOA_TIMERS.pack(soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum)
+        return name_wire(soa.mname) + name_wire(soa.rname) + timers
     return _wire(rdata)
 
 
 # ``rdata`` in uncompressed wire form; ``rdata_wire.remember(rdata, wire)``
 # notes one made some cheaper way (the SOA with a new serial).
-rdata_wire: ByObject[dns.rdata.Rdata, bytes] = ByObject(_wire)
+rdata_wire: ByObject[dns.rdata.Rdata, bytes] = ByObject(fresh_wire)
 _canonical: ByObject[dns.rdata.Rdata, bytes] = ByObject(
     lambda rdata: rdata.to_digestable(dns.name.root)
 )
