@@ -130,3 +130,11 @@ def test_known_names_that_share_dnspythons_hash_are_still_told_apart() -> None:
     assert len({one: 1, other: 2}) == 2
     relative = trusted_rdata.name_of_labels((b"z09", b"test"))
     assert one != relative and one != "z09.test."
+
+
+@pytest.mark.parametrize("text", ["0.0.0.0", "192.0.2.1", "255.255.255.255", "10.20.30.40"])
+def test_an_a_record_from_its_text_equals_the_constructed_one(text: str) -> None:
+    made = trusted_rdata.a_record_from_text(text)
+    want = dns.rdata.from_text("IN", "A", text)
+    assert made == want and made.to_text() == want.to_text() and made.to_wire() == want.to_wire()
+    assert hash(made) == hash(want)

@@ -44,7 +44,7 @@ def key_from_text(text: str) -> bytes:
     return _labels_wire(text.encode().split(b"."))
 
 
-_PLAIN_LABEL = re.compile(rb"[A-Za-z0-9_*-]+\Z")
+_PLAIN_NAME = re.compile(rb"(?:[A-Za-z0-9_*-]+\.)+\Z")
 
 
 def plain_text(labels: tuple[bytes, ...]) -> str | None:
@@ -52,10 +52,12 @@ def plain_text(labels: tuple[bytes, ...]) -> str | None:
     escape (what ``to_text()`` gives then); None otherwise."""
     if len(labels) < 2 or labels[-1]:
         return None
-    for label in labels[:-1]:
-        if not _PLAIN_LABEL.match(label):
-            return None
-    return b".".join(labels).decode()
+    joined = b".".join(labels)
+    # One match for the whole name; a label with a dot of its own would read
+    # as two here, so the dots are counted as well.
+    if joined.count(b".") != len(labels) - 1 or not _PLAIN_NAME.match(joined):
+        return None
+    return joined.decode()
 
 
 # An absolute name's wire form, uncompressed, case kept.

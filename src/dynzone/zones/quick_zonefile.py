@@ -37,7 +37,12 @@ import dns.rdtypes.IN.SRV
 import dns.ttl
 
 from dynzone.zones.names import key_from, key_within
-from dynzone.zones.trusted_rdata import a_record, aaaa_record, name_of_labels, rdata_of
+from dynzone.zones.trusted_rdata import (
+    a_record_from_text,
+    aaaa_record,
+    name_of_labels,
+    rdata_of,
+)
 from dynzone.zones.zonefile import Location, ParsedZone, Record
 
 
@@ -249,7 +254,7 @@ class _Reader:
         if rdtype == _A:
             if len(args) != 1 or not _IPV4.match(args[0]):
                 raise _NotPlain
-            return a_record(socket.inet_aton(args[0]), remember=False)
+            return a_record_from_text(args[0])  # (the pattern admits dnspython's form only)
         if rdtype == _AAAA:
             if len(args) != 1 or not _IPV6.match(args[0]):
                 return None

@@ -74,6 +74,12 @@ def a_record(wire: bytes, remember: bool = True) -> dns.rdata.Rdata:
     return rd
 
 
+def a_record_from_text(text: str) -> dns.rdata.Rdata:
+    """The A rdata of ``text``, a dotted quad already checked to be in the form
+    dnspython keeps (four decimal octets, no leading zeros)."""
+    return _address(_A_CLS, _A, text) if _DIRECT else _A_CLS(_IN, _A, text)
+
+
 def aaaa_record(wire: bytes, remember: bool = True) -> dns.rdata.Rdata:
     """The AAAA rdata whose wire form is ``wire`` (16 bytes); as ``a_record``."""
     text = socket.inet_ntop(socket.AF_INET6, wire)
