@@ -5,8 +5,9 @@ constructors): a million-record zone took over a minute to import. Most
 lines of a big zone are plain: an owner, maybe a TTL and class, and one of a
 few common types whose rdata are one or a few simple tokens. This reader
 follows dnspython's reader rule for rule (owners, TTL defaults, $ORIGIN and
-$TTL, names outside the zone) and makes those records directly; the rdata
-of every other type (an SOA across parenthesised lines, CAA, SSHFP...) is
+$TTL, names outside the zone) and makes those records directly (A, AAAA,
+NS, CNAME, PTR, MX, SRV, TXT, and an SOA whose timers are plain seconds);
+the rdata of every other type or form (CAA, SSHFP, an SOA with "1h"...) is
 handed to dnspython's own rdata parser with the record's text.
 
 It gives up on the whole file, and dnspython's reader reads it instead,
