@@ -52,12 +52,16 @@ def file_state(conn: sqlite3.Connection, zid: int) -> FileState | None:
     row = conn.execute("SELECT file_state FROM zone WHERE id = ?", (zid,)).fetchone()
     if row is None or row[0] is None:
         return None
-    return [(p, h) for p, h in json.loads(row[0])]
+    return _decoded(row[0])
 
 
 def file_states(conn: sqlite3.Connection) -> dict[str, FileState]:
     rows = conn.execute("SELECT name, file_state FROM zone WHERE file_state IS NOT NULL")
-    return {name: [(p, h) for p, h in json.loads(text)] for name, text in rows}
+    return {name: _decoded(text) for name, text in rows}
+
+
+def _decoded(text: str) -> FileState:
+    return [(p, h) for p, h in json.loads(text)]
 
 
 def set_file_state(conn: sqlite3.Connection, zid: int, state: FileState | None) -> None:
