@@ -11,9 +11,8 @@ import asyncio
 import gc
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 from dynzone import store as stores
 from dynzone.config import Config, ConfigError, load_config
@@ -26,6 +25,7 @@ from dynzone.dns.rrl import RateLimiter
 from dynzone.dns.stats import QueryStats
 from dynzone.engine.catalog import Catalog
 from dynzone.engine.engine import Engine
+from dynzone.heap import collector_paused, settle_heap
 from dynzone.keys import Keyring
 from dynzone.metrics import REGISTRY, LiveCollector
 from dynzone.observe import Parts, reader
@@ -44,54 +44,6 @@ log = logging.getLogger("dynzone")
 
 def _zone_name(zone: ZoneSnapshot | None) -> str:
     return zone.origin.to_text() if zone is not None else ""
-
-
-def settle_heap(collect: bool = True) -> None:
-    """Take what is loaded now out of the cyclic garbage collector's sight.
-
-    The zones are millions of long-lived objects (names, records, nodes). A
-    full collection walks every object, so without this each one costs in
-    proportion to the zones, and the allocations of steady writes trigger
-    them often: a commit into a big zone would cost more than into a small
-    one. Frozen objects are still freed by reference counting when a change
-    or a reload drops them; only cycles among them would stay, and
-    snapshots make none. At a reload the freeze also takes in whatever is
-    in flight (a request, a transfer); if that ends up in a cycle it stays
-    until the process ends: small, and not worth the pause of collecting
-    every zone object again (``gc.unfreeze``) at each reload.
-
-    The youngest generation is collected every 10,000 allocations rather
-    than 700: what a query or a change allocates is nearly all freed by
-    reference counting, so scanning it that often finds little.
-
-    ``collect`` first collects what can be collected, so that it is not
-    frozen for good; ``load_zones`` collects before loading instead (a
-    loaded zone holds no cycles, and a collection after loading a million
-    names would walk them all: over a second).
-    """
-    if collect:
-        gc.collect()
-    gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Hold off the cyclic garbage collector while zones are read and loaded.
-
-    Reading a zone file makes several objects per record (names, rdata,
-    records), all alive until the import is committed; the collector's
-    passes over them, longer as they pile up, took a third of a big
-    import. None of them form cycles, so reference counting frees them
-    all the same.
-    """
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 class StartupError(Exception):

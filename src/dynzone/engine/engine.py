@@ -576,7 +576,7 @@ class Engine:
             # A cache and its current catalog refer to each other. A cache
             # set aside lets go of its catalog, so reference counting frees
             # both (the collector does not look at zones loaded before a
-            # freeze, server.py settle_heap); a reader still holding it sees
+            # freeze, heap.py settle_heap); a reader still holding it sees
             # that it is no longer current, as after any swap.
             with old.lock:
                 old.current = None

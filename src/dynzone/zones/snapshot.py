@@ -13,10 +13,8 @@ a key at label boundaries are the keys of its ancestors.
 
 from __future__ import annotations
 
-import gc
 import struct
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -24,8 +22,17 @@ import dns.name
 import dns.rdatatype
 import dns.rrset
 
+from dynzone.heap import collector_paused
 from dynzone.zones.deps import Deps, node_tag, rrset_tag, serial_tag, zone_tag
-from dynzone.zones.names import key_from, key_from_text, key_of, key_within, name_text, wire_of
+from dynzone.zones.names import (
+    key_from,
+    key_from_text,
+    key_of,
+    key_within,
+    name_text,
+    name_wire,
+    wire_of,
+)
 from dynzone.zones.node import Held, Node, pack, size, unpack
 from dynzone.zones.nodemap import NodeMap
 from dynzone.zones.serial import soa_fields
@@ -96,7 +103,7 @@ class ZoneSnapshot:
         """The snapshot of ``records`` (those outside the zone are left out)."""
         self.origin = origin
         self.key = key_of(origin)
-        with _collector_paused():
+        with collector_paused(freeze=True):
             self._build(records)
 
     def _build(self, records: Iterable[Record]) -> None:
@@ -128,7 +135,7 @@ class ZoneSnapshot:
             for rdtype, (ttl, rdatas) in types.items():
                 sets += (rdtype, pack(ttl, [fresh_wire(rd) for rd in rdatas]))
                 count += len(rdatas)
-            written = None if name.to_wire() == key else name
+            written = None if name_wire(name) == key else name
             nodes[key] = Node(key, tuple(sets), 0, written)
         self._index(_with_ancestors(nodes, origin_key), count)
 
@@ -137,7 +144,7 @@ class ZoneSnapshot:
         """The snapshot of records read from the store, sorted by owner key then
         type. Nothing is parsed: each RRset is packed from the stored wire bytes
         (the store holds valid records, each once)."""
-        with _collector_paused():
+        with collector_paused(freeze=True):
             return cls._from_rows(origin, rows)
 
     @classmethod
@@ -332,7 +339,7 @@ class ZoneSnapshot:
                 if above is not None:
                     # Not adopt(parent), which would do the same: a closure that
                     # calls itself is a reference cycle, and this call's work
-                    # must be freed by reference counting alone (server.py
+                    # must be freed by reference counting alone (heap.py
                     # settle_heap).
                     if parent not in new:
                         above = new[parent] = above.copy()
@@ -477,28 +484,6 @@ class ZoneSnapshot:
         for node in self.nodes.values():
             for _, rrset in node.items():
                 yield rrset
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Hold off the cyclic garbage collector while a snapshot is built, then
-    freeze what was built out of its sight (gc.freeze).
-
-    The build makes an object or two per name, all of which live on, and the
-    collector's passes over them (longer as the heap grows) would double its
-    time; its first pass after the build would walk them all once more (near
-    a second for a million names). Frozen objects are freed by reference
-    counting as usual, and a snapshot forms no cycles: this is what the
-    server does with everything loaded anyway (server.py ``settle_heap``).
-    """
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if was_on:
-            gc.enable()
 
 
 def _with_ancestors(nodes: dict[bytes, Node], origin_key: bytes) -> NodeMap[Node]:
