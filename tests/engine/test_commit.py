@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 
 import dns.name
@@ -13,11 +14,13 @@ import dns.rdata
 import dns.rdatatype
 import pytest
 
+from dynzone.engine import apply
 from dynzone.engine.changeset import (
     AddRecord,
     ChangeRejected,
     ChangeSet,
     DeleteRRset,
+    NewZone,
     SetRRset,
     ZoneChange,
     ZoneEdit,
@@ -26,9 +29,11 @@ from dynzone.engine.engine import Engine
 from dynzone.engine.settings import ZoneSettings
 from dynzone.metrics import REGISTRY
 from dynzone.store import open_store
+from dynzone.zones.node import Node
 from dynzone.zones.snapshot import ZoneSnapshot
 from dynzone.zones.sync import bring_in_line
-from dynzone.zones.zonefile import Record
+from dynzone.zones.zone_rows import ZoneRows
+from dynzone.zones.zonefile import Record, read_zone_text
 
 A = dns.rdatatype.A
 
@@ -414,3 +419,90 @@ def test_a_batch_is_logged_once_per_zone_with_its_changes_and_serials(
         assert finished.wait(10)
     lines = [r.getMessage() for r in caplog.records if "changes by" in r.getMessage()]
     assert lines == [f"b.test.: 3 changes by key:a, user:b, serial {before} -> {before + 3}"]
+
+
+BIG = """$TTL 300
+@ SOA ns1 hostmaster 7 3600 600 86400 60
+@ NS ns1
+ns1 A 192.0.2.1
+www A 192.0.2.2
+www AAAA 2001:db8::2
+mail MX 10 www
+"""
+
+
+@pytest.fixture
+def built_beside(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every new zone from a file counts as big: its snapshot is built in a
+    helper thread beside the store's work (the calls are counted)."""
+    calls: list[int] = []
+    real = apply._beside
+
+    def counted(build: Callable[[], ZoneSnapshot]) -> Future[ZoneSnapshot]:
+        calls.append(1)
+        return real(build)
+
+    monkeypatch.setattr(apply, "_BESIDE_STORE", 1)
+    monkeypatch.setattr(apply, "_beside", counted)
+    return calls
+
+
+def rrsets(node: Node) -> dict[int, tuple[str, int, list[str]]]:
+    """A node's RRsets, packed or not: owner, TTL and records as text."""
+    return {
+        t: (node[t].name.to_text(), node[t].ttl, sorted(rd.to_text() for rd in node[t]))
+        for t in node
+    }
+
+
+def assert_serves_what_is_stored(engine: Engine, origin: dns.name.Name) -> ZoneSnapshot:
+    served = engine.snapshot(origin)
+    found = engine.store.load_zone(origin)
+    assert served is not None and found is not None
+    stored = found.snapshot
+    assert sorted(served.nodes) == sorted(stored.nodes)
+    for key, node in served.nodes.items():
+        assert rrsets(node) == rrsets(stored.nodes[key]), key
+    assert served.serial == stored.serial and served.record_count == stored.record_count
+    return served
+
+
+def test_a_big_zones_snapshot_built_beside_the_commit_is_the_one_stored(
+    tmp_path: Path, built_beside: list[int]
+) -> None:
+    origin = n("big.test.")
+    path = tmp_path / "big.test.zone"
+    path.write_text(BIG)
+    settings = ZoneSettings(origin, file=path)
+    engine = Engine(open_store(tmp_path / "data"), [settings], lambda: open_store(tmp_path))
+    try:
+        bring_in_line(engine, [settings], strict=True)
+        assert built_beside == [1]
+        served = assert_serves_what_is_stored(engine, origin)
+        assert served.serial == 7 and served.record_count == 6
+        # and it evolves like any other
+        add = AddRecord(n("new.big.test."), 60, rd("A", "192.0.2.7"))
+        engine.commit_now(ChangeSet("user:x", "-", (ZoneChange(origin, (add,)),)))
+        assert assert_serves_what_is_stored(engine, origin).serial == 8
+    finally:
+        engine.close()
+
+
+def test_a_new_zone_changed_again_in_its_batch_is_served_with_that_change(
+    writer: Engine, built_beside: list[int]
+) -> None:
+    origin = n("c.test.")
+    records = read_zone_text(BIG, origin)
+    create = NewZone(origin, ZoneRows.of_records(records), [("c.test.zone", "digest")])
+    add = AddRecord(n("new.c.test."), 60, rd("A", "192.0.2.7"))
+    results = writer.commit_all_now(
+        [
+            ChangeSet("file:c.test.zone", "local", (create,)),
+            ChangeSet("user:x", "-", (ZoneChange(origin, (add,)),)),
+        ]
+    )
+    assert not [r for r in results if isinstance(r, BaseException)]
+    assert built_beside == [1]
+    writer.serve([n("a.test."), n("b.test."), origin])
+    served = assert_serves_what_is_stored(writer, origin)
+    assert served.serial == 8 and served.record_count == 7

@@ -7,8 +7,10 @@ from pathlib import Path
 import dns.name
 import pytest
 
-from dynzone.zones.loader import ZoneLoadError, load_records, read_and_check
+from dynzone.zones.checks import check_records
+from dynzone.zones.loader import ZoneLoadError, load_rows, read_and_check
 from dynzone.zones.snapshot import ZoneSnapshot, key_of
+from dynzone.zones.zonefile import Record, read_zone_text
 
 ORIGIN = dns.name.from_text("example.com")
 
@@ -82,13 +84,32 @@ def test_include_is_relative_to_the_zone_file(tmp_path: Path) -> None:
 def test_generate_and_directives_load(tmp_path: Path) -> None:
     path = tmp_path / "example.com.zone"
     path.write_text(GOOD_HEAD + '$GENERATE 1-5 host$ A 192.0.2.$\n$ORIGIN sub\nx TXT "a" "b"\n')
-    zone = ZoneSnapshot(ORIGIN, load_records(ORIGIN, path)[0])
+    zone = ZoneSnapshot(ORIGIN, load_rows(ORIGIN, path)[0].records())
     assert key_of(dns.name.from_text("host3.example.com")) in zone.nodes
     assert key_of(dns.name.from_text("x.sub.example.com")) in zone.nodes
 
 
-def test_load_records_refuses_a_zone_with_problems(tmp_path: Path) -> None:
+def test_load_rows_refuses_a_zone_with_problems(tmp_path: Path) -> None:
     path = tmp_path / "example.com.zone"
     path.write_text(GOOD_HEAD + "www A 192.0.2.2\nwww CNAME other\n")
     with pytest.raises(ZoneLoadError, match=":6: CNAME beside other data"):
-        load_records(ORIGIN, path)
+        load_rows(ORIGIN, path)
+
+
+def test_a_file_read_by_dnspython_is_checked_alike(tmp_path: Path) -> None:
+    # An escape sends the file to dnspython's reader (its rows are grouped
+    # after reading, not as they are read): the same problems, on the same lines.
+    text = GOOD_HEAD + 'x TXT "a\\"b"\nsub NS ns.sub\nwww A 192.0.2.2\nwww CNAME other\n'
+    assert problems(tmp_path, text) == [
+        f"{tmp_path}/example.com.zone:6: name server ns.sub.example.com. for sub.example.com."
+        " is below a zone cut but has no glue (add an A or AAAA record for it)",
+        f"{tmp_path}/example.com.zone:8: CNAME beside other data at www.example.com.: A"
+        " (also line 7); a name with a CNAME may have no other records",
+    ]
+
+
+def test_records_from_elsewhere_are_checked_for_their_zone_too() -> None:
+    records = read_zone_text(GOOD_HEAD, ORIGIN, "head.zone")
+    stray = Record(dns.name.from_text("www.example.net."), 60, records[-1].rdata)
+    (p,) = check_records(ORIGIN, [*records, stray], "head.zone")
+    assert str(p) == "head.zone:0: www.example.net. is outside the zone example.com."

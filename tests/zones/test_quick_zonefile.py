@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 
 import dns.name
-import dns.rdata
 import pytest
 
 from dynzone.zones.quick_zonefile import quick_parse
+from dynzone.zones.zone_rows import ZoneRows
 from dynzone.zones.zonefile import ParsedZone, _read
 
 ORIGIN = dns.name.from_text("example.com")
@@ -19,14 +19,12 @@ def by_dnspython(text: str) -> ParsedZone:
 
 
 def flat(parsed: ParsedZone) -> list[tuple[object, ...]]:
-    """Everything read, in order, with the text forms that must agree too."""
+    """Everything read, in order: the rows the store gets, where each was written,
+    and the text forms of the records they make, which must agree too."""
+    zone = parsed.rows
     out: list[tuple[object, ...]] = []
-    for r in parsed.records:
-        wire = r.rdata.to_wire()
-        out.append(
-            (r.name, r.name.to_text(), r.ttl, r.rdata.rdtype, wire, r.rdata.to_text(), r.where)
-        )
-        assert r.rdata == dns.rdata.from_wire(1, r.rdata.rdtype, wire, 0, len(wire))
+    for i, (row, rec) in enumerate(zip(zone.rows, zone.records(), strict=True)):
+        out.append((row, zone.where(i), rec.name.to_text(), rec.rdata.to_text()))
     out += [("outside", n.to_text(), w) for n, w in parsed.outside]
     return out
 
@@ -102,8 +100,12 @@ def test_a_large_varied_file_reads_as_dnspython_reads_it(seed: int) -> None:
     quick = quick_parse(text, "zone.txt", ORIGIN)
     assert quick is not None, "the quick reader must take this file"
     reference = by_dnspython(text)
-    assert len(reference.records) > 12_000
+    assert len(reference.rows) > 12_000
     assert flat(quick) == flat(reference)
+    # The groups the reader made as it read are those of its rows.
+    worked_out = ZoneRows(quick.rows.rows, quick.rows.lines, "zone.txt")
+    assert quick.rows.groups() == worked_out.groups()
+    assert quick.rows.notable() == worked_out.notable() != set()
 
 
 def test_without_ttl_directives_the_soa_and_the_last_ttl_decide_as_in_dnspython() -> None:

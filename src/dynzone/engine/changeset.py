@@ -19,6 +19,7 @@ creation, not every record, or it would be as large as the zone.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -29,6 +30,7 @@ import dns.rrset
 
 from dynzone.store.base import FileState, ZoneWrite
 from dynzone.zones.snapshot import ZoneSnapshot
+from dynzone.zones.zone_rows import ZoneRows
 from dynzone.zones.zonefile import Record
 
 
@@ -105,10 +107,11 @@ class ZoneChange:
 
 @dataclass(frozen=True)
 class NewZone:
-    """A zone's first records, SOA included; ``file_state`` when they came from a file."""
+    """A zone's first records, SOA included, as store rows; ``file_state`` when they
+    came from a file."""
 
     zone: dns.name.Name
-    records: list[Record]
+    records: ZoneRows
     file_state: FileState | None = None
 
 
@@ -154,8 +157,10 @@ class Outcome:
     added: list[Record] = field(default_factory=list)
     position: int | None = None
     staged: dict[tuple[bytes, int], Staged] | None = None
-    records: list[Record] | None = None
-    snapshot: ZoneSnapshot | None = None  # a new zone's, as written
+    records: ZoneRows | None = None
+    # A new zone's, as written; a big one's may still be in the making
+    # (apply.py, ``_create``): the engine takes it once the commit is durable.
+    snapshot: ZoneSnapshot | Future[ZoneSnapshot] | None = None
 
     def touched(self, name: dns.name.Name) -> bool:
         """True if records at ``name`` (other than the SOA) changed."""

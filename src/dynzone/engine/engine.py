@@ -32,7 +32,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
@@ -344,6 +344,7 @@ class Engine:
             views: dict[dns.name.Name, ZoneView | None] = {}
             changed: dict[dns.name.Name, ZoneSnapshot] = {}
             positions: dict[dns.name.Name, int] = {}
+            pending: dict[dns.name.Name, Future[ZoneSnapshot]] = {}
             tags: set[bytes] = set()
             try:
                 with self.store.write() as txn:
@@ -377,6 +378,18 @@ class Engine:
                     # nothing of the batch is written.
                     for zone, view in views.items():
                         if view is not None and view.changed:
+                            building = view.building
+                            if building is not None:
+                                # A big new zone, alone in the batch, whose
+                                # snapshot is still being built from the rows
+                                # written: it is built on while the commit
+                                # reaches the disk (holding no GIL), and taken
+                                # after. The build cannot refuse: _create
+                                # checked the apex before writing.
+                                pending[zone] = building
+                                positions[zone] = view.position
+                                tags.add(zone_tag(key_of(zone)))
+                                continue
                             new, touched = self._next_snapshot(zone, view, positions)
                             if new is not None:
                                 changed[zone] = new
@@ -386,6 +399,8 @@ class Engine:
                 _FAILED.inc(len(changesets))
                 return [exc for _ in changesets]
             # Durable. Now make it live.
+            for zone, building in pending.items():
+                changed[zone] = building.result()
             self._zones.update(changed)
             self._positions.update(positions)
             if changed:

@@ -12,6 +12,8 @@ retire are worked out once.
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+
 import dns.name
 import dns.rdataclass
 import dns.rdatatype
@@ -25,8 +27,8 @@ class ZoneView:
     """The held snapshot of a zone at journal position ``position``, and the
     RRsets a batch changed since (``staged``, by owner key and type)."""
 
-    def __init__(self, snapshot: ZoneSnapshot, position: int) -> None:
-        self.snapshot = snapshot
+    def __init__(self, snapshot: ZoneSnapshot | Future[ZoneSnapshot], position: int) -> None:
+        self._snapshot = snapshot
         self.position = position
         self.staged: dict[bytes, dict[int, Staged]] = {}
         self.fresh = False  # the snapshot is new (a zone created by the batch)
@@ -36,6 +38,22 @@ class ZoneView:
         self.behind = False
         # The store was found at ``position`` inside the batch's transaction.
         self.checked = False
+
+    @property
+    def snapshot(self) -> ZoneSnapshot:
+        """The snapshot underneath (waiting for it if it is still being built)."""
+        if isinstance(self._snapshot, Future):
+            self._snapshot = self._snapshot.result()
+        return self._snapshot
+
+    @property
+    def building(self) -> Future[ZoneSnapshot] | None:
+        """The new zone's snapshot still in the making, when the batch changed
+        nothing else in the zone: the engine may wait for it once the commit is
+        durable rather than before."""
+        if isinstance(self._snapshot, Future) and not self.staged and not self.behind:
+            return self._snapshot
+        return None
 
     @classmethod
     def of_new_zone(cls, outcome: Outcome) -> ZoneView:

@@ -29,7 +29,7 @@ import dns.name
 import dns.rdata
 
 from dynzone.policy import Grant, Identity
-from dynzone.zones.snapshot import ZoneSnapshot
+from dynzone.zones.snapshot import StoredRow, ZoneSnapshot
 from dynzone.zones.zonefile import Record
 
 FileState = list[tuple[str, str]]  # (path, sha256 of its bytes) for a file and its $INCLUDEs
@@ -116,6 +116,10 @@ class ZoneWrite(Protocol):
 
     def insert(self, records: Iterable[Record]) -> None:
         """Add records to a zone being created (no checks, no journal)."""
+        ...
+
+    def insert_rows(self, rows: Iterable[StoredRow]) -> None:
+        """``insert`` for records already in the store's row form (a zone file's)."""
         ...
 
     def append_journal(

@@ -10,14 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import dns.name
+import dns.rdata
 import dns.rdatatype
 
-from dynzone.zones.names import key_from, key_within
+from dynzone.zones.names import key_from, key_from_text, key_within, lower_text, name_text
+from dynzone.zones.snapshot import StoredRow
+from dynzone.zones.trusted_rdata import name_from_wire, rdata_from_wire
+from dynzone.zones.zone_rows import Groups, ZoneRows
 from dynzone.zones.zonefile import Location, Record
 
 # Types that may sit beside a CNAME (RFC 2181 §10.1, RFC 4035 §2.5).
 CNAME_COMPANIONS = {dns.rdatatype.RRSIG, dns.rdatatype.NSEC, dns.rdatatype.NSEC3}
 _ADDRESS = (dns.rdatatype.A, dns.rdatatype.AAAA)
+_SOA = dns.rdatatype.SOA
+_NS = dns.rdatatype.NS
+_CNAME = dns.rdatatype.CNAME
+_DNAME = dns.rdatatype.DNAME
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,82 +41,91 @@ class Problem:
 
 def check_records(origin: dns.name.Name, records: list[Record], file: str) -> list[Problem]:
     """Return every problem found in ``records`` for the zone at ``origin``."""
-    problems: list[Problem] = []
-    # Records by owner (case folded, as DNS compares names) and type. A name's
-    # key and whether it is in the zone are worked out once per name: dnspython
-    # hashes and compares names character by character in Python.
-    by_key: dict[bytes, dict[int, list[Record]]] = {}
-    names: dict[bytes, dns.name.Name] = {}  # key -> the name as first written
-    seen: dict[tuple[bytes, ...], bytes | None] = {}  # labels -> key, None if outside
-    origin_key = key_from(origin)
-    last_name = None
-    key: bytes | None = None
-    for rec in records:
-        if rec.name is not last_name:
-            # A file gives a name its records one after another, as one object.
-            last_name = rec.name
-            labels = rec.name.labels
-            if labels in seen:
-                key = seen[labels]
-            else:
-                key = key_from(rec.name)
-                if not key_within(key, origin_key):
-                    key = None
-                seen[labels] = key
-        if key is None:
-            problems.append(Problem(_at(rec, file), f"{rec.name} is outside the zone {origin}"))
-            continue
-        types = by_key.get(key)
-        if types is None:
-            types = by_key[key] = {}
-            names[key] = rec.name
-        held = types.get(rec.rdata.rdtype)
-        if held is None:
-            types[rec.rdata.rdtype] = [rec]
-        else:
-            held.append(rec)
-    apex = by_key.get(origin_key, {})
-    soas = apex.get(dns.rdatatype.SOA, [])
-    if not soas:
-        problems.append(Problem(Location(file, 1), f"no SOA record at the zone apex {origin}"))
-    elif len(soas) > 1 and len({r.rdata for r in soas}) > 1:
-        problems.append(Problem(_at(soas[1], file), "more than one SOA record at the zone apex"))
-    if not apex.get(dns.rdatatype.NS):
-        problems.append(Problem(Location(file, 1), f"no NS records at the zone apex {origin}"))
+    return check_rows(origin, ZoneRows.of_records(records, file))
 
-    for key, types in by_key.items():
-        name = names[key]
-        if key != origin_key and dns.rdatatype.SOA in types:
-            problems.append(
-                Problem(
-                    _at(types[dns.rdatatype.SOA][0], file),
-                    f"SOA record for {name} is not at the apex",
-                )
-            )
-        cnames = types.get(dns.rdatatype.CNAME)
+
+def check_rows(origin: dns.name.Name, zone: ZoneRows) -> list[Problem]:
+    """Return every problem found in a zone file's rows for the zone at ``origin``."""
+    problems: list[Problem] = []
+    rows = zone.rows
+    where = zone.where
+    # Rows by owner (its lower-cased text, as DNS compares names) and type.
+    groups = zone.groups()
+    origin_text = lower_text(origin)
+    origin_key = key_from(origin)
+    by_key: Groups = groups if zone.inside else {}
+    if not zone.inside:
+        suffix = "" if origin_text == "." else "." + origin_text
+        for owner, types in groups.items():
+            # (Text without escapes ends at a label boundary; the rest, rare, is
+            # compared as keys.)
+            if "\\" not in owner:
+                inside = owner == origin_text or owner.endswith(suffix)
+            else:
+                inside = key_within(key_from_text(owner), origin_key)
+            if inside:
+                by_key[owner] = types
+            else:
+                for index in sorted(i for indices in types.values() for i in indices):
+                    problems.append(
+                        Problem(where(index), f"{rows[index][1]} is outside the zone {origin}")
+                    )
+    # Only owners with an SOA, NS, CNAME or DNAME can have what is checked
+    # below (besides the apex): the others need no visit.
+    notable = {owner: by_key[owner] for owner in zone.notable() if owner in by_key}
+
+    def written(types: dict[int, list[int]]) -> str:
+        """The owner as first written."""
+        return rows[next(iter(types.values()))[0]][1]
+
+    def several(indices: list[int]) -> bool:
+        """Whether the rows hold more than one distinct record (a record may be
+        written twice; records are compared as dnspython compares them)."""
+        if len(indices) < 2:
+            return False
+        return len({_rdata(rows[i]) for i in indices}) > 1
+
+    apex = by_key.get(origin_text, {})
+    soas = apex.get(_SOA, [])
+    if not soas:
+        problems.append(Problem(Location(zone.file, 1), f"no SOA record at the zone apex {origin}"))
+    elif several(soas):
+        problems.append(Problem(where(soas[1]), "more than one SOA record at the zone apex"))
+    if not apex.get(_NS):
+        problems.append(Problem(Location(zone.file, 1), f"no NS records at the zone apex {origin}"))
+
+    for owner, types in notable.items():
+        if owner != origin_text and _SOA in types:
+            message = f"SOA record for {written(types)} is not at the apex"
+            problems.append(Problem(where(types[_SOA][0]), message))
+        cnames = types.get(_CNAME)
         if cnames:
-            # (an rdata's hash is its canonical wire: made only when needed)
-            if len(cnames) > 1 and len({r.rdata for r in cnames}) > 1:
+            if several(cnames):
                 problems.append(
-                    Problem(_at(cnames[1], file), f"more than one CNAME record for {name}")
+                    Problem(where(cnames[1]), f"more than one CNAME record for {written(types)}")
                 )
-            for rdtype, recs in types.items():
-                if rdtype != dns.rdatatype.CNAME and rdtype not in CNAME_COMPANIONS:
+            for rdtype, indices in types.items():
+                if rdtype != _CNAME and rdtype not in CNAME_COMPANIONS:
                     other = dns.rdatatype.to_text(dns.rdatatype.RdataType.make(rdtype))
-                    first = min((_at(r, file) for r in [*cnames, *recs]), key=lambda w: w.line)
-                    later = max((_at(r, file) for r in [cnames[0], recs[0]]), key=lambda w: w.line)
+                    first = min((where(i) for i in [*cnames, *indices]), key=lambda w: w.line)
+                    later = max((where(i) for i in [cnames[0], indices[0]]), key=lambda w: w.line)
                     problems.append(
                         Problem(
                             later,
-                            f"CNAME beside other data at {name}: {other} (also line {first.line});"
-                            " a name with a CNAME may have no other records",
+                            f"CNAME beside other data at {written(types)}: {other}"
+                            f" (also line {first.line}); a name with a CNAME may have no other"
+                            " records",
                         )
                     )
-        dnames = types.get(dns.rdatatype.DNAME)
-        if dnames and len(dnames) > 1 and len({r.rdata for r in dnames}) > 1:
-            problems.append(Problem(_at(dnames[1], file), f"more than one DNAME record for {name}"))
+        dnames = types.get(_DNAME)
+        if dnames and several(dnames):
+            problems.append(
+                Problem(where(dnames[1]), f"more than one DNAME record for {written(types)}")
+            )
 
-    cuts = {k for k, t in by_key.items() if k != origin_key and dns.rdatatype.NS in t}
+    # Name servers below a cut need glue. Keys here are wire forms, lower-cased:
+    # an NS record's rdata is its target's wire form.
+    cuts = {key_from_text(k) for k, t in notable.items() if k != origin_text and _NS in t}
 
     def below_cut(key: bytes) -> bool:
         while key != origin_key and key_within(key, origin_key):
@@ -117,23 +134,25 @@ def check_records(origin: dns.name.Name, records: list[Record], file: str) -> li
             key = key[key[0] + 1 :]
         return False
 
-    for key, types in by_key.items():
-        for rec in types.get(dns.rdatatype.NS, []):
-            target = rec.rdata.target  # type: ignore[attr-defined]
-            target_key = key_from(target)
-            if not below_cut(target_key):
-                continue
-            if not any(t in by_key.get(target_key, {}) for t in _ADDRESS):
-                problems.append(
-                    Problem(
-                        _at(rec, file),
-                        f"name server {target} for {names[key]} is below a zone cut but has no"
-                        " glue (add an A or AAAA record for it)",
+    if cuts:
+        for types in notable.values():
+            for index in types.get(_NS, []):
+                wire = rows[index][4]
+                if not below_cut(wire.lower()):
+                    continue
+                target = name_text(name_from_wire(wire))
+                if not any(t in by_key.get(target.lower(), {}) for t in _ADDRESS):
+                    problems.append(
+                        Problem(
+                            where(index),
+                            f"name server {target} for {written(types)} is below a zone cut but"
+                            " has no glue (add an A or AAAA record for it)",
+                        )
                     )
-                )
     problems.sort(key=lambda p: (p.where.file, p.where.line))
     return problems
 
 
-def _at(rec: Record, file: str) -> Location:
-    return rec.where if rec.where is not None else Location(file, 0)
+def _rdata(row: StoredRow) -> dns.rdata.Rdata:
+    wire = row[4]
+    return rdata_from_wire(row[2], wire, 0, len(wire), remember=False)

@@ -5,46 +5,40 @@ constructors): a million-record zone took over a minute to import. Most
 lines of a big zone are plain: an owner, maybe a TTL and class, and one of a
 few common types whose rdata are one or a few simple tokens. This reader
 follows dnspython's reader rule for rule (owners, TTL defaults, $ORIGIN and
-$TTL, names outside the zone) and makes those records directly (A, AAAA,
-NS, CNAME, PTR, MX, SRV, TXT, and an SOA whose timers are plain seconds);
-the rdata of every other type or form (CAA, SSHFP, an SOA with "1h"...) is
-handed to dnspython's own rdata parser with the record's text.
+$TTL, names outside the zone) and writes those records straight as the
+store's rows, rdata in wire form, with no dnspython object per record (A,
+AAAA, NS, CNAME, PTR, MX, SRV, TXT, and an SOA whose timers are plain
+seconds); the rdata of every other type or form (CAA, SSHFP, an SOA with
+"1h"...) is handed to dnspython's own rdata parser with the record's text.
 
 It gives up on the whole file, and dnspython's reader reads it instead,
 whenever anything is less than plain: backslash escapes, non-ASCII text,
 $INCLUDE, $GENERATE or $UNICODE, anything it does not read exactly as
 dnspython would, and any error, so that errors are always dnspython's,
 with their file and line. tests/zones/test_quick_zonefile.py proves both
-readers give the same records, in the same order, for a large varied file.
+readers give the same rows, in the same order and from the same lines, for
+a large varied file.
 """
 
 from __future__ import annotations
 
 import re
 import socket
+import struct
 
 import dns.exception
 import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
-import dns.rdtypes.ANY.CNAME
-import dns.rdtypes.ANY.MX
-import dns.rdtypes.ANY.NS
-import dns.rdtypes.ANY.PTR
-import dns.rdtypes.ANY.SOA
-import dns.rdtypes.ANY.TXT
-import dns.rdtypes.IN.SRV
 import dns.ttl
 
-from dynzone.zones.names import key_from, key_within
-from dynzone.zones.trusted_rdata import (
-    a_record_from_text,
-    aaaa_record,
-    name_of_labels,
-    rdata_of,
-)
-from dynzone.zones.zonefile import Location, ParsedZone, Record
+from dynzone.zones.names import key_from, key_within, name_text, name_wire, plain_text
+from dynzone.zones.snapshot import StoredRow
+from dynzone.zones.trusted_rdata import name_of_labels
+from dynzone.zones.wire import fresh_wire
+from dynzone.zones.zone_rows import NOTABLE, Groups, ZoneRows
+from dynzone.zones.zonefile import Location, ParsedZone
 
 
 class _NotPlain(Exception):
@@ -55,13 +49,15 @@ _IN = dns.rdataclass.IN
 _SOA = dns.rdatatype.SOA
 _IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
                    r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\Z")  # fmt: skip
+inet_aton = socket.inet_aton
 _IPV6 = re.compile(r"[0-9A-Fa-f:]+\Z")
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_*./-]+\Z")
-_ONE_NAME: dict[int, type[dns.rdata.Rdata]] = {
-    dns.rdatatype.NS: dns.rdtypes.ANY.NS.NS,
-    dns.rdatatype.CNAME: dns.rdtypes.ANY.CNAME.CNAME,
-    dns.rdatatype.PTR: dns.rdtypes.ANY.PTR.PTR,
-}
+_LABEL = re.compile(r"[A-Za-z0-9_*-]{1,63}\Z")  # a label dnspython writes as it is
+_ONE_NAME = frozenset({dns.rdatatype.NS, dns.rdatatype.CNAME, dns.rdatatype.PTR})
+_U16 = struct.Struct("!H")
+_SRV_HEAD = struct.Struct("!HHH")
+_SOA_TIMERS = struct.Struct("!IIIII")
+_LENGTH = [bytes((n,)) for n in range(256)]  # a character-string's length byte
 _MX = dns.rdatatype.MX
 _TXT = dns.rdatatype.TXT
 _SRV = dns.rdatatype.SRV
@@ -94,20 +90,39 @@ class _Reader:
         self.zone_origin = origin
         self.zone_key = key_from(origin)
         self.origin = origin  # $ORIGIN
-        self.last_name = origin
+        self.origin_text = ""
+        self.origin_length = 0
+        self._set_origin(origin)
         self.last_ttl = 0
         self.last_ttl_known = False
         self.default_ttl = 0
         self.default_ttl_known = False
         self.default_ttl_from_soa = False
-        self.records: list[Record] = []
+        self.rows: list[StoredRow] = []
+        self.lines: list[int] = []
         self.outside: list[tuple[dns.name.Name, Location]] = []
-        # Names already made, by text and origin: owners repeat line after line.
+        # Names already made, and the wire form of rdata names, by text and
+        # origin: owners and targets repeat line after line.
         self.names: dict[str, dns.name.Name] = {}
+        self.wires: dict[str, bytes] = {}
         self.names_origin = origin  # the origin the remembered names were read under
         self.inside: dict[tuple[bytes, ...], bool] = {}  # whether a name is in the zone
-        self.inside_name: dns.name.Name | None = None  # the last owner found inside
-        self.zone_labels = origin.labels
+        # The owner of the line being read (until the next line with one):
+        # as written and the $ORIGIN it was read under, its texts, whether
+        # it is in the zone, and its name object if one was made.
+        self.owner_word: str | None = None  # None: the zone's origin, at the start
+        self.owner_origin = origin
+        self.owner = name_text(origin)
+        self.owner_key = self.owner.lower()
+        self.owner_inside = True
+        self.owner_made: dns.name.Name | None = origin
+        # The rows grouped as they are read (ZoneRows.groups), and the
+        # owners with a type the checks look at.
+        self.groups: Groups = {}
+        self.notable: set[str] = set()
+        self.types = self.groups[self.owner_key] = {}  # the owner's, by type
+        self.zone_owner_key = self.owner_key
+        self.soa_minimum = 0  # of the last SOA read
 
     def read(self, text: str) -> ParsedZone:
         lines = text.split("\n")
@@ -141,7 +156,13 @@ class _Reader:
                 self._directive(line.split())
                 continue
             self._record(line, start)
-        return ParsedZone(self.records, [], self.outside)
+        if not self.groups[self.zone_owner_key]:
+            del self.groups[self.zone_owner_key]  # (made for lines before any owner)
+        rows = ZoneRows(
+            self.rows, self.lines, self.filename,
+            inside=True, _groups=self.groups, _notable=self.notable,
+        )  # fmt: skip
+        return ParsedZone(rows, [], self.outside)
 
     def _directive(self, words: list[str]) -> None:
         word = words[0].upper()
@@ -150,7 +171,7 @@ class _Reader:
             self.default_ttl_known = True
             self.default_ttl_from_soa = False
         elif word == "$ORIGIN" and len(words) == 2:
-            self.origin = self._name(words[1], self.origin)
+            self._set_origin(self._name(words[1], self.origin))
         else:
             raise _NotPlain  # $INCLUDE, $GENERATE, $UNICODE, or an error
 
@@ -164,65 +185,134 @@ class _Reader:
             tail = None
         at = 0
         if not line[0].isspace():
-            self.last_name = self._name(words[0], self.origin)
             at = 1
-        name = self.last_name
-        if name is not self.inside_name:
-            labels = name.labels
-            # Most owners are one label below the apex, written as that label.
-            inside = labels[1:] == self.zone_labels or self.inside.get(labels)
-            if inside is None:
-                if len(self.inside) > 4096:
-                    self.inside.clear()
-                inside = key_within(key_from(name), self.zone_key)
-                self.inside[labels] = inside
-            if not inside:
-                self.outside.append((name, Location(self.filename, number)))
-                return
-            self.inside_name = name  # its next records need no check
+            if words[0] != self.owner_word or self.origin is not self.owner_origin:
+                self._owner(words[0])
+        if not self.owner_inside:
+            self.outside.append((self._owner_name(), Location(self.filename, number)))
+            return
         # [TTL] [class] [TTL] type: dnspython's order of trying.
-        ttl = self._ttl(words, at)
-        if ttl is not None:
-            at += 1
-        if at < len(words):
-            word = words[at].upper()
-            if word == "IN":
-                at += 1
-            elif word in _OTHER_CLASSES or word.startswith("CLASS"):
-                raise _NotPlain  # another class: dnspython's error
-        if ttl is None:
-            ttl = self._ttl(words, at)
+        count = len(words)
+        ttl = None
+        if at < count and words[at][0].isdigit():
+            ttl = self._ttl(words[at])
             if ttl is not None:
                 at += 1
-            else:
-                ttl = self._implicit_ttl()
-        if at >= len(words):
+        if at >= count:
             raise _NotPlain  # no type: dnspython's error
-        rdtype = _TYPES.get(words[at])
+        word = words[at]
+        rdtype = _TYPES.get(word)  # (a word known as a type is no class)
         if rdtype is None:
-            rdtype = _TYPES[words[at]] = dns.rdatatype.from_text(words[at])
+            upper = word.upper()
+            if upper == "IN":
+                at += 1
+            elif upper in _OTHER_CLASSES or upper.startswith("CLASS"):
+                raise _NotPlain  # another class: dnspython's error
+            if ttl is None and at < count and words[at][0].isdigit():
+                ttl = self._ttl(words[at])
+                if ttl is not None:
+                    at += 1
+            if at >= count:
+                raise _NotPlain  # no type: dnspython's error
+            word = words[at]
+            rdtype = _TYPES.get(word)
+            if rdtype is None:
+                rdtype = _TYPES[word] = dns.rdatatype.from_text(word)
+        if ttl is None:
+            ttl = self._implicit_ttl()
+        if (
+            rdtype == _A
+            and ttl is not None
+            and tail is None
+            and count == at + 2
+            and _IPV4.match(words[at + 1])
+        ):
+            # Most records of a big zone: the address as written is dnspython's form.
+            rows = self.rows
+            held = self.types.get(rdtype)
+            if held is None:
+                self.types[rdtype] = [len(rows)]
+            else:
+                held.append(len(rows))
+            rows.append((self.owner_key, self.owner, rdtype, ttl, inet_aton(words[at + 1])))
+            self.lines.append(number)
+            return
         args = words[at + 1 :]
-        rdata = self._rdata(rdtype, args, tail)
-        if rdata is None:
+        wire = self._rdata(rdtype, args, tail)
+        if wire is None:
             text = " ".join(args) + ("" if tail is None else " " + tail)
             rdata = dns.rdata.from_text(_IN, rdtype, text, self.origin, False, self.zone_origin)
+            wire = fresh_wire(rdata)
+            if rdtype == _SOA:
+                self.soa_minimum = rdata.minimum  # type: ignore[attr-defined]
         if not self.default_ttl_known and rdtype == _SOA:
-            self.default_ttl = rdata.minimum  # type: ignore[attr-defined]
+            self.default_ttl = self.soa_minimum
             self.default_ttl_known = True
             self.default_ttl_from_soa = True
             if ttl is None:
                 ttl = self._implicit_ttl()
         if ttl is None:
             raise _NotPlain  # "Missing default TTL value": dnspython's error
-        self.records.append(Record(name, ttl, rdata, Location(self.filename, number)))
+        held = self.types.get(rdtype)
+        if held is None:
+            self.types[rdtype] = [len(self.rows)]
+            if rdtype in NOTABLE:
+                self.notable.add(self.owner_key)
+        else:
+            held.append(len(self.rows))
+        self.rows.append((self.owner_key, self.owner, rdtype, ttl, wire))
+        self.lines.append(number)
 
-    def _ttl(self, words: list[str], at: int) -> int | None:
-        """The TTL at ``words[at]``, if that is one (noted as the last TTL)."""
-        if at >= len(words):
-            return None
-        word = words[at]
-        if not word[0].isdigit():
-            return None  # dnspython's TTL reader refuses it at its first character
+    def _owner(self, word: str) -> None:
+        """Take the name ``word`` as the owner of this line and the next blank-owner
+        lines: its texts, and whether it is in the zone."""
+        self.owner_word = word
+        self.owner_origin = origin = self.origin
+        if (
+            "." not in word
+            and self.origin_text
+            and _LABEL.match(word)
+            and len(word) + self.origin_length < 255
+        ):
+            # One label below an $ORIGIN in the zone (most owners): its texts
+            # are made directly, with no name object.
+            self.owner = word + self.origin_text
+            self.owner_key = key = self.owner.lower()
+            self.owner_inside = True
+            self.owner_made = None
+            types = self.groups.get(key)
+            self.types = self.groups[key] = {} if types is None else types
+            return
+        name = self.owner_made = self._name(word, origin)
+        labels = name.labels
+        inside = self.inside.get(labels)
+        if inside is None:
+            if len(self.inside) > 4096:
+                self.inside.clear()
+            inside = self.inside[labels] = key_within(key_from(name), self.zone_key)
+        self.owner_inside = inside
+        if inside:
+            self.owner = name_text(name)
+            self.owner_key = key = self.owner.lower()
+            types = self.groups.get(key)
+            self.types = self.groups[key] = {} if types is None else types
+
+    def _owner_name(self) -> dns.name.Name:
+        if self.owner_made is None:
+            self.owner_made = self._name(self.owner_word or "@", self.owner_origin)
+        return self.owner_made
+
+    def _set_origin(self, origin: dns.name.Name) -> None:
+        """$ORIGIN (and the zone's origin at the start): what owners are read under."""
+        self.origin = origin
+        text = plain_text(origin.labels)
+        inside = key_within(key_from(origin), self.zone_key)
+        # "." and the origin's text, for owners of one label below it.
+        self.origin_text = "." + text if text is not None and inside else ""
+        self.origin_length = len(name_wire(origin))
+
+    def _ttl(self, word: str) -> int | None:
+        """``word`` as a TTL (noted as the last TTL) if it is one (it starts with a digit)."""
         if word.isdigit():
             ttl = int(word)
             if ttl > dns.ttl.MAX_TTL:
@@ -243,53 +333,57 @@ class _Reader:
             return self.default_ttl
         return None
 
-    def _rdata(self, rdtype: int, args: list[str], tail: str | None) -> dns.rdata.Rdata | None:
-        """The rdata of the common types made directly; None for dnspython to read."""
+    def _rdata(self, rdtype: int, args: list[str], tail: str | None) -> bytes | None:
+        """The wire form of the common types' rdata; None for dnspython to read."""
         if rdtype == _TXT:
             strings = _txt_strings(args, tail)
             if strings is None:
                 return None
-            return rdata_of(dns.rdtypes.ANY.TXT.TXT, _TXT, strings=strings)
+            return b"".join([_LENGTH[len(s)] + s for s in strings])
         if tail is not None:
             return None
         if rdtype == _A:
             if len(args) != 1 or not _IPV4.match(args[0]):
                 raise _NotPlain
-            return a_record_from_text(args[0])  # (the pattern admits dnspython's form only)
+            return socket.inet_aton(args[0])  # (the pattern admits dnspython's form only)
         if rdtype == _AAAA:
             if len(args) != 1 or not _IPV6.match(args[0]):
                 return None
-            return aaaa_record(socket.inet_pton(socket.AF_INET6, args[0]), remember=False)
-        cls = _ONE_NAME.get(rdtype)
-        if cls is not None:
+            return socket.inet_pton(socket.AF_INET6, args[0])
+        if rdtype in _ONE_NAME:
             if len(args) != 1:
                 raise _NotPlain
-            return rdata_of(cls, rdtype, target=self._name(args[0], self.origin))
+            return self._wire(args[0])
         if rdtype == _MX:
             if len(args) != 2 or not args[0].isdigit() or int(args[0]) > 0xFFFF:
                 raise _NotPlain
-            exchange = self._name(args[1], self.origin)
-            return rdata_of(dns.rdtypes.ANY.MX.MX, _MX, preference=int(args[0]), exchange=exchange)
+            return _U16.pack(int(args[0])) + self._wire(args[1])
         if rdtype == _SOA:
             # Timers in plain seconds (dnspython reads units too: those it does).
             if len(args) != 7 or not all(a.isdigit() and int(a) <= _MAX_U32 for a in args[2:]):
                 return None
-            serial, refresh, retry, expire, minimum = (int(a) for a in args[2:])
-            return rdata_of(
-                dns.rdtypes.ANY.SOA.SOA, _SOA,
-                mname=self._name(args[0], self.origin), rname=self._name(args[1], self.origin),
-                serial=serial, refresh=refresh, retry=retry, expire=expire, minimum=minimum,
-            )  # fmt: skip
+            timers = [int(a) for a in args[2:]]
+            self.soa_minimum = timers[4]
+            return self._wire(args[0]) + self._wire(args[1]) + _SOA_TIMERS.pack(*timers)
         if rdtype == _SRV:
             if len(args) != 4 or not all(a.isdigit() and int(a) <= 0xFFFF for a in args[:3]):
                 raise _NotPlain
-            priority, weight, port = (int(a) for a in args[:3])
-            target = self._name(args[3], self.origin)
-            return rdata_of(
-                dns.rdtypes.IN.SRV.SRV, _SRV,
-                priority=priority, weight=weight, port=port, target=target,
-            )  # fmt: skip
+            head = _SRV_HEAD.pack(int(args[0]), int(args[1]), int(args[2]))
+            return head + self._wire(args[3])
         return None
+
+    def _wire(self, text: str) -> bytes:
+        """The wire form of the name ``text`` in rdata, as ``_name`` reads it."""
+        origin = self.origin
+        if origin is not self.names_origin:
+            self._name(text, origin)  # (starts both caches over)
+        wire = self.wires.get(text)
+        if wire is None:
+            wire = name_wire(self._name(text, origin))
+            if len(self.wires) > 4096:
+                self.wires.clear()
+            self.wires[text] = wire
+        return wire
 
     def _name(self, text: str, origin: dns.name.Name) -> dns.name.Name:
         """``text`` as an absolute name (relative ones below ``origin``), as
@@ -299,6 +393,7 @@ class _Reader:
         # character, so it is no part of the key.
         if origin is not self.names_origin:
             self.names.clear()
+            self.wires.clear()
             self.names_origin = origin
         known = self.names.get(text)
         if known is not None:

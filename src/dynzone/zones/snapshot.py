@@ -14,7 +14,7 @@ a key at label boundaries are the keys of its ancestors.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -148,14 +148,75 @@ class ZoneSnapshot:
             return cls._from_rows(origin, rows)
 
     @classmethod
+    def from_groups(
+        cls,
+        origin: dns.name.Name,
+        rows: Sequence[StoredRow],
+        groups: Mapping[str, Mapping[int, list[int]]],
+    ) -> ZoneSnapshot:
+        """The snapshot of a zone file's rows, given the indices of each owner's rows
+        by type (``ZoneRows.groups``): what ``from_rows`` builds from the same rows
+        once stored, without reading them back."""
+        with collector_paused(freeze=True):
+            return cls._from_groups(origin, rows, groups)
+
+    @classmethod
+    def _from_groups(
+        cls,
+        origin: dns.name.Name,
+        rows: Sequence[StoredRow],
+        groups: Mapping[str, Mapping[int, list[int]]],
+    ) -> ZoneSnapshot:
+        origin_key = key_of(origin)
+        owner_key_of = _OwnerKeys(origin, origin_key)
+        suffix, cut = owner_key_of.suffix, owner_key_of.cut
+        nodes: dict[bytes, Node] = {}
+        count = 0
+        head = _FIRST.pack
+        length = _LABEL_LENGTH
+        new_node = Node
+        for owner_key, types in groups.items():
+            # (_OwnerKeys written out for an owner one label below the apex)
+            label = owner_key[:cut]
+            if label and "." not in label and "\\" not in label and owner_key.endswith(suffix):
+                key = length[len(label)] + label.encode() + origin_key
+            else:
+                found = owner_key_of(owner_key)
+                if found is None:
+                    continue
+                key = found
+            if len(types) == 1:
+                for rdtype, indices in types.items():
+                    if len(indices) == 1:  # one record: most owners of a big zone
+                        _, owner, _, ttl, wire = rows[indices[0]]
+                        node = nodes[key] = new_node(key, (rdtype, head(ttl, len(wire)) + wire))
+                        count += 1
+                    else:
+                        owner = rows[indices[0]][1]
+                        packed, held = _pack_rows(rows, indices)
+                        node = nodes[key] = new_node(key, (rdtype, packed))
+                        count += held
+            else:
+                sets: list[int | Held] = []
+                # Types in order, as the store gives them.
+                for rdtype in sorted(types):
+                    packed, held = _pack_rows(rows, types[rdtype])
+                    sets += (rdtype, packed)
+                    count += held
+                node = nodes[key] = new_node(key, tuple(sets))
+                owner = rows[types[sets[0]][0]][1]  # type: ignore[index]
+            if owner != owner_key:
+                node.owner = stored_name(owner)
+        out: ZoneSnapshot = object.__new__(cls)
+        out.origin = origin
+        out.key = origin_key
+        out._index(_with_ancestors(nodes, origin_key), count)
+        return out
+
+    @classmethod
     def _from_rows(cls, origin: dns.name.Name, rows: Iterable[StoredRow]) -> ZoneSnapshot:
         origin_key = key_of(origin)
-        # Owners one label below the apex (most of a big zone) get their key
-        # by prefixing that label to the apex's; others go the long way.
-        suffix = "." + name_text(origin).lower()
-        if suffix == "..":
-            suffix = "."
-        cut = -len(suffix)
+        owner_key_of = _OwnerKeys(origin, origin_key)
         nodes: dict[bytes, Node] = {}
         count = 0
         last_owner = ""
@@ -181,15 +242,10 @@ class ZoneSnapshot:
                     if sets:
                         node.sets = tuple(sets)
                         sets = []
-                    label = owner_key[:cut]  # (empty for the root zone's apex)
-                    plain = label and "." not in label and "\\" not in label
-                    if plain and owner_key.endswith(suffix):
-                        key = bytes((len(label),)) + label.encode() + origin_key
-                    else:
-                        key = key_from_text(owner_key)
-                        if not key_within(key, origin_key):
-                            last_owner, last_type = "", -1
-                            continue
+                    key = owner_key_of(owner_key)
+                    if key is None:
+                        last_owner, last_type = "", -1
+                        continue
                     node = nodes[key] = Node(key)
                     if owner != owner_key:
                         node.owner = stored_name(owner)
@@ -501,6 +557,38 @@ def _with_ancestors(nodes: dict[bytes, Node], origin_key: bytes) -> NodeMap[Node
     return NodeMap(nodes)
 
 
+class _OwnerKeys:
+    """The index key of an owner in the zone from its lower-cased text (None
+    outside the zone)."""
+
+    def __init__(self, origin: dns.name.Name, origin_key: bytes) -> None:
+        self.origin_key = origin_key
+        self.suffix = "." + name_text(origin).lower()
+        if self.suffix == "..":
+            self.suffix = "."
+        self.cut = -len(self.suffix)
+
+    def __call__(self, owner_key: str) -> bytes | None:
+        # Owners one label below the apex (most of a big zone) get their key
+        # by prefixing that label to the apex's; others go the long way.
+        label = owner_key[: self.cut]  # (empty for the root zone's apex)
+        if label and "." not in label and "\\" not in label and owner_key.endswith(self.suffix):
+            return bytes((len(label),)) + label.encode() + self.origin_key
+        key = key_from_text(owner_key)
+        return key if key_within(key, self.origin_key) else None
+
+
+def _pack_rows(rows: Sequence[StoredRow], indices: list[int]) -> tuple[bytes, int]:
+    """The packed RRset of some rows, and how many records it holds: each record
+    once (a file may repeat one), the set's TTL the lowest of theirs."""
+    if len(indices) == 1:
+        row = rows[indices[0]]
+        return _FIRST.pack(row[3], len(row[4])) + row[4], 1
+    wires = list(dict.fromkeys([rows[i][4] for i in indices]))
+    return pack(min([rows[i][3] for i in indices]), wires), len(wires)
+
+
+_LABEL_LENGTH = [bytes((n,)) for n in range(64)]
 _FIRST = struct.Struct("!IH")  # a packed RRset's TTL and first rdata length
 _LENGTH = struct.Struct("!H")
 

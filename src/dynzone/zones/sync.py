@@ -35,10 +35,11 @@ from dynzone.engine.changeset import (
 from dynzone.engine.engine import Engine
 from dynzone.engine.settings import ZoneSettings
 from dynzone.store.base import FileState, StoreError, ZoneWrite
-from dynzone.zones.loader import ZoneLoadError, load_records
+from dynzone.zones.loader import ZoneLoadError, load_rows
 from dynzone.zones.names import lower_text
 from dynzone.zones.serial import next_serial
 from dynzone.zones.snapshot import ZoneSnapshot
+from dynzone.zones.zone_rows import ZoneRows
 from dynzone.zones.zonefile import Record
 
 log = logging.getLogger("dynzone")
@@ -175,17 +176,18 @@ def sync_zone(
         if _file_unchanged(known, main):
             return None
     digests_before = _digest(main)
-    recs, files = load_records(zs.name, zs.file)
+    rows, files = load_rows(zs.name, zs.file)
     state = [(main, digests_before)] + [(p, _digest(p)) for p in files[1:]]
     who = f"file:{zs.file}"
     if stored is None:
-        changeset = ChangeSet(who, "local", (NewZone(zs.name, recs, state),))
-        done = f"imported {len(recs)} records from {zs.file}"
+        changeset = ChangeSet(who, "local", (NewZone(zs.name, rows, state),))
+        done = f"imported {len(rows)} records from {zs.file}"
         if imports is not None:
-            imports.append(Import(zs, changeset, len(recs), done))
+            imports.append(Import(zs, changeset, len(rows), done))
             return imports[-1]
         engine.commit_now(changeset)
         return done
+    recs = rows.records()
     old = store.file_records(zs.name)
     before = {(r.name, r.ttl, r.rdata) for r in old if r.rdata.rdtype != dns.rdatatype.SOA}
     after = {(r.name, r.ttl, r.rdata) for r in recs if r.rdata.rdtype != dns.rdatatype.SOA}
@@ -236,7 +238,8 @@ def _sync_from_settings(engine: Engine, zc: ZoneSettings, held: ZoneSnapshot | N
         serial = next_serial(0, zc.serial_policy, time.time())
         soa = _settings_soa(zc, serial)
         recs = [soa, *(Record(zc.name, SETTINGS_TTL, rd) for rd in _ns_rdatas(zc))]
-        engine.commit_now(ChangeSet("config", "local", (NewZone(zc.name, recs),)))
+        new = NewZone(zc.name, ZoneRows.of_records(recs))
+        engine.commit_now(ChangeSet("config", "local", (new,)))
         return f"created with serial {serial} from its ns and email settings"
     # The settings may have been edited: keep SOA MNAME/RNAME and the apex NS in line.
     if not zc.ns or zc.email is None:

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dns.exception
 import dns.name
@@ -24,6 +24,9 @@ import dns.rdata
 import dns.rdataclass
 import dns.tokenizer
 import dns.zonefile
+
+if TYPE_CHECKING:
+    from dynzone.zones.zone_rows import ZoneRows
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +63,7 @@ class ZoneFileError(Exception):
 class ParsedZone:
     """Everything read from a zone file."""
 
-    records: list[Record]
+    rows: ZoneRows  # the records, as the store keeps them
     included: list[str]  # files pulled in with $INCLUDE
     outside: list[tuple[dns.name.Name, Location]]  # names not in the zone (skipped)
 
@@ -185,10 +188,12 @@ def read_zone_text(
     """Parse zone-file text (used for the demo zone and tests)."""
     if isinstance(origin, str):
         origin = dns.name.from_text(origin)
-    return _parse(text, filename, origin).records
+    return _parse(text, filename, origin).rows.records()
 
 
 def _read(source: Any, filename: str, origin: dns.name.Name) -> ParsedZone:
+    from dynzone.zones.zone_rows import ZoneRows  # it builds on this module
+
     collector = _Collector(origin)
     tok = dns.tokenizer.Tokenizer(source, filename)
     reader = _Reader(tok, dns.rdataclass.IN, collector, allow_include=True)  # type: ignore[arg-type]
@@ -214,7 +219,8 @@ def _read(source: Any, filename: str, origin: dns.name.Name) -> ParsedZone:
         raise ZoneFileError(reader._here(), f"cannot read {exc.filename}: {exc.strerror}") from None
     finally:
         _current.reader = None
-    return ParsedZone(collector.records, collector.included, collector.outside)
+    rows = ZoneRows.of_records(collector.records, filename, inside=True)
+    return ParsedZone(rows, collector.included, collector.outside)
 
 
 def _located(where: Location, detail: str) -> ZoneFileError:

@@ -77,15 +77,24 @@ def counts(conn: sqlite3.Connection) -> list[tuple[int, int]]:
 def insert(
     conn: sqlite3.Connection, zone_id: int, records: Iterable[Record], table: str = "record"
 ) -> None:
+    insert_rows(conn, zone_id, _rows(records), table)
+
+
+def insert_rows(
+    conn: sqlite3.Connection, zone_id: int, rows: Iterable[StoredRow], table: str = "record"
+) -> None:
+    """Add rows (owner key, owner, type, TTL, rdata) to a zone."""
     assert table in _TABLES
+    # The zone's id is written into the statement (an int from the store
+    # itself) so that the rows go in as they are, with no tuple made per row.
     conn.executemany(
         f"INSERT INTO {table} (zone_id, owner_key, owner, rdtype, ttl, rdata)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        _rows(zone_id, records),
+        f" VALUES ({int(zone_id)}, ?, ?, ?, ?, ?)",
+        rows,
     )
 
 
-def _rows(zone_id: int, records: Iterable[Record]) -> Iterator[tuple[object, ...]]:
+def _rows(records: Iterable[Record]) -> Iterator[StoredRow]:
     """Table rows for ``records``; each owner's texts made once (a zone file
     gives an owner its records one after another)."""
     last: tuple[bytes, ...] = ()
@@ -96,7 +105,7 @@ def _rows(zone_id: int, records: Iterable[Record]) -> Iterator[tuple[object, ...
             text = name_text(r.name)
             key = text.lower()
             last = labels
-        yield zone_id, key, text, r.rdata.rdtype, r.ttl, fresh_wire(r.rdata)
+        yield key, text, r.rdata.rdtype, r.ttl, fresh_wire(r.rdata)
 
 
 def copy_to_file_records(conn: sqlite3.Connection, zone_id: int) -> None:

@@ -28,7 +28,7 @@ from dynzone.store.sqlite import zones as zone_rows
 from dynzone.store.sqlite.backup import backup as backup_store
 from dynzone.store.sqlite.connection import connect, db_path, transaction
 from dynzone.zones.names import lower_text
-from dynzone.zones.snapshot import ZoneSnapshot
+from dynzone.zones.snapshot import StoredRow, ZoneSnapshot
 from dynzone.zones.zonefile import Record
 
 
@@ -64,6 +64,9 @@ class SqliteZoneWrite:
 
     def insert(self, recs: Iterable[Record]) -> None:
         records.insert(self.conn, self.zid, recs)
+
+    def insert_rows(self, rows: Iterable[StoredRow]) -> None:
+        records.insert_rows(self.conn, self.zid, rows)
 
     def append_journal(
         self,
