@@ -49,7 +49,7 @@ _IN = dns.rdataclass.IN
 _SOA = dns.rdatatype.SOA
 _IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
                    r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\Z")  # fmt: skip
-inet_aton = socket.inet_aton
+_inet_aton = socket.inet_aton
 _IPV6 = re.compile(r"[0-9A-Fa-f:]+\Z")
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_*./-]+\Z")
 _LABEL = re.compile(r"[A-Za-z0-9_*-]{1,63}\Z")  # a label dnspython writes as it is
@@ -234,7 +234,7 @@ class _Reader:
                 self.types[rdtype] = [len(rows)]
             else:
                 held.append(len(rows))
-            rows.append((self.owner_key, self.owner, rdtype, ttl, inet_aton(words[at + 1])))
+            rows.append((self.owner_key, self.owner, rdtype, ttl, _inet_aton(words[at + 1])))
             self.lines.append(number)
             return
         args = words[at + 1 :]
