@@ -217,6 +217,8 @@ class ZoneSnapshot:
     def _from_rows(cls, origin: dns.name.Name, rows: Iterable[StoredRow]) -> ZoneSnapshot:
         origin_key = key_of(origin)
         owner_key_of = _OwnerKeys(origin, origin_key)
+        suffix, cut = owner_key_of.suffix, owner_key_of.cut
+        length = _LABEL_LENGTH
         nodes: dict[bytes, Node] = {}
         count = 0
         last_owner = ""
@@ -242,10 +244,21 @@ class ZoneSnapshot:
                     if sets:
                         node.sets = tuple(sets)
                         sets = []
-                    key = owner_key_of(owner_key)
-                    if key is None:
-                        last_owner, last_type = "", -1
-                        continue
+                    # (_OwnerKeys written out for an owner one label below the apex)
+                    label = owner_key[:cut]
+                    if (
+                        label
+                        and "." not in label
+                        and "\\" not in label
+                        and owner_key.endswith(suffix)
+                    ):
+                        key = length[len(label)] + label.encode() + origin_key
+                    else:
+                        found = owner_key_of(owner_key)
+                        if found is None:
+                            last_owner, last_type = "", -1
+                            continue
+                        key = found
                     node = nodes[key] = Node(key)
                     if owner != owner_key:
                         node.owner = stored_name(owner)

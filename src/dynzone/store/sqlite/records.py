@@ -85,13 +85,24 @@ def insert_rows(
 ) -> None:
     """Add rows (owner key, owner, type, TTL, rdata) to a zone."""
     assert table in _TABLES
-    # The zone's id is written into the statement (an int from the store
-    # itself) so that the rows go in as they are, with no tuple made per row.
+    if isinstance(rows, list) and len(rows) > _MANY:
+        # A big zone's rows go in as they are, with no tuple made per row:
+        # its id is written into the statement (an int from the store itself).
+        conn.executemany(
+            f"INSERT INTO {table} (zone_id, owner_key, owner, rdtype, ttl, rdata)"
+            f" VALUES ({int(zone_id)}, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        return
+    # Small zones share one prepared statement (a start may import thousands).
     conn.executemany(
         f"INSERT INTO {table} (zone_id, owner_key, owner, rdtype, ttl, rdata)"
-        f" VALUES ({int(zone_id)}, ?, ?, ?, ?, ?)",
-        rows,
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(zone_id, *row) for row in rows],
     )
+
+
+_MANY = 10_000  # rows from which a statement of the zone's own pays for itself
 
 
 def _rows(records: Iterable[Record]) -> Iterator[StoredRow]:
