@@ -13,6 +13,7 @@ import pytest
 from dynzone.policy import Grant
 from dynzone.store import open_store
 from dynzone.store.base import StoreError
+from dynzone.zones.zone_rows import ZoneRows
 from dynzone.zones.zonefile import Record
 
 ZONE = dns.name.from_text("example.com")
@@ -150,3 +151,24 @@ def test_the_file_states_of_all_zones_read_at_once_are_each_zones_own(tmp_path: 
     }
     assert states["example.com."] == store.file_state(ZONE)
     assert store.file_state(other) is None
+
+
+@pytest.mark.parametrize("hosts", [3, 12_000])  # small zones share a statement, big ones not
+def test_rows_inserted_as_they_are_read_back_as_written(tmp_path: Path, hosts: int) -> None:
+    zone = ZoneRows.of_records(
+        [soa(1), Record(ZONE, 300, dns.rdata.from_text("IN", "NS", "ns1.example.com."))]
+        + [a(f"H{i}.example.com", f"10.0.{i >> 8 & 255}.{i & 255}") for i in range(hosts)]
+    )
+    store = open_store(tmp_path)
+    with store.write() as txn:
+        txn.create_zone(ZONE).insert_rows(zone.rows)
+        other = txn.create_zone(dns.name.from_text("other.com"))
+        other.insert([soa(1)])
+    stored = store.load_zone(ZONE)
+    assert stored is not None and stored.snapshot.record_count == hosts + 2
+
+    def texts(records: list[Record]) -> list[tuple[str, int, str]]:
+        return sorted((r.name.to_text(), r.ttl, r.rdata.to_text()) for r in records)
+
+    assert texts(stored.records) == texts(zone.records())
+    assert stored.snapshot.nodes[b"\x02h2\x07example\x03com\x00"].owner_wire()[:3] == b"\x02H2"
