@@ -175,16 +175,20 @@ class ZoneSnapshot:
         head = _FIRST.pack
         length = _LABEL_LENGTH
         new_node = Node
+        children = 0  # of the apex, among the owners one label below it
+        others: list[bytes] = []  # every other owner: their parents are found later
         for owner_key, types in groups.items():
             # (_OwnerKeys written out for an owner one label below the apex)
             label = owner_key[:cut]
             if label and "." not in label and "\\" not in label and owner_key.endswith(suffix):
                 key = length[len(label)] + label.encode() + origin_key
+                children += 1
             else:
                 found = owner_key_of(owner_key)
                 if found is None:
                     continue
                 key = found
+                others.append(key)
             if len(types) == 1:
                 for rdtype, indices in types.items():
                     if len(indices) == 1:  # one record: most owners of a big zone
@@ -207,10 +211,14 @@ class ZoneSnapshot:
                 owner = rows[types[sets[0]][0]][1]  # type: ignore[index]
             if owner != owner_key:
                 node.owner = stored_name(owner)
+        apex = nodes.get(origin_key)
+        if apex is None:  # (then no owner is one label below it either)
+            raise ValueError(f"zone {origin} needs an SOA and NS records at its apex")
+        apex.below += children
         out: ZoneSnapshot = object.__new__(cls)
         out.origin = origin
         out.key = origin_key
-        out._index(_with_ancestors(nodes, origin_key), count)
+        out._index(_with_ancestors(nodes, origin_key, others), count)
         return out
 
     @classmethod
@@ -555,10 +563,13 @@ class ZoneSnapshot:
                 yield rrset
 
 
-def _with_ancestors(nodes: dict[bytes, Node], origin_key: bytes) -> NodeMap[Node]:
+def _with_ancestors(
+    nodes: dict[bytes, Node], origin_key: bytes, keys: Iterable[bytes] | None = None
+) -> NodeMap[Node]:
     """``nodes`` with an empty node for every empty non-terminal (RFC 4592
-    §2.2.2), and each node's ``below`` counting its children."""
-    for key in list(nodes):
+    §2.2.2), and each node's ``below`` counting its children; ``keys``, if
+    given, are the only ones whose parents are not counted yet."""
+    for key in list(nodes) if keys is None else keys:
         while key != origin_key:
             parent = key[key[0] + 1 :]
             above = nodes.get(parent)
