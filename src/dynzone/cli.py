@@ -14,7 +14,7 @@ import dns.exception
 import dns.name
 
 from dynzone import __version__, logs
-from dynzone.commands import backup, import_dyndnsd, key, user, zone
+from dynzone.commands import backup, import_dyndnsd, key, token, user, zone
 from dynzone.config import (
     DEFAULT_DATA_DIR,
     DEMO_ZONE,
@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
     user.add_parser(sub)
     key.add_parser(sub)
+    token.add_parser(sub)
     zone.add_parser(sub)
     import_dyndnsd.add_parser(sub)
     backup.add_parser(sub)
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     runners = {
         "user": user.run,
         "key": key.run,
+        "token": token.run,
         "zone": zone.run,
         "import-dyndnsd": import_dyndnsd.run,
         "backup": backup.run_backup,

@@ -36,3 +36,12 @@ def test_step_6_confines_old_regex_grants_to_the_zone_they_end_with(tmp_path: Pa
         r"regex:- ^anything$",  # ends with no zone: matches nothing until granted again
         "a.example.test.",
     ]
+
+
+def test_step_7_keeps_every_identity_usable_from_anywhere_and_for_ever(tmp_path: Path) -> None:
+    conn = _store_at_version_5(tmp_path / "old.sqlite3")
+    conn.execute("INSERT INTO identity (name, secret, created) VALUES ('user:h', 'x', 0)")
+    migrations.migrate(conn)
+    row = conn.execute("SELECT allow_from, expires FROM identity WHERE name = 'user:h'")
+    assert row.fetchone() == ("", None)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == migrations.LATEST == 7

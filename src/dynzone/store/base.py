@@ -89,6 +89,8 @@ class IdentityRow:
     created: float
     origin: str  # where it came from ("dyndnsd", "demo"), or ""
     algorithm: str  # a TSIG key's algorithm; "" for users
+    allow_from: str = ""  # the client networks it may be used from (space-separated); "": any
+    expires: float | None = None  # when it stops working (Unix time); None: never
 
 
 class ZoneWrite(Protocol):
@@ -178,7 +180,14 @@ class WriteTransaction(Protocol):
         ...
 
     def add_identity(
-        self, name: str, secret: str, grants: list[Grant], origin: str = "", algorithm: str = ""
+        self,
+        name: str,
+        secret: str,
+        grants: list[Grant],
+        origin: str = "",
+        algorithm: str = "",
+        allow_from: str = "",
+        expires: float | None = None,
     ) -> None: ...
 
     def remove_identity(self, name: str) -> bool: ...
@@ -263,6 +272,10 @@ class Store(Protocol):
 
     def identities(self, prefix: str) -> list[IdentityRow]:
         """Every identity whose name starts with ``prefix``, by name."""
+        ...
+
+    def identity_row(self, name: str) -> IdentityRow | None:
+        """The identity ``name`` as ``identities`` lists it, if it exists."""
         ...
 
     def secrets(self, prefix: str) -> list[tuple[str, str, str]]:

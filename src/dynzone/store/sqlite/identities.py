@@ -35,10 +35,13 @@ def add(
     grant_list: list[Grant],
     origin: str = "",
     algorithm: str = "",
+    allow_from: str = "",
+    expires: float | None = None,
 ) -> None:
     conn.execute(
-        "INSERT INTO identity (name, secret, created, origin, algorithm) VALUES (?, ?, ?, ?, ?)",
-        (name, secret, time.time(), origin, algorithm),
+        "INSERT INTO identity (name, secret, created, origin, algorithm, allow_from, expires)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (name, secret, time.time(), origin, algorithm, allow_from, expires),
     )
     conn.executemany(
         "INSERT INTO permission (identity, pattern, types) VALUES (?, ?, ?)",
@@ -64,14 +67,21 @@ def set_secret(conn: sqlite3.Connection, name: str, secret: str) -> bool:
     return cur.rowcount > 0
 
 
-def rows(conn: sqlite3.Connection, prefix: str) -> list[tuple[str, float, str, str]]:
-    """(name, created, origin, algorithm) of every identity whose name starts with ``prefix``."""
-    found = conn.execute(
-        "SELECT name, created, origin, algorithm FROM identity"
-        " WHERE name LIKE ? || '%' ORDER BY name",
-        (prefix,),
-    )
-    return [(n, c, o, a) for n, c, o, a in found]
+_ROW = "SELECT name, created, origin, algorithm, allow_from, expires FROM identity"
+Row = tuple[str, float, str, str, str, float | None]
+
+
+def rows(conn: sqlite3.Connection, prefix: str) -> list[Row]:
+    """(name, created, origin, algorithm, allow_from, expires) of every identity whose
+    name starts with ``prefix``."""
+    found = conn.execute(_ROW + " WHERE name LIKE ? || '%' ORDER BY name", (prefix,))
+    return [tuple(row) for row in found]
+
+
+def row(conn: sqlite3.Connection, name: str) -> Row | None:
+    """The identity ``name`` as ``rows`` gives it, if it exists."""
+    found = conn.execute(_ROW + " WHERE name = ?", (name,)).fetchone()
+    return None if found is None else tuple(found)
 
 
 def with_algorithm(conn: sqlite3.Connection, prefix: str) -> list[tuple[str, str, str]]:

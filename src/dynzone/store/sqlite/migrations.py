@@ -130,6 +130,12 @@ _STEPS: list[str | Callable[[sqlite3.Connection], None]] = [
     """,
     # 6: regex grants are confined to one zone (see _confine_regex_grants).
     _confine_regex_grants,
+    # 7: an identity may be limited to client networks (API tokens' --from:
+    # space-separated, empty for anywhere) and may expire (a Unix time).
+    """
+    ALTER TABLE identity ADD COLUMN allow_from TEXT NOT NULL DEFAULT '';
+    ALTER TABLE identity ADD COLUMN expires REAL
+    """,
 ]
 
 LATEST = len(_STEPS)

@@ -164,9 +164,16 @@ class SqliteWrite:
         return identities.get(self.conn, name)
 
     def add_identity(
-        self, name: str, secret: str, grants: list[Grant], origin: str = "", algorithm: str = ""
+        self,
+        name: str,
+        secret: str,
+        grants: list[Grant],
+        origin: str = "",
+        algorithm: str = "",
+        allow_from: str = "",
+        expires: float | None = None,
     ) -> None:
-        identities.add(self.conn, name, secret, grants, origin, algorithm)
+        identities.add(self.conn, name, secret, grants, origin, algorithm, allow_from, expires)
 
     def remove_identity(self, name: str) -> bool:
         return identities.remove(self.conn, name)
@@ -309,6 +316,10 @@ class SqliteStore:
 
     def identities(self, prefix: str) -> list[IdentityRow]:
         return [IdentityRow(*row) for row in identities.rows(self.conn, prefix)]
+
+    def identity_row(self, name: str) -> IdentityRow | None:
+        found = identities.row(self.conn, name)
+        return None if found is None else IdentityRow(*found)
 
     def secrets(self, prefix: str) -> list[tuple[str, str, str]]:
         return identities.with_algorithm(self.conn, prefix)
