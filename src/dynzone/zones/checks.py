@@ -71,8 +71,11 @@ def check_rows(origin: dns.name.Name, zone: ZoneRows) -> list[Problem]:
                         Problem(where(index), f"{rows[index][1]} is outside the zone {origin}")
                     )
     # Only owners with an SOA, NS, CNAME or DNAME can have what is checked
-    # below (besides the apex): the others need no visit.
-    notable = {owner: by_key[owner] for owner in zone.notable() if owner in by_key}
+    # below (besides the apex): the others need no visit. (In file order, so
+    # that problems on one line always come in the same order.)
+    found = [owner for owner in zone.notable() if owner in by_key]
+    found.sort(key=lambda owner: min(i for indices in by_key[owner].values() for i in indices))
+    notable = {owner: by_key[owner] for owner in found}
 
     def written(types: dict[int, list[int]]) -> str:
         """The owner as first written."""
