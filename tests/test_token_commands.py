@@ -4,30 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from dynzone.store import open_store
 from dynzone.tokens import Refused, check_key
-
-CONFIG = """\
-data_dir = "data"
-[dns]
-listen = ["127.0.0.1:5300"]
-[[zone]]
-name = "example.com"
-ns = ["ns1.example.com."]
-email = "hostmaster@example.com"
-"""
-
-
-def dynzone(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    config = tmp_path / "dynzone.toml"
-    if not config.exists():
-        config.write_text(CONFIG)
-    argv = [sys.executable, "-m", "dynzone", *args, "--config", str(config)]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+from tests.test_key_commands import dynzone  # the same config: zone example.com
 
 
 def test_add_prints_a_key_that_works_and_list_describes_the_token(tmp_path: Path) -> None:
