@@ -1,7 +1,8 @@
 """ACME dns-01 end to end, offline: pebble issues certificates validated through dynzone.
 
 certbot (with certbot-dns-rfc2136) and lego (rfc2136 provider) each get a
-certificate for one name and for a wildcard plus its apex; lego also uses the
+certificate for one name and for a wildcard plus its apex, and lego's pdns
+provider gets one through dynzone's PowerDNS-compatible API; lego also uses the
 CNAME pattern, where ``_acme-challenge.cname.example.com`` is a CNAME into
 the small zone ``acme.example.com`` and the key may write nothing else. After
 each run the challenge TXT records are gone again.
@@ -23,7 +24,7 @@ from tests.e2e.update_server import Key, UpdateServer, start_update_server
 
 @pytest.fixture(scope="module")
 def dynzone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpdateServer]:
-    dz = start_update_server(tmp_path_factory.mktemp("acme-dns"))
+    dz = start_update_server(tmp_path_factory.mktemp("acme-dns"), http=True)
     try:
         yield dz
     finally:
@@ -97,10 +98,7 @@ def certbot(pebble: Pebble, key: Key, workdir: Path, *domains: str) -> Path:
 
 
 def lego(pebble: Pebble, key: Key, dynzone: UpdateServer, workdir: Path, *domains: str) -> Path:
-    binary = need_peer("lego")
     env = dict(
-        os.environ,
-        LEGO_CA_CERTIFICATES=str(pebble.ca_file),
         RFC2136_NAMESERVER=f"127.0.0.1:{dynzone.port}",
         RFC2136_TSIG_KEY=key.name,
         RFC2136_TSIG_SECRET=key.secret,
@@ -111,6 +109,20 @@ def lego(pebble: Pebble, key: Key, dynzone: UpdateServer, workdir: Path, *domain
         # the other, waiting this long between (60 s by default).
         RFC2136_SEQUENCE_INTERVAL="1",
     )
+    return run_lego(pebble, dynzone, workdir, "rfc2136", env, *domains)
+
+
+def run_lego(
+    pebble: Pebble,
+    dynzone: UpdateServer,
+    workdir: Path,
+    provider: str,
+    provider_env: dict[str, str],
+    *domains: str,
+) -> Path:
+    """lego with a DNS ``provider`` configured by ``provider_env``; its certificate."""
+    binary = need_peer("lego")
+    env = dict(os.environ, LEGO_CA_CERTIFICATES=str(pebble.ca_file), **provider_env)
     argv = [
         binary,
         "--server",
@@ -121,7 +133,7 @@ def lego(pebble: Pebble, key: Key, dynzone: UpdateServer, workdir: Path, *domain
         "--path",
         str(workdir),
         "--dns",
-        "rfc2136",
+        provider,
         # Where lego looks up zones and CNAMEs: dynzone itself, not the Internet.
         "--dns.resolvers",
         f"127.0.0.1:{dynzone.port}",
@@ -181,3 +193,22 @@ def test_lego_cname_into_a_small_zone(
         timeout=30,
     )
     assert "REFUSED" in done.stdout + done.stderr
+
+
+def test_lego_pdns_provider_through_the_powerdns_api(
+    dynzone: UpdateServer, pebble: Pebble, tmp_path: Path
+) -> None:
+    # lego's pdns provider, unchanged, against dynzone's PowerDNS-compatible
+    # API with a dynzone token as its API key.
+    key = dynzone.add_token("lego-pdns", "_acme-challenge.example.com TXT")
+    env = dict(
+        PDNS_API_URL=f"http://127.0.0.1:{dynzone.http_port}/",
+        PDNS_API_KEY=key,
+        PDNS_PROPAGATION_TIMEOUT="30",
+        PDNS_POLLING_INTERVAL="1",
+        PDNS_TTL="60",
+    )
+    cert = run_lego(pebble, dynzone, tmp_path, "pdns", env, "example.com", "*.example.com")
+    assert san_of(cert) == {"example.com", "*.example.com"}
+    challenges_gone(dynzone, "example.com")
+    assert "by token:lego-pdns" in dynzone.journal()

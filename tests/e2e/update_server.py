@@ -54,6 +54,7 @@ class Key:
 class UpdateServer:
     server: Server
     config: Path
+    http_port: int = 0  # its HTTP API, if started with one
 
     @property
     def port(self) -> int:
@@ -90,6 +91,17 @@ class UpdateServer:
         assert secret and alg
         return Key(name, alg.group(1), secret.group(1), key_file, certbot_file)
 
+    def add_token(self, name: str, *grants: str) -> str:
+        """``dynzone token add``; the key it printed."""
+        argv = ["token", "add", name]
+        for g in grants:
+            argv += ["--grant", g]
+        done = self.cli(*argv)
+        assert done.returncode == 0, done.stderr
+        key = re.search(rf"^({re.escape(name)}\.\S+)$", done.stdout, re.M)
+        assert key, done.stdout
+        return key.group(1)
+
     def query(self, name: str, rdtype: str = "A") -> list[str]:
         """The answer's records of ``rdtype``, as sorted text."""
         q = dns.message.make_query(name, dns.rdatatype.from_text(rdtype))
@@ -119,9 +131,10 @@ class UpdateServer:
 
 
 def start_update_server(
-    workdir: Path, zone_settings: str = "", zones: dict[str, str] | None = None
+    workdir: Path, zone_settings: str = "", zones: dict[str, str] | None = None, http: bool = False
 ) -> UpdateServer:
-    """dynzone serving example.com and acme.example.com (or ``zones``) on a free port.
+    """dynzone serving example.com and acme.example.com (or ``zones``) on a free port,
+    with ``http`` its HTTP API on another.
 
     ``zone_settings`` is added to every zone's table (e.g. allow_update).
     """
@@ -132,10 +145,13 @@ def start_update_server(
     for name, text in zones.items():
         (workdir / f"{name}.zone").write_text(text)
         tables.append(f'[[zone]]\nname = "{name}"\nfile = "{name}.zone"\n{zone_settings}\n')
+    http_port = free_port() if http else 0
+    http_table = f'[http]\nlisten = ["127.0.0.1:{http_port}"]\n' if http else ""
     config = workdir / "dynzone.toml"
     config.write_text(
         f'data_dir = "data"\n[dns]\nlisten = ["127.0.0.1:{port}", "[::1]:{port}"]\n'
+        + http_table
         + "".join(tables)
     )
     server = serving(start_dynzone(config, workdir, port), list(zones))
-    return UpdateServer(server, config)
+    return UpdateServer(server, config, http_port)

@@ -27,6 +27,7 @@ from dynzone.http.auth import Authenticator
 from dynzone.http.clientaddr import Address, client_address
 from dynzone.http.guard import ConnectionGuard, quiet_server_logger
 from dynzone.http.health import health, metrics
+from dynzone.http.pdns_api import ZonesApi, add_routes
 from dynzone.http.ratelimit import RateLimit
 from dynzone.http.settings import HttpSettings
 from dynzone.http.zone_status import zone_status
@@ -166,6 +167,7 @@ async def start_http(
     """
     door = Dyndns2Door(engine, settings)
     now = settings()
+    api = ZonesApi(engine, door.client, now.failed_logins_per_minute)
     guard = ConnectionGuard(
         now.max_connections,
         now.max_connections_per_address,
@@ -182,6 +184,7 @@ async def start_http(
         "/api/zones/{zone}/status",
         functools.partial(zone_status, engine, tracker, pool, door),
     )
+    add_routes(app, api)
     app.router.add_route("GET", "/health", functools.partial(health, engine))
     app.router.add_route("GET", "/metrics", functools.partial(metrics, settings, door.client))
     runner = web.AppRunner(
@@ -202,6 +205,7 @@ async def start_http(
             server.close()
         await runner.cleanup()
         door.close()
+        api.close()
 
     for addr in now.listen:
         try:
