@@ -29,6 +29,7 @@ import dns.rdataclass
 import dns.rdatatype
 from aiohttp import web
 
+from dynzone import __version__
 from dynzone.engine.changeset import (
     AddRecord,
     ChangeRejected,
@@ -43,7 +44,7 @@ from dynzone.engine.engine import Engine
 from dynzone.http.clientaddr import Address
 from dynzone.http.ratelimit import RateLimit
 from dynzone.policy import REGEX_PREFIX, Identity, pattern_name, regex_parts, update_defaults
-from dynzone.store.base import Store
+from dynzone.store.base import Store, StoreError
 from dynzone.tokens import Refused, check_key
 from dynzone.zones.export import zone_text
 from dynzone.zones.snapshot import ZoneSnapshot
@@ -192,8 +193,13 @@ def _records(
             raise ApiError(422, f"rrset {number}: dynzone keeps no disabled records")
         try:
             out.append(
+                # Names in content are absolute, as PowerDNS wants them.
                 dns.rdata.from_text(
-                    dns.rdataclass.IN, rdtype, record["content"], origin=dns.name.root
+                    dns.rdataclass.IN,
+                    rdtype,
+                    record["content"],
+                    origin=dns.name.root,
+                    relativize=False,
                 )
             )
         except (dns.exception.DNSException, ValueError) as exc:
@@ -307,6 +313,14 @@ class ZonesApi:
             await self.engine.commit(changeset)
         except ChangeRejected as exc:
             raise ApiError(422, str(exc)) from None
+        except StoreError as exc:
+            log.error("http api: %s from %s: store failure, nothing changed: %s",
+                      identity.name, client, exc)  # fmt: skip
+            raise ApiError(500, "the store could not commit; nothing changed") from None
+        except Exception:  # a fault of ours: say so, change nothing
+            log.exception("http api: %s from %s: internal error, nothing changed",
+                          identity.name, client)  # fmt: skip
+            raise ApiError(500, "internal error; nothing changed") from None
         log.info("http api: %s from %s changed %d rrset(s) in %s", identity.name, client,
                  len(body["rrsets"]), snapshot.origin)  # fmt: skip
         return web.Response(status=204)
@@ -321,7 +335,9 @@ def _server() -> dict[str, Any]:
         "type": "Server",
         "id": SERVER,
         "daemon_type": "authoritative",
-        "version": "dynzone",
+        # Clients read the API's level from the version ("4.9.0..."): this
+        # is the PowerDNS API dynzone speaks, then which dynzone speaks it.
+        "version": f"4.9.0-dynzone-{__version__}",
         "url": f"/api/v1/servers/{SERVER}",
         "zones_url": f"/api/v1/servers/{SERVER}/zones{{/zone}}",
     }
