@@ -131,7 +131,10 @@ def _banner(config: Config, server: Server, demo_password: str | None) -> None:
     lines.append(f"  DNS on {addrs} (UDP and TCP); store in {config.data_dir}")
     if config.http.listen:
         http = ", ".join(str(a) for a in config.http.listen)
-        lines.append(f"  HTTP on {http}: dyndns2 (/nic/update, /nic/checkip), /health, /metrics")
+        lines.append(
+            f"  HTTP on {http}: dyndns2 (/nic/update, /nic/checkip), the PowerDNS-compatible"
+            " API (/api, with a `dynzone token`), /health, /metrics"
+        )
     first = config.dns.listen[0]
     host, port = first.host, first.port
     zone_name = config.zones[0].name.to_text(omit_final_dot=True) if config.zones else DEMO_ZONE
