@@ -273,3 +273,33 @@ def test_zone_status_shows_each_secondary_current_with_catch_up_time(setup: Setu
     assert json.loads(body)["serial"] == serial
     status, _ = setup.dz.curl("", "alice", "wrong", path=f"/api/zones/{ZONE}/status")
     assert status == 401
+
+
+def test_a_patch_may_wait_until_every_secondary_serves_it(setup: Setup) -> None:
+    # PowerDNS-compatible API, ?wait=secondaries: the 204 comes once NSD and
+    # Knot both serve the new serial, so they answer the new data at once.
+    made = setup.dz.cli("token", "add", "waiter", "--grant", f"*.{ZONE} A")
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip().splitlines()[-1]
+    body = {
+        "rrsets": [
+            {
+                "name": f"waited.{ZONE}.",
+                "type": "A",
+                "ttl": 60,
+                "changetype": "REPLACE",
+                "records": [{"content": "198.51.100.88", "disabled": False}],
+            }
+        ]
+    }
+    url = setup.dz.url(f"/api/v1/servers/localhost/zones/{ZONE}.?wait=secondaries&timeout=20")
+    done = subprocess.run(
+        ["curl", "-sS", "-X", "PATCH", "-H", f"X-API-Key: {key}", "--data", json.dumps(body),
+         "-o", "-", "-w", "%{http_code}", url],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0 and done.stdout == "204", done.stdout + done.stderr
+    serial = setup.dz.soa_serial()
+    for secondary in setup.secondaries:
+        assert _serial(secondary) == serial, secondary.name
+        assert _ask(secondary, f"waited.{ZONE}") == ["198.51.100.88"], secondary.name

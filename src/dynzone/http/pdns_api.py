@@ -7,7 +7,9 @@ token (tokens.py): a token sees the zones its grants reach (a token without
 grants reads every zone), and a ``PATCH`` is checked RRset by RRset against
 the same grants as users and TSIG keys before anything is written: one RRset
 outside them and nothing changes (403). Every ``PATCH`` is one ChangeSet and
-one journal entry, by ``token:NAME``. Zones are not created or removed here
+one journal entry, by ``token:NAME``; with ``?wait=secondaries`` the reply
+waits until every secondary serves the new serial (504 with the propagation
+report after ``?timeout=``). Zones are not created or removed here
 (they come from the configuration). Errors are ``{"error": "..."}`` with
 PowerDNS's status codes.
 """
@@ -30,6 +32,7 @@ import dns.rdatatype
 from aiohttp import web
 
 from dynzone import __version__
+from dynzone.engine.access import reaches
 from dynzone.engine.changeset import (
     AddRecord,
     ChangeRejected,
@@ -41,12 +44,15 @@ from dynzone.engine.changeset import (
     ZoneChange,
 )
 from dynzone.engine.engine import Engine
+from dynzone.engine.settings import HostPort
 from dynzone.http.clientaddr import Address
 from dynzone.http.ratelimit import RateLimit
-from dynzone.policy import REGEX_PREFIX, Identity, pattern_name, regex_parts, update_defaults
+from dynzone.policy import Identity, update_defaults
 from dynzone.store.base import Store, StoreError
 from dynzone.tokens import Refused, check_key
+from dynzone.xfr import propagation
 from dynzone.zones.export import zone_text
+from dynzone.zones.serial import serial_gt
 from dynzone.zones.snapshot import ZoneSnapshot
 
 log = logging.getLogger("dynzone")
@@ -72,20 +78,7 @@ class ApiError(Exception):
 def visible(identity: Identity, zone: dns.name.Name) -> bool:
     """Whether a token sees ``zone``: some grant reaches a name in it (or it has
     no grant, and reads every zone)."""
-    if not identity.grants:
-        return True
-    for grant in identity.grants:
-        if grant.pattern.startswith(REGEX_PREFIX):
-            parts = regex_parts(grant.pattern)
-            if parts is not None and parts[0].is_subdomain(zone):
-                return True
-            continue
-        name = pattern_name(grant.pattern)
-        if name.is_subdomain(zone):
-            return True
-        if grant.pattern.startswith("*.") and zone.is_subdomain(name) and zone != name:
-            return True
-    return False
+    return not identity.grants or reaches(identity, zone)
 
 
 def zone_summary(snapshot: ZoneSnapshot) -> dict[str, Any]:
@@ -302,6 +295,7 @@ class ZonesApi:
     async def _patch(
         self, request: web.Request, identity: Identity, snapshot: ZoneSnapshot
     ) -> web.Response:
+        wait = _wait(request)
         try:
             body = json.loads(await request.text())
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -310,7 +304,7 @@ class ZonesApi:
         client = str(self.client(request))
         changeset = ChangeSet(identity.name, client, (ZoneChange(snapshot.origin, ops),))
         try:
-            await self.engine.commit(changeset)
+            outcomes = await self.engine.commit(changeset)
         except ChangeRejected as exc:
             raise ApiError(422, str(exc)) from None
         except StoreError as exc:
@@ -323,7 +317,60 @@ class ZonesApi:
             raise ApiError(500, "internal error; nothing changed") from None
         log.info("http api: %s from %s changed %d rrset(s) in %s", identity.name, client,
                  len(body["rrsets"]), snapshot.origin)  # fmt: skip
+        if wait is not None and outcomes and outcomes[0].changed:
+            settings = self.engine.zone_settings(snapshot.origin)
+            targets = settings.notify if settings is not None else ()
+            current, report = await until_secondaries(
+                snapshot.origin, outcomes[0].serial_to, targets, wait
+            )
+            if not current:
+                return web.json_response(
+                    {
+                        "error": f"changed (serial {outcomes[0].serial_to}), but not every"
+                        f" secondary serves it within {wait:g} s",
+                        "propagation": report,
+                    },
+                    status=504,
+                )
         return web.Response(status=204)
+
+
+WAIT_DEFAULT = 10.0  # seconds a PATCH with ?wait=secondaries waits, unless ?timeout= says
+WAIT_LONGEST = 60.0
+
+
+def _wait(request: web.Request) -> float | None:
+    """``?wait=secondaries`` (with ``?timeout=SECONDS``): how long to wait; None: not."""
+    wait = request.query.get("wait")
+    if wait is None:
+        return None
+    if wait != "secondaries":
+        raise ApiError(400, f"wait={wait!r}: the only thing to wait for is 'secondaries'")
+    text = request.query.get("timeout", str(WAIT_DEFAULT))
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= WAIT_LONGEST:
+        raise ApiError(400, f"timeout={text!r}: seconds, more than 0 and at most {WAIT_LONGEST:g}")
+    return seconds
+
+
+async def until_secondaries(
+    zone: dns.name.Name, serial: int, targets: tuple[HostPort, ...], timeout: float
+) -> tuple[bool, dict[str, Any]]:
+    """Wait until every secondary in ``targets`` serves ``serial`` of ``zone`` or a
+    later one (asking each for its SOA every tenth of a second), at most
+    ``timeout`` seconds; whether they all do, and the propagation report."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        answers = await asyncio.gather(*(propagation.ask_serial(zone, t) for t in targets))
+        if all(isinstance(a, int) and (a == serial or serial_gt(a, serial)) for a in answers):
+            return True, await propagation.report(zone, serial, None, targets, {})
+        if loop.time() >= deadline:
+            return False, await propagation.report(zone, serial, None, targets, {})
+        await asyncio.sleep(0.1)
 
 
 def _zone_json(snapshot: ZoneSnapshot) -> str:
