@@ -16,13 +16,14 @@ import dns.name
 
 from dynzone.memo import ByObject
 
-# A label's length byte, by length (making it anew costs as much again).
-_LENGTH = [bytes((n,)) for n in range(256)]
+# A length byte (a label's, a character-string's), by length: making it anew
+# costs as much again.
+LENGTH_BYTE = [bytes((n,)) for n in range(256)]
 
 
 def _labels_wire(labels: Iterable[bytes]) -> bytes:
     """Labels (the root's last) as uncompressed wire: each with its length."""
-    return b"".join([_LENGTH[len(label)] + label for label in labels])
+    return b"".join([LENGTH_BYTE[len(label)] + label for label in labels])
 
 
 def _wire(name: dns.name.Name) -> bytes:

@@ -33,11 +33,18 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.ttl
 
-from dynzone.zones.names import key_from, key_within, name_text, name_wire, plain_text
+from dynzone.zones.names import (
+    LENGTH_BYTE,
+    key_from,
+    key_within,
+    name_text,
+    name_wire,
+    plain_text,
+)
 from dynzone.zones.snapshot import StoredRow
 from dynzone.zones.trusted_rdata import name_of_labels
 from dynzone.zones.wire import fresh_wire
-from dynzone.zones.zone_rows import NOTABLE, Groups, ZoneRows
+from dynzone.zones.zone_rows import ZoneRows
 from dynzone.zones.zonefile import Location, ParsedZone
 
 
@@ -57,7 +64,6 @@ _ONE_NAME = frozenset({dns.rdatatype.NS, dns.rdatatype.CNAME, dns.rdatatype.PTR}
 _U16 = struct.Struct("!H")
 _SRV_HEAD = struct.Struct("!HHH")
 _SOA_TIMERS = struct.Struct("!IIIII")
-_LENGTH = [bytes((n,)) for n in range(256)]  # a character-string's length byte
 _MX = dns.rdatatype.MX
 _TXT = dns.rdatatype.TXT
 _SRV = dns.rdatatype.SRV
@@ -116,12 +122,6 @@ class _Reader:
         self.owner_key = self.owner.lower()
         self.owner_inside = True
         self.owner_made: dns.name.Name | None = origin
-        # The rows grouped as they are read (ZoneRows.groups), and the
-        # owners with a type the checks look at.
-        self.groups: Groups = {}
-        self.notable: set[str] = set()
-        self.types = self.groups[self.owner_key] = {}  # the owner's, by type
-        self.zone_owner_key = self.owner_key
         self.soa_minimum = 0  # of the last SOA read
 
     def read(self, text: str) -> ParsedZone:
@@ -156,13 +156,9 @@ class _Reader:
                 self._directive(line.split())
                 continue
             self._record(line, start)
-        if not self.groups[self.zone_owner_key]:
-            del self.groups[self.zone_owner_key]  # (made for lines before any owner)
-        rows = ZoneRows(
-            self.rows, self.lines, self.filename,
-            inside=True, _groups=self.groups, _notable=self.notable,
-        )  # fmt: skip
-        return ParsedZone(rows, [], self.outside)
+        return ParsedZone(
+            ZoneRows(self.rows, self.lines, self.filename, inside=True), [], self.outside
+        )
 
     def _directive(self, words: list[str]) -> None:
         word = words[0].upper()
@@ -228,38 +224,25 @@ class _Reader:
             and _IPV4.match(words[at + 1])
         ):
             # Most records of a big zone: the address as written is dnspython's form.
-            rows = self.rows
-            held = self.types.get(rdtype)
-            if held is None:
-                self.types[rdtype] = [len(rows)]
-            else:
-                held.append(len(rows))
-            rows.append((self.owner_key, self.owner, rdtype, ttl, _inet_aton(words[at + 1])))
-            self.lines.append(number)
-            return
-        args = words[at + 1 :]
-        wire = self._rdata(rdtype, args, tail)
-        if wire is None:
-            text = " ".join(args) + ("" if tail is None else " " + tail)
-            rdata = dns.rdata.from_text(_IN, rdtype, text, self.origin, False, self.zone_origin)
-            wire = fresh_wire(rdata)
-            if rdtype == _SOA:
-                self.soa_minimum = rdata.minimum  # type: ignore[attr-defined]
-        if not self.default_ttl_known and rdtype == _SOA:
-            self.default_ttl = self.soa_minimum
-            self.default_ttl_known = True
-            self.default_ttl_from_soa = True
-            if ttl is None:
-                ttl = self._implicit_ttl()
-        if ttl is None:
-            raise _NotPlain  # "Missing default TTL value": dnspython's error
-        held = self.types.get(rdtype)
-        if held is None:
-            self.types[rdtype] = [len(self.rows)]
-            if rdtype in NOTABLE:
-                self.notable.add(self.owner_key)
+            wire = _inet_aton(words[at + 1])
         else:
-            held.append(len(self.rows))
+            args = words[at + 1 :]
+            found = self._rdata(rdtype, args, tail)
+            if found is None:
+                text = " ".join(args) + ("" if tail is None else " " + tail)
+                rdata = dns.rdata.from_text(_IN, rdtype, text, self.origin, False, self.zone_origin)
+                found = fresh_wire(rdata)
+                if rdtype == _SOA:
+                    self.soa_minimum = rdata.minimum  # type: ignore[attr-defined]
+            wire = found
+            if not self.default_ttl_known and rdtype == _SOA:
+                self.default_ttl = self.soa_minimum
+                self.default_ttl_known = True
+                self.default_ttl_from_soa = True
+                if ttl is None:
+                    ttl = self._implicit_ttl()
+            if ttl is None:
+                raise _NotPlain  # "Missing default TTL value": dnspython's error
         self.rows.append((self.owner_key, self.owner, rdtype, ttl, wire))
         self.lines.append(number)
 
@@ -277,11 +260,9 @@ class _Reader:
             # One label below an $ORIGIN in the zone (most owners): its texts
             # are made directly, with no name object.
             self.owner = word + self.origin_text
-            self.owner_key = key = self.owner.lower()
+            self.owner_key = self.owner.lower()
             self.owner_inside = True
             self.owner_made = None
-            types = self.groups.get(key)
-            self.types = self.groups[key] = {} if types is None else types
             return
         name = self.owner_made = self._name(word, origin)
         labels = name.labels
@@ -293,9 +274,7 @@ class _Reader:
         self.owner_inside = inside
         if inside:
             self.owner = name_text(name)
-            self.owner_key = key = self.owner.lower()
-            types = self.groups.get(key)
-            self.types = self.groups[key] = {} if types is None else types
+            self.owner_key = self.owner.lower()
 
     def _owner_name(self) -> dns.name.Name:
         if self.owner_made is None:
@@ -339,7 +318,7 @@ class _Reader:
             strings = _txt_strings(args, tail)
             if strings is None:
                 return None
-            return b"".join([_LENGTH[len(s)] + s for s in strings])
+            return b"".join([LENGTH_BYTE[len(s)] + s for s in strings])
         if tail is not None:
             return None
         if rdtype == _A:

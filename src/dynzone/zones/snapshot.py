@@ -25,6 +25,7 @@ import dns.rrset
 from dynzone.heap import collector_paused
 from dynzone.zones.deps import Deps, node_tag, rrset_tag, serial_tag, zone_tag
 from dynzone.zones.names import (
+    LENGTH_BYTE,
     key_from,
     key_from_text,
     key_of,
@@ -168,23 +169,24 @@ class ZoneSnapshot:
         groups: Mapping[str, Mapping[int, list[int]]],
     ) -> ZoneSnapshot:
         origin_key = key_of(origin)
-        owner_key_of = _OwnerKeys(origin, origin_key)
-        suffix, cut = owner_key_of.suffix, owner_key_of.cut
+        owner_keys = _OwnerKeys(origin, origin_key)
+        suffix, cut = owner_keys.suffix, owner_keys.cut
         nodes: dict[bytes, Node] = {}
         count = 0
         head = _FIRST.pack
-        length = _LABEL_LENGTH
+        length = LENGTH_BYTE
         new_node = Node
         children = 0  # of the apex, among the owners one label below it
         others: list[bytes] = []  # every other owner: their parents are found later
         for owner_key, types in groups.items():
-            # (_OwnerKeys written out for an owner one label below the apex)
+            # An owner one label below the apex (most of a big zone) gets its
+            # key by prefixing that label to the apex's; others go the long way.
             label = owner_key[:cut]
             if label and "." not in label and "\\" not in label and owner_key.endswith(suffix):
                 key = length[len(label)] + label.encode() + origin_key
                 children += 1
             else:
-                found = owner_key_of(owner_key)
+                found = owner_keys.other(owner_key)
                 if found is None:
                     continue
                 key = found
@@ -224,9 +226,9 @@ class ZoneSnapshot:
     @classmethod
     def _from_rows(cls, origin: dns.name.Name, rows: Iterable[StoredRow]) -> ZoneSnapshot:
         origin_key = key_of(origin)
-        owner_key_of = _OwnerKeys(origin, origin_key)
-        suffix, cut = owner_key_of.suffix, owner_key_of.cut
-        length = _LABEL_LENGTH
+        owner_keys = _OwnerKeys(origin, origin_key)
+        suffix, cut = owner_keys.suffix, owner_keys.cut
+        length = LENGTH_BYTE
         nodes: dict[bytes, Node] = {}
         count = 0
         last_owner = ""
@@ -252,7 +254,8 @@ class ZoneSnapshot:
                     if sets:
                         node.sets = tuple(sets)
                         sets = []
-                    # (_OwnerKeys written out for an owner one label below the apex)
+                    # An owner one label below the apex (most of a big zone) gets its
+                    # key by prefixing that label to the apex's; others go the long way.
                     label = owner_key[:cut]
                     if (
                         label
@@ -262,7 +265,7 @@ class ZoneSnapshot:
                     ):
                         key = length[len(label)] + label.encode() + origin_key
                     else:
-                        found = owner_key_of(owner_key)
+                        found = owner_keys.other(owner_key)
                         if found is None:
                             last_owner, last_type = "", -1
                             continue
@@ -582,22 +585,21 @@ def _with_ancestors(
 
 
 class _OwnerKeys:
-    """The index key of an owner in the zone from its lower-cased text (None
-    outside the zone)."""
+    """Index keys of a zone's owners from their lower-cased text.
+
+    An owner one label below the apex ends with ``suffix``, and its label is
+    its text up to ``cut``: the builders make its key from those, in their
+    loops; ``other`` is for the rest."""
 
     def __init__(self, origin: dns.name.Name, origin_key: bytes) -> None:
         self.origin_key = origin_key
         self.suffix = "." + name_text(origin).lower()
         if self.suffix == "..":
             self.suffix = "."
-        self.cut = -len(self.suffix)
+        self.cut = -len(self.suffix)  # (leaves nothing of the root zone's apex)
 
-    def __call__(self, owner_key: str) -> bytes | None:
-        # Owners one label below the apex (most of a big zone) get their key
-        # by prefixing that label to the apex's; others go the long way.
-        label = owner_key[: self.cut]  # (empty for the root zone's apex)
-        if label and "." not in label and "\\" not in label and owner_key.endswith(self.suffix):
-            return bytes((len(label),)) + label.encode() + self.origin_key
+    def other(self, owner_key: str) -> bytes | None:
+        """The key of any owner; None for one outside the zone."""
         key = key_from_text(owner_key)
         return key if key_within(key, self.origin_key) else None
 
@@ -612,7 +614,6 @@ def _pack_rows(rows: Sequence[StoredRow], indices: list[int]) -> tuple[bytes, in
     return pack(min([rows[i][3] for i in indices]), wires), len(wires)
 
 
-_LABEL_LENGTH = [bytes((n,)) for n in range(64)]
 _FIRST = struct.Struct("!IH")  # a packed RRset's TTL and first rdata length
 _LENGTH = struct.Struct("!H")
 

@@ -36,16 +36,15 @@ class ZoneRows:
     """Rows in file order and where each was written: line ``lines[i]`` of
     ``file``, or ``places[i]`` when the records came from several files.
     ``inside``: every owner is known to be in the zone (a reader left out the
-    others). A reader may hand over the groups and notable owners it made as
-    it read."""
+    others)."""
 
     rows: list[StoredRow]
     lines: list[int]
     file: str
     places: list[Location] | None = None
     inside: bool = False
-    _groups: Groups | None = field(default=None, repr=False)
-    _notable: set[str] | None = field(default=None, repr=False)
+    _groups: Groups | None = field(default=None, init=False, repr=False)
+    _notable: set[str] | None = field(default=None, init=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.rows)
