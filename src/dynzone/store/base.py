@@ -19,7 +19,7 @@ is the one implementation today. The rules an implementation must keep:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,7 +120,7 @@ class ZoneWrite(Protocol):
         """Add records to a zone being created (no checks, no journal)."""
         ...
 
-    def insert_rows(self, rows: Iterable[StoredRow]) -> None:
+    def insert_rows(self, rows: Sequence[StoredRow]) -> None:
         """``insert`` for records already in the store's row form (a zone file's)."""
         ...
 
@@ -138,8 +138,8 @@ class ZoneWrite(Protocol):
         """Add an entry, keep the newest ``keep``; returns its sequence number."""
         ...
 
-    def set_file_records(self, records: list[Record], state: FileState) -> None:
-        """Remember the zone file just imported: its records and its digests."""
+    def set_file_records(self, rows: Sequence[StoredRow], state: FileState) -> None:
+        """Remember the zone file just imported: its records (as rows) and its digests."""
         ...
 
     def file_records_are_the_zone(self, state: FileState) -> None:

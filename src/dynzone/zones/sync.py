@@ -196,7 +196,7 @@ def sync_zone(
     soa = next(r for r in recs if r.rdata.rdtype == dns.rdatatype.SOA)
 
     def remember(zone: ZoneWrite) -> None:
-        zone.set_file_records(recs, state)
+        zone.set_file_records(rows.rows, state)
 
     change = ZoneChange(zs.name, tuple(ops), soa=soa, after=remember)
     [outcome] = engine.commit_now(ChangeSet(who, "local", (change,)))

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
-from dynzone.zones.names import lower_text, name_text, text_of
+from dynzone.zones.names import lower_text, text_of
 from dynzone.zones.snapshot import StoredRow
 from dynzone.zones.trusted_rdata import rdata_from_wire, stored_name
-from dynzone.zones.wire import fresh_wire, rdata_wire
+from dynzone.zones.wire import rdata_wire
+from dynzone.zones.zone_rows import ZoneRows
 from dynzone.zones.zonefile import Record
 
 _TABLES = ("record", "file_record")
@@ -78,15 +79,15 @@ def counts(conn: sqlite3.Connection) -> list[tuple[int, int]]:
 def insert(
     conn: sqlite3.Connection, zone_id: int, records: Iterable[Record], table: str = "record"
 ) -> None:
-    insert_rows(conn, zone_id, _rows(records), table)
+    insert_rows(conn, zone_id, ZoneRows.of_records(records).rows, table)
 
 
 def insert_rows(
-    conn: sqlite3.Connection, zone_id: int, rows: Iterable[StoredRow], table: str = "record"
+    conn: sqlite3.Connection, zone_id: int, rows: Sequence[StoredRow], table: str = "record"
 ) -> None:
     """Add rows (owner key, owner, type, TTL, rdata) to a zone."""
     assert table in _TABLES
-    if isinstance(rows, list) and len(rows) > _MANY:
+    if len(rows) > _MANY:
         # A big zone's rows go in as they are, with no tuple made per row:
         # its id is written into the statement (an int from the store
         # itself), and each statement takes _CHUNK rows, so that SQLite's
@@ -112,20 +113,6 @@ _CHUNK = 100  # rows per statement then (100 did better than 500)
 _flat = itertools.chain.from_iterable
 
 
-def _rows(records: Iterable[Record]) -> Iterator[StoredRow]:
-    """Table rows for ``records``; each owner's texts made once (a zone file
-    gives an owner its records one after another)."""
-    last: tuple[bytes, ...] = ()
-    text = key = ""
-    for r in records:
-        labels = r.name.labels
-        if labels != last:
-            text = name_text(r.name)
-            key = text.lower()
-            last = labels
-        yield key, text, r.rdata.rdtype, r.ttl, fresh_wire(r.rdata)
-
-
 def copy_to_file_records(conn: sqlite3.Connection, zone_id: int) -> None:
     """Make the zone's file records a copy of its records (in SQL, row for row)."""
     conn.execute("DELETE FROM file_record WHERE zone_id = ?", (zone_id,))
@@ -137,11 +124,11 @@ def copy_to_file_records(conn: sqlite3.Connection, zone_id: int) -> None:
 
 
 def replace_all(
-    conn: sqlite3.Connection, zone_id: int, records: Iterable[Record], table: str
+    conn: sqlite3.Connection, zone_id: int, rows: Sequence[StoredRow], table: str
 ) -> None:
     assert table in _TABLES
     conn.execute(f"DELETE FROM {table} WHERE zone_id = ?", (zone_id,))
-    insert(conn, zone_id, records, table)
+    insert_rows(conn, zone_id, rows, table)
 
 
 def rrset(conn: sqlite3.Connection, zone_id: int, name: dns.name.Name, rdtype: int) -> list[Record]:

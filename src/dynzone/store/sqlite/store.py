@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
@@ -65,7 +65,7 @@ class SqliteZoneWrite:
     def insert(self, recs: Iterable[Record]) -> None:
         records.insert(self.conn, self.zid, recs)
 
-    def insert_rows(self, rows: Iterable[StoredRow]) -> None:
+    def insert_rows(self, rows: Sequence[StoredRow]) -> None:
         records.insert_rows(self.conn, self.zid, rows)
 
     def append_journal(
@@ -95,8 +95,8 @@ class SqliteZoneWrite:
         self.trims[self.zid] = keep
         return seq
 
-    def set_file_records(self, recs: list[Record], state: FileState) -> None:
-        records.replace_all(self.conn, self.zid, recs, "file_record")
+    def set_file_records(self, rows: Sequence[StoredRow], state: FileState) -> None:
+        records.replace_all(self.conn, self.zid, rows, "file_record")
         zone_rows.set_file_state(self.conn, self.zid, state)
 
     def file_records_are_the_zone(self, state: FileState) -> None:
