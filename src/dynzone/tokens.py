@@ -108,10 +108,10 @@ def remove_token(store: Store, name: str) -> None:
             raise TokenError(f"no token {name}")
 
 
-def _token(store: Store, row: IdentityRow) -> Token:
+def _token(row: IdentityRow, grants: tuple[Grant, ...]) -> Token:
     return Token(
         row.name[len(PREFIX) :],
-        store.grants(row.name),
+        grants,
         parse_networks(row.allow_from.split()),
         row.expires,
         row.created,
@@ -119,7 +119,7 @@ def _token(store: Store, row: IdentityRow) -> Token:
 
 
 def all_tokens(store: Store) -> list[Token]:
-    return [_token(store, row) for row in store.identities(PREFIX)]
+    return [_token(row, store.grants(row.name)) for row in store.identities(PREFIX)]
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ def check_key(
     stored, identity = found
     if not passwords.matches(stored, secret):
         return Refused(f"wrong secret for token {name}")
-    token = _token(store, row)
+    token = _token(row, identity.grants)
     if token.expired(time.time() if now is None else now):
         return Refused(f"token {name} has expired")
     if token.allow_from and not any(client in network for network in token.allow_from):
