@@ -10,9 +10,10 @@ import dns.name
 import dns.rdatatype
 import pytest
 
+from dynzone.engine.access import may_read
 from dynzone.engine.changeset import AddRecord, DeleteRecord, DeleteRRset, SetRRset
 from dynzone.engine.settings import HostPort
-from dynzone.http.pdns_api import ApiError, plan_patch, until_secondaries, visible
+from dynzone.http.pdns_api import ApiError, plan_patch, until_secondaries
 from dynzone.policy import Grant, Identity
 from tests.peers import free_port
 
@@ -81,6 +82,6 @@ def test_a_bad_patch_is_refused_with_powerdns_status(body: object, status: int, 
 
 
 def test_a_token_sees_the_zones_its_grants_reach_and_one_without_grants_sees_all() -> None:
-    assert visible(LAB, ZONE)
-    assert not visible(LAB, dns.name.from_text("other.net."))
-    assert visible(Identity("token:reader", ()), dns.name.from_text("other.net."))
+    assert may_read(LAB, ZONE)
+    assert not may_read(LAB, dns.name.from_text("other.net."))
+    assert may_read(Identity("token:reader", ()), dns.name.from_text("other.net."))

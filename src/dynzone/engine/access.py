@@ -43,6 +43,7 @@ class Door(enum.Enum):
 
     DYNDNS2 = "dyndns2"  # A and AAAA only
     RFC2136 = "rfc2136"  # every type but SOA, apex NS and DNSSEC data
+    ZONES_API = "zones-api"  # the PowerDNS-compatible API: as RFC 2136
 
 
 def in_networks(address: str, networks: Iterable[Network]) -> bool:
@@ -101,6 +102,12 @@ def reaches(identity: Identity, origin: dns.name.Name) -> bool:
         ):
             return True
     return False
+
+
+def may_read(identity: Identity, origin: dns.name.Name) -> bool:
+    """Whether an API token may read the zone ``origin``: its grants reach it,
+    or it has none (a token without grants reads every zone, changing nothing)."""
+    return not identity.grants or reaches(identity, origin)
 
 
 def _defaults(door: Door, at_apex: bool) -> Container[int]:

@@ -167,7 +167,7 @@ async def start_http(
     """
     door = Dyndns2Door(engine, settings)
     now = settings()
-    api = ZonesApi(engine, door.client, now.failed_logins_per_minute)
+    api = ZonesApi(engine, door.client, door.auth, now.failed_logins_per_minute)
     guard = ConnectionGuard(
         now.max_connections,
         now.max_connections_per_address,
@@ -205,7 +205,6 @@ async def start_http(
             server.close()
         await runner.cleanup()
         door.close()
-        api.close()
 
     for addr in now.listen:
         try:

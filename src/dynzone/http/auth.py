@@ -53,6 +53,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from dynzone import passwords
 from dynzone.http.ratelimit import RateLimit
@@ -60,6 +61,8 @@ from dynzone.logs import security
 from dynzone.policy import Identity
 from dynzone.store.base import Store
 from dynzone.users import lookup
+
+T = TypeVar("T")
 
 REMEMBER_SECONDS = 900.0
 REMEMBER_MOST = 10_000
@@ -158,12 +161,22 @@ class Authenticator:
         for store in self._stores:
             store.close()
 
-    def _lookup(self, user: str) -> tuple[str, Identity] | None:
+    def _reader(self) -> Store:
+        """The read thread's own store connection."""
         store = getattr(self._local, "store", None)
         if store is None:
             store = self._local.store = self.open_reader()
             self._stores.append(store)
-        return lookup(store, user)
+        return store
+
+    def _lookup(self, user: str) -> tuple[str, Identity] | None:
+        return lookup(self._reader(), user)
+
+    async def read(self, work: Callable[[Store], T]) -> T:
+        """``work(store)`` on the read thread, with its store connection: for a
+        door whose credentials are checked another way (API tokens)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reads, lambda: work(self._reader()))
 
     async def check(self, header: str, source: str) -> Identity | str:
         """The caller's identity, or the dyndns2 reply word for why not

@@ -19,9 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import dns.exception
@@ -32,7 +30,7 @@ import dns.rdatatype
 from aiohttp import web
 
 from dynzone import __version__
-from dynzone.engine.access import reaches
+from dynzone.engine.access import Door, may_change, may_read
 from dynzone.engine.changeset import (
     AddRecord,
     ChangeRejected,
@@ -45,10 +43,11 @@ from dynzone.engine.changeset import (
 )
 from dynzone.engine.engine import Engine
 from dynzone.engine.settings import HostPort
+from dynzone.http.auth import Authenticator
 from dynzone.http.clientaddr import Address
 from dynzone.http.ratelimit import RateLimit
-from dynzone.policy import Identity, update_defaults
-from dynzone.store.base import Store, StoreError
+from dynzone.policy import Identity
+from dynzone.store.base import StoreError
 from dynzone.tokens import Refused, check_key
 from dynzone.xfr import propagation
 from dynzone.zones.export import zone_text
@@ -73,12 +72,6 @@ class ApiError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-def visible(identity: Identity, zone: dns.name.Name) -> bool:
-    """Whether a token sees ``zone``: some grant reaches a name in it (or it has
-    no grant, and reads every zone)."""
-    return not identity.grants or reaches(identity, zone)
 
 
 def zone_summary(snapshot: ZoneSnapshot) -> dict[str, Any]:
@@ -128,7 +121,7 @@ def plan_patch(body: object, zone: dns.name.Name, identity: Identity) -> tuple[O
             raise ApiError(422, f"rrset {number}: changetype must be one of {', '.join(_CHANGES)}")
         if rdtype == dns.rdatatype.SOA:
             raise ApiError(422, f"rrset {number}: dynzone keeps the SOA itself")
-        if not identity.may(name, rdtype, update_defaults(name == zone)):
+        if not may_change(identity, Door.ZONES_API, name, rdtype, at_apex=name == zone):
             raise ApiError(
                 403,
                 f"{identity.name} may not change {name} {dns.rdatatype.to_text(rdtype)}",
@@ -201,28 +194,19 @@ def _records(
 
 
 class ZonesApi:
-    """The handlers, with the token checks' own store connections."""
+    """The handlers, and what they share: the limit on wrong keys."""
 
     def __init__(
         self,
         engine: Engine,
         client: Callable[[web.Request], Address],
+        auth: Authenticator,
         failed_per_minute: int,
     ) -> None:
         self.engine = engine
         self.client = client
+        self.auth = auth  # its read thread looks tokens up
         self.failed = RateLimit(failed_per_minute)
-        self._local = threading.local()
-        self._pool = ThreadPoolExecutor(2, thread_name_prefix="dynzone-api-key")
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=False)
-
-    def _reader(self) -> Store:
-        store = getattr(self._local, "store", None)
-        if store is None:
-            store = self._local.store = self.engine.open_reader()
-        return store
 
     async def identity(self, request: web.Request) -> Identity:
         """The token's identity, or ApiError 401."""
@@ -233,10 +217,7 @@ class ZonesApi:
         where = str(client)
         if not self.failed.allowed(where):
             raise ApiError(429, "too many wrong keys from this address; try again later")
-        loop = asyncio.get_running_loop()
-        found = await loop.run_in_executor(
-            self._pool, lambda: check_key(self._reader(), key, client)
-        )
+        found = await self.auth.read(lambda store: check_key(store, key, client))
         if isinstance(found, Refused):
             self.failed.spend(where)
             log.warning("http api: key refused from %s: %s", where, found.reason)
@@ -250,7 +231,7 @@ class ZonesApi:
         except dns.exception.DNSException:
             raise ApiError(404, f"Could not find domain '{text}'") from None
         snapshot = self.engine.snapshot(origin)
-        if snapshot is None or not visible(identity, origin):
+        if snapshot is None or not may_read(identity, origin):
             raise ApiError(404, f"Could not find domain '{origin}'")
         return snapshot
 
@@ -271,7 +252,7 @@ class ZonesApi:
                 zones = [
                     zone_summary(s)
                     for s in self.engine.catalog.zones.values()
-                    if visible(identity, s.origin)
+                    if may_read(identity, s.origin)
                 ]
                 return web.json_response(sorted(zones, key=lambda z: z["name"]))
             snapshot = self._zone(request, identity)
