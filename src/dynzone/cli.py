@@ -14,7 +14,7 @@ import dns.exception
 import dns.name
 
 from dynzone import __version__, logs
-from dynzone.commands import backup, import_dyndnsd, key, token, user, zone
+from dynzone.commands import acme_dns, backup, import_dyndnsd, key, token, user, zone
 from dynzone.config import (
     DEFAULT_DATA_DIR,
     DEMO_ZONE,
@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     user.add_parser(sub)
     key.add_parser(sub)
     token.add_parser(sub)
+    acme_dns.add_parser(sub)
     zone.add_parser(sub)
     import_dyndnsd.add_parser(sub)
     backup.add_parser(sub)
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         "user": user.run,
         "key": key.run,
         "token": token.run,
+        "acme-dns": acme_dns.run,
         "zone": zone.run,
         "import-dyndnsd": import_dyndnsd.run,
         "backup": backup.run_backup,
@@ -135,6 +137,9 @@ def _banner(config: Config, server: Server, demo_password: str | None) -> None:
             f"  HTTP on {http}: dyndns2 (/nic/update, /nic/checkip), the PowerDNS-compatible"
             " API (/api, with a `dynzone token`), /health, /metrics"
         )
+        if config.http.acme_dns is not None:
+            acme_zone = config.http.acme_dns.zone.to_text(omit_final_dot=True)
+            lines.append(f"  acme-dns API (/register, /update) with names in {acme_zone}")
     first = config.dns.listen[0]
     host, port = first.host, first.port
     zone_name = config.zones[0].name.to_text(omit_final_dot=True) if config.zones else DEMO_ZONE

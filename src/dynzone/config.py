@@ -10,6 +10,7 @@ Paths in the file are relative to the file itself.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import tomllib
 from dataclasses import dataclass, field
@@ -18,10 +19,11 @@ from typing import Any
 
 import dns.exception
 import dns.name
+import dns.ttl
 
 from dynzone.dns.settings import DnsSettings
 from dynzone.engine.settings import HostPort, Network, ZoneSettings
-from dynzone.http.settings import DEFAULT_HTTP_PORT, HttpSettings
+from dynzone.http.settings import DEFAULT_HTTP_PORT, AcmeDnsSettings, HttpSettings
 from dynzone.logs import FORMATS as LOG_FORMATS
 from dynzone.privileges import PrivilegeError, lookup
 from dynzone.zones.serial import POLICIES as SERIAL_POLICIES
@@ -46,7 +48,8 @@ class Config:
     log_format: str = "text"  # or "json"
 
 
-_TOP_KEYS = {"data_dir", "user", "dns", "http", "zone", "log"}
+_TOP_KEYS = {"data_dir", "user", "dns", "http", "zone", "log", "acme_dns"}
+_ACME_DNS_KEYS = {"zone", "register_from", "txt_ttl"}
 _LOG_KEYS = {"format"}
 _DNS_KEYS = {
     "listen",
@@ -197,6 +200,14 @@ def parse_config(raw: dict[str, Any], path: Path) -> Config:
         seen.add(name)
         zones.append(_parse_zone_settings(z, name, base, where, key))
     http = _parse_http(_typed(raw, "http", dict, where, "", {}), where)
+    if "acme_dns" in raw:
+        acme = _parse_acme_dns(_typed(raw, "acme_dns", dict, where, "", {}), where, seen)
+        if not http.listen:
+            raise ConfigError(
+                f"{where}: acme_dns: the acme-dns API is served over HTTP; set http.listen,"
+                ' e.g. ["127.0.0.1:8053"]'
+            )
+        http = dataclasses.replace(http, acme_dns=acme)
     log_raw = _typed(raw, "log", dict, where, "", {})
     _no_unknown(log_raw, _LOG_KEYS, where, "log.")
     log_format = _typed(log_raw, "format", str, where, "log.", "text")
@@ -336,6 +347,31 @@ def _parse_http(raw: dict[str, Any], where: str) -> HttpSettings:
     return HttpSettings(
         listen=listen, trusted_proxies=proxies, header_timeout=float(timeout), **limits
     )
+
+
+def _parse_acme_dns(raw: dict[str, Any], where: str, served: set[dns.name.Name]) -> AcmeDnsSettings:
+    _no_unknown(raw, _ACME_DNS_KEYS, where, "acme_dns.")
+    text = _typed(raw, "zone", str, where, "acme_dns.", "")
+    try:
+        zone = name_from_text(text) if text.strip() else None
+    except dns.exception.DNSException:
+        zone = None
+    if zone is None or zone not in served:
+        raise ConfigError(
+            f"{where}: acme_dns.zone: {text!r} must name one of the [[zone]]s served here"
+            ' (e.g. zone = "acme.example.com"): accounts get their TXT names in it'
+        )
+    ttl_raw = raw.get("txt_ttl", AcmeDnsSettings.txt_ttl)
+    try:
+        txt_ttl = dns.ttl.from_text(str(ttl_raw)) if not isinstance(ttl_raw, bool) else 0
+    except dns.ttl.BadTTL:
+        txt_ttl = 0
+    if txt_ttl <= 0:
+        raise ConfigError(
+            f"{where}: acme_dns.txt_ttl: {ttl_raw!r} is not a duration: seconds, or with"
+            ' units s, m, h, d (e.g. 3600 or "1h")'
+        )
+    return AcmeDnsSettings(zone, _networks(raw, "register_from", where, "acme_dns."), txt_ttl)
 
 
 def _networks(raw: dict[str, Any], key: str, where: str, prefix: str) -> tuple[Network, ...]:

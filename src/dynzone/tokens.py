@@ -137,16 +137,30 @@ def check_key(
     name, dot, secret = key.strip().partition(".")
     if not dot or not _NAME.match(name) or not secret:
         return Refused("not a dynzone token key (NAME.SECRET)")
-    found = store.identity(PREFIX + name)
-    row = store.identity_row(PREFIX + name)
+    return check_secret(store, PREFIX, name, secret, client, now, "token")
+
+
+def check_secret(
+    store: Store,
+    prefix: str,
+    name: str,
+    secret: str,
+    client: Address,
+    now: float | None = None,
+    what: str = "token",
+) -> Identity | Refused:
+    """The identity ``prefix + name`` if ``secret`` is its generated secret, it has
+    not expired and ``client`` is in its networks (tokens, acme-dns accounts)."""
+    found = store.identity(prefix + name)
+    row = store.identity_row(prefix + name)
     if found is None or row is None:
-        return Refused(f"no token {name}")
+        return Refused(f"no {what} {name}")
     stored, identity = found
     if not passwords.matches(stored, secret):
-        return Refused(f"wrong secret for token {name}")
+        return Refused(f"wrong secret for {what} {name}")
     token = _token(row, identity.grants)
     if token.expired(time.time() if now is None else now):
-        return Refused(f"token {name} has expired")
+        return Refused(f"{what} {name} has expired")
     if token.allow_from and not any(client in network for network in token.allow_from):
-        return Refused(f"token {name} may not be used from {client}")
+        return Refused(f"{what} {name} may not be used from {client}")
     return identity

@@ -17,6 +17,7 @@ import ipaddress
 from collections.abc import Container, Iterable
 
 import dns.name
+import dns.rdatatype
 
 from dynzone.engine.settings import Network, ZoneSettings
 from dynzone.policy import (
@@ -44,6 +45,7 @@ class Door(enum.Enum):
     DYNDNS2 = "dyndns2"  # A and AAAA only
     RFC2136 = "rfc2136"  # every type but SOA, apex NS and DNSSEC data
     ZONES_API = "zones-api"  # the PowerDNS-compatible API: as RFC 2136
+    ACME_DNS = "acme-dns"  # TXT only
 
 
 def in_networks(address: str, networks: Iterable[Network]) -> bool:
@@ -110,8 +112,15 @@ def may_read(identity: Identity, origin: dns.name.Name) -> bool:
     return not identity.grants or reaches(identity, origin)
 
 
+_TXT_ONLY = frozenset({int(dns.rdatatype.TXT)})
+
+
 def _defaults(door: Door, at_apex: bool) -> Container[int]:
-    return ADDRESS_TYPES if door is Door.DYNDNS2 else update_defaults(at_apex)
+    if door is Door.DYNDNS2:
+        return ADDRESS_TYPES
+    if door is Door.ACME_DNS:
+        return _TXT_ONLY
+    return update_defaults(at_apex)
 
 
 def may_change(

@@ -10,6 +10,7 @@ durable and the new answer is being served.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -22,7 +23,8 @@ from aiohttp import web
 from dynzone.dns.listeners import ListenError
 from dynzone.engine.changeset import ChangeRejected
 from dynzone.engine.engine import Engine
-from dynzone.http import dyndns2
+from dynzone.engine.expiry import Sweeper
+from dynzone.http import acme_dns, dyndns2
 from dynzone.http.auth import Authenticator
 from dynzone.http.clientaddr import Address, client_address
 from dynzone.http.guard import ConnectionGuard, quiet_server_logger
@@ -185,6 +187,12 @@ async def start_http(
         functools.partial(zone_status, engine, tracker, pool, door),
     )
     add_routes(app, api)
+    # Records that end (acme-dns values) are swept whether or not acme-dns is
+    # still configured: none is left behind by taking it out of the config.
+    sweeper = Sweeper(engine.commit, door.auth.read)
+    if now.acme_dns is not None:
+        acme = acme_dns.AcmeDnsApi(engine, settings, door.client, door.auth, sweeper)
+        acme_dns.add_routes(app, acme)
     app.router.add_route("GET", "/health", functools.partial(health, engine))
     app.router.add_route("GET", "/metrics", functools.partial(metrics, settings, door.client))
     runner = web.AppRunner(
@@ -199,8 +207,12 @@ async def start_http(
     factory = guard.wrap(runner.server)
     loop = asyncio.get_running_loop()
     servers: list[asyncio.Server] = []
+    sweeping = loop.create_task(sweeper.run(), name="expiry sweeper")
 
     async def stop() -> None:
+        sweeping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeping
         for server in servers:
             server.close()
         await runner.cleanup()

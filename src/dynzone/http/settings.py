@@ -5,9 +5,21 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+import dns.name
+
 from dynzone.engine.settings import HostPort, Network
 
 DEFAULT_HTTP_PORT = 8053
+
+
+@dataclass(frozen=True)
+class AcmeDnsSettings:
+    """``[acme_dns]``: the zone whose names accounts get, who may register, and
+    how long a TXT value lives unless deleted sooner."""
+
+    zone: dns.name.Name
+    register_from: tuple[Network, ...] = ()  # empty: only `dynzone acme-dns register`
+    txt_ttl: int = 3600
 
 
 @dataclass(frozen=True)
@@ -24,3 +36,4 @@ class HttpSettings:
         ipaddress.ip_network("127.0.0.0/8"),
         ipaddress.ip_network("::1/128"),
     )
+    acme_dns: AcmeDnsSettings | None = None  # None: no acme-dns API

@@ -84,6 +84,16 @@ class StoredZone:
 
 
 @dataclass(frozen=True)
+class Expired:
+    """A record whose end time has come (``ZoneWrite.set_expiry``)."""
+
+    zone: dns.name.Name
+    name: dns.name.Name
+    rdata: dns.rdata.Rdata
+    expires: float
+
+
+@dataclass(frozen=True)
 class IdentityRow:
     name: str  # "user:alice", "key:acme"
     created: float
@@ -149,6 +159,15 @@ class ZoneWrite(Protocol):
 
     def snapshot(self) -> ZoneSnapshot:
         """The zone as this transaction has written it so far."""
+        ...
+
+    def set_expiry(self, name: dns.name.Name, rdata: dns.rdata.Rdata, expires: float) -> None:
+        """Have the record ``name``/``rdata`` deleted at ``expires`` (Unix time),
+        replacing any time set for it before."""
+        ...
+
+    def clear_expiry(self, name: dns.name.Name, rdata: dns.rdata.Rdata) -> None:
+        """Forget the record's end time (it was deleted, or is to stay)."""
         ...
 
 
@@ -280,6 +299,10 @@ class Store(Protocol):
 
     def secrets(self, prefix: str) -> list[tuple[str, str, str]]:
         """(name, algorithm, secret) of every identity whose name starts with ``prefix``."""
+        ...
+
+    def expired(self, now: float, most: int = 1000) -> list[Expired]:
+        """Up to ``most`` records whose end time is ``now`` or earlier, oldest first."""
         ...
 
     def backup(self, target: Path) -> dict[str, int]:

@@ -136,6 +136,19 @@ _STEPS: list[str | Callable[[sqlite3.Connection], None]] = [
     ALTER TABLE identity ADD COLUMN allow_from TEXT NOT NULL DEFAULT '';
     ALTER TABLE identity ADD COLUMN expires REAL
     """,
+    # 8: records that end (acme-dns TXT values): when each is to be deleted.
+    # The owner is the lower-cased name as text, the record in wire form.
+    """
+    CREATE TABLE record_expiry (
+        zone_id INTEGER NOT NULL REFERENCES zone(id) ON DELETE CASCADE,
+        owner TEXT NOT NULL,
+        rdtype INTEGER NOT NULL,
+        rdata BLOB NOT NULL,
+        expires REAL NOT NULL,
+        PRIMARY KEY (zone_id, owner, rdtype, rdata)
+    );
+    CREATE INDEX record_expiry_when ON record_expiry (expires)
+    """,
 ]
 
 LATEST = len(_STEPS)

@@ -16,6 +16,7 @@ import dns.rdata
 
 from dynzone.policy import Grant, Identity
 from dynzone.store.base import (
+    Expired,
     FileState,
     IdentityRow,
     JournalEntry,
@@ -23,7 +24,7 @@ from dynzone.store.base import (
     StoreError,
     TransactionSpoiled,
 )
-from dynzone.store.sqlite import identities, journal, records
+from dynzone.store.sqlite import expiries, identities, journal, records
 from dynzone.store.sqlite import zones as zone_rows
 from dynzone.store.sqlite.backup import backup as backup_store
 from dynzone.store.sqlite.connection import connect, db_path, transaction
@@ -105,6 +106,12 @@ class SqliteZoneWrite:
 
     def snapshot(self) -> ZoneSnapshot:
         return ZoneSnapshot.from_rows(self.origin, records.rows(self.conn, self.zid))
+
+    def set_expiry(self, name: dns.name.Name, rdata: dns.rdata.Rdata, expires: float) -> None:
+        expiries.set_expiry(self.conn, self.zid, name, rdata, expires)
+
+    def clear_expiry(self, name: dns.name.Name, rdata: dns.rdata.Rdata) -> None:
+        expiries.clear_expiry(self.conn, self.zid, name, rdata)
 
 
 class SqliteWrite:
@@ -323,6 +330,9 @@ class SqliteStore:
 
     def secrets(self, prefix: str) -> list[tuple[str, str, str]]:
         return identities.with_algorithm(self.conn, prefix)
+
+    def expired(self, now: float, most: int = 1000) -> list[Expired]:
+        return expiries.expired(self.conn, now, most)
 
     def backup(self, target: Path) -> dict[str, int]:
         return backup_store(self.conn, target)
