@@ -6,9 +6,22 @@ set -euo pipefail
 # bind9 gives named, the third server the write benchmark compares with;
 # openssl makes the throwaway TLS certificate pebble serves its ACME API with;
 # prometheus scrapes /metrics; systemd gives systemd-analyze, which checks the
-# unit file in contrib/ (no systemd is started).
+# unit file in contrib/ (no systemd is started). python3-zope.interface and
+# python3-mock are what the certbot-dns-acmedns plugin (below) declares it needs.
 PEERS=(nsd knot knot-dnsutils bind9 bind9-dnsutils dnsperf ddclient inadyn curl openssl certbot
-       python3-certbot-dns-rfc2136 lego pebble prometheus systemd)
+       python3-certbot-dns-rfc2136 python3-zope.interface python3-mock lego pebble prometheus
+       systemd)
+
+# certbot's acme-dns plugin is only on PyPI. It goes into a directory of its own
+# for Debian's certbot (on the system Python), which the tests hand to certbot
+# as PYTHONPATH; nothing is installed into the system Python itself.
+CERTBOT_PLUGINS=/usr/local/lib/dynzone-peers/certbot-plugins
+install_certbot_plugins() {
+  if [ -d "$CERTBOT_PLUGINS/certbot_dns_acmedns" ]; then return; fi
+  echo "install-peers: installing certbot-dns-acmedns into $CERTBOT_PLUGINS"
+  $SUDO python3 -m pip install -q --no-deps --no-compile --target "$CERTBOT_PLUGINS" \
+    certbot-dns-acmedns==0.1.0 pyacmedns==0.4
+}
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -28,6 +41,7 @@ for p in "${PEERS[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-peers: all peers already installed"
+  install_certbot_plugins
   exit 0
 fi
 
@@ -35,3 +49,4 @@ echo "install-peers: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+install_certbot_plugins

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -203,3 +204,41 @@ def test_serve_on_an_address_in_use_says_so_without_a_traceback(tmp_path: Path) 
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert f"cannot listen on 127.0.0.1:{port} (UDP): Address already in use" in result.stderr
     assert "Change dns.listen in the config." in result.stderr
+
+
+ACME = GOOD + '\n[http]\nlisten = ["127.0.0.1:8053"]\n'
+
+
+def test_acme_dns_is_closed_by_default_and_values_live_an_hour(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, ACME + '[acme_dns]\nzone = "example.com"\n'))
+    acme = cfg.http.acme_dns
+    assert acme is not None and acme.zone.to_text() == "example.com."
+    assert acme.register_from == () and acme.txt_ttl == 3600
+    cfg = load_config(
+        write(
+            tmp_path,
+            ACME + '[acme_dns]\nzone = "example.com"\nregister_from = ["10.0.0.0/8"]\n'
+            'txt_ttl = "15m"\n',
+        )
+    )
+    assert cfg.http.acme_dns is not None
+    assert cfg.http.acme_dns.txt_ttl == 900
+    assert [str(n) for n in cfg.http.acme_dns.register_from] == ["10.0.0.0/8"]
+    assert load_config(write(tmp_path, ACME)).http.acme_dns is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (ACME + '[acme_dns]\nzone = "other.org"\n', "acme_dns.zone: 'other.org' must name one"),
+        (ACME + "[acme_dns]\n", "acme_dns.zone: '' must name one"),
+        (ACME + '[acme_dns]\nzone = "example.com"\ntxt_ttl = "soon"\n', "acme_dns.txt_ttl"),
+        (ACME + '[acme_dns]\nzone = "example.com"\ntxt_ttl = 0\n', "acme_dns.txt_ttl"),
+        (ACME + '[acme_dns]\nzone = "example.com"\nregister_from = ["x"]\n', "register_from[0]"),
+        (ACME + '[acme_dns]\nzone = "example.com"\nopen = true\n', "acme_dns.open"),
+        (GOOD + '[acme_dns]\nzone = "example.com"\n', "set http.listen"),
+    ],
+)
+def test_acme_dns_mistakes_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(write(tmp_path, text))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -12,8 +14,10 @@ import dns.message
 import dns.query
 import dns.rcode
 import dns.rdatatype
+import dns.tsigkeyring
+import dns.update
 
-from tests.peers import Server, free_port, serving, start_dynzone
+from tests.peers import Server, free_port, serving, start_dynzone, wait_until
 
 EXAMPLE = "example.com"
 # example.com delegates acme.example.com, a small zone of its own that a key
@@ -102,6 +106,24 @@ class UpdateServer:
         assert key, done.stdout
         return key.group(1)
 
+    def acme_register(self, *allowfrom: str) -> dict[str, str]:
+        """``dynzone acme-dns register``: the account, as /register answers it."""
+        argv = ["acme-dns", "register"]
+        if allowfrom:
+            argv += ["--allowfrom", *allowfrom]
+        done = self.cli(*argv)
+        assert done.returncode == 0, done.stderr
+        account: dict[str, str] = json.loads(done.stdout)
+        return account
+
+    def set_cname(self, key: Key, owner: str, target: str, zone: str = EXAMPLE) -> None:
+        """An RFC 2136 UPDATE signed with ``key``: ``owner`` becomes a CNAME to ``target``."""
+        keyring = dns.tsigkeyring.from_text({key.name: (key.algorithm, key.secret)})
+        update = dns.update.UpdateMessage(zone, keyring=keyring)
+        update.replace(owner + ".", 60, "CNAME", target + ".")
+        reply = dns.query.tcp(update, "127.0.0.1", port=self.port, timeout=5)
+        assert reply.rcode() == dns.rcode.NOERROR, dns.rcode.to_text(reply.rcode())
+
     def query(self, name: str, rdtype: str = "A") -> list[str]:
         """The answer's records of ``rdtype``, as sorted text."""
         q = dns.message.make_query(name, dns.rdatatype.from_text(rdtype))
@@ -131,12 +153,17 @@ class UpdateServer:
 
 
 def start_update_server(
-    workdir: Path, zone_settings: str = "", zones: dict[str, str] | None = None, http: bool = False
+    workdir: Path,
+    zone_settings: str = "",
+    zones: dict[str, str] | None = None,
+    http: bool = False,
+    extra: str = "",
 ) -> UpdateServer:
     """dynzone serving example.com and acme.example.com (or ``zones``) on a free port,
     with ``http`` its HTTP API on another.
 
-    ``zone_settings`` is added to every zone's table (e.g. allow_update).
+    ``zone_settings`` is added to every zone's table (e.g. allow_update);
+    ``extra`` to the end of the config (e.g. an ``[acme_dns]`` table).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     zones = zones or {EXAMPLE: EXAMPLE_TEXT, ACME: ACME_TEXT}
@@ -152,6 +179,18 @@ def start_update_server(
         f'data_dir = "data"\n[dns]\nlisten = ["127.0.0.1:{port}", "[::1]:{port}"]\n'
         + http_table
         + "".join(tables)
+        + extra
     )
     server = serving(start_dynzone(config, workdir, port), list(zones))
+    if http:
+        # The HTTP listener opens after the DNS ones: wait for it too.
+        assert wait_until(lambda: _accepts(http_port)), f"no HTTP listener on {http_port}"
     return UpdateServer(server, config, http_port)
+
+
+def _accepts(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
