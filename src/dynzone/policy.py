@@ -12,6 +12,7 @@ before it builds a ChangeSet.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 from collections.abc import Container
 from dataclasses import dataclass
@@ -48,6 +49,33 @@ def normalise_pattern(text: str) -> str:
         raise PatternError(f"{text!r} is too broad: name at least a domain like example.com")
     prefix = "*." if text.startswith("*.") else ""
     return prefix + name.to_text().lower()
+
+
+def parse_host(text: str) -> Grant:
+    """A ``user add --host`` value: a pattern, then for an exact name optionally
+    ``ipv6-suffix=::1:2:3:4`` (the host's interface identifier, for prefix updates)."""
+    pattern, *options = text.split()
+    suffix = ""
+    for option in options:
+        key, eq, value = option.partition("=")
+        if key != "ipv6-suffix" or not eq:
+            raise PatternError(
+                f"{option!r}: after the host name only ipv6-suffix=SUFFIX may follow"
+                " (e.g. 'nas.dyn.example.com ipv6-suffix=::1:2:3:4')"
+            )
+        try:
+            address = ipaddress.IPv6Address(value)
+        except ValueError:
+            address = None
+        if address is None or int(address) == 0:
+            raise PatternError(
+                f"ipv6-suffix={value!r} is not an IPv6 interface identifier like ::1:2:3:4"
+            )
+        suffix = str(address)
+    normalised = normalise_pattern(pattern)
+    if suffix and (normalised.startswith(("*.", REGEX_PREFIX))):
+        raise PatternError(f"{pattern!r}: an ipv6-suffix belongs to one host, not to a subtree")
+    return Grant(normalised, ipv6_suffix=suffix)
 
 
 def regex_pattern(zone_text: str, expression: str) -> str:
@@ -102,6 +130,9 @@ def pattern_key(pattern: str) -> bytes:
 class Grant:
     pattern: str
     types: frozenset[int] = frozenset()  # empty: whatever the door allows by default
+    # A host's fixed IPv6 interface identifier (e.g. "::1:2:3:4"): an update that
+    # carries a prefix sets the host's AAAA to the prefix plus this (dyndns2).
+    ipv6_suffix: str = ""
 
     def covers_name(self, name: dns.name.Name) -> bool:
         if self.pattern.startswith(REGEX_PREFIX):
@@ -118,15 +149,11 @@ class Grant:
         return key == pattern
 
     def describe(self) -> str:
-        if not self.types:
-            return self.pattern
-        return (
-            self.pattern
-            + " "
-            + " ".join(
-                sorted(dns.rdatatype.to_text(dns.rdatatype.RdataType.make(t)) for t in self.types)
-            )
-        )
+        words = [self.pattern]
+        words += sorted(dns.rdatatype.to_text(dns.rdatatype.RdataType.make(t)) for t in self.types)
+        if self.ipv6_suffix:
+            words.append(f"ipv6-suffix={self.ipv6_suffix}")
+        return " ".join(words)
 
 
 @dataclass(frozen=True)

@@ -44,4 +44,16 @@ def test_step_7_keeps_every_identity_usable_from_anywhere_and_for_ever(tmp_path:
     migrations.migrate(conn)
     row = conn.execute("SELECT allow_from, expires FROM identity WHERE name = 'user:h'")
     assert row.fetchone() == ("", None)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == migrations.LATEST == 7
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == migrations.LATEST == 9
+
+
+def test_steps_8_and_9_add_record_end_times_and_leave_grants_without_a_suffix(
+    tmp_path: Path,
+) -> None:
+    conn = _store_at_version_5(tmp_path / "old.sqlite3")
+    conn.execute("INSERT INTO identity (name, secret, created) VALUES ('user:h', 'x', 0)")
+    conn.execute("INSERT INTO permission (identity, pattern) VALUES ('user:h', 'h.example.com.')")
+    migrations.migrate(conn)
+    row = conn.execute("SELECT ipv6_suffix FROM permission WHERE identity = 'user:h'")
+    assert row.fetchone() == ("",)
+    assert conn.execute("SELECT COUNT(*) FROM record_expiry").fetchone() == (0,)

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from dynzone.commands.common import load, open_store, warn_unserved
-from dynzone.policy import Grant, PatternError, normalise_pattern
+from dynzone.policy import PatternError, parse_host
 from dynzone.users import PREFIX, UserError, add_user, new_password, remove_user, set_password
 
 
@@ -20,7 +20,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="PATTERN",
         action="append",
         required=True,
-        help="a name the user may update: host.example.com, or *.lab.example.com for a subtree",
+        help="a name the user may update: host.example.com, or *.lab.example.com for a subtree;"
+        " 'host.example.com ipv6-suffix=::1:2:3:4' sets the host's AAAA from a prefix update",
     )
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     store = open_store(config)
     try:
         if args.user_command == "add":
-            grants = [Grant(normalise_pattern(p)) for p in args.host]
+            grants = [parse_host(p) for p in args.host]
             warn_unserved(grants, [z.name for z in config.zones], "updates to it will get nohost")
             password, generated = _password(args.password_stdin)
             add_user(store, args.name, password, grants, generated)

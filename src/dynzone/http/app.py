@@ -105,6 +105,9 @@ class Dyndns2Door:
                 if not self.host_limit.spend(name.to_text().lower()):
                     plan.lines[i] = "abuse"
         if plan.refused:
+            if plan.suffix_refusal is not None:
+                log.info("http: %s from %s: prefix update refused for %s", identity.name,
+                         client, plan.suffix_refusal)  # fmt: skip
             lines = dyndns2.refusal_lines(plan)
             self._log(identity, client, plan, lines)
             return _text("\n".join(lines) + "\n")
@@ -144,6 +147,10 @@ class Dyndns2Door:
             f"{n.to_text(omit_final_dot=True) or '?'}: {line}"
             for n, line in zip(plan.names, lines, strict=True)
         )
+        if plan.suffixed:
+            pairs += f"; prefix {plan.prefix}: " + ", ".join(
+                f"{n.to_text(omit_final_dot=True)} {a}" for n, a in plan.suffixed.items()
+            )
         log.info("http: update by %s from %s: %s", identity.name, client, pairs)
 
     async def checkip(self, request: web.Request) -> web.Response:

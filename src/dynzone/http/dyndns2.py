@@ -54,13 +54,20 @@ class Plan:
     v4: ipaddress.IPv4Address | None = None
     v6: ipaddress.IPv6Address | None = None
     offline: bool = False
+    # A prefix update: the prefix, every host of the identity's with an
+    # ipv6-suffix and the AAAA it gets, and why one of them cannot be updated.
+    prefix: ipaddress.IPv6Network | None = None
+    suffixed: dict[dns.name.Name, ipaddress.IPv6Address] = field(default_factory=dict)
+    suffix_refusal: str | None = None
 
     @property
     def refused(self) -> bool:
-        return any(line is not None for line in self.lines)
+        return self.suffix_refusal is not None or any(line is not None for line in self.lines)
 
-    def addresses(self) -> str:
-        return ",".join(str(a) for a in (self.v4, self.v6) if a is not None)
+    def addresses(self, name: dns.name.Name | None = None) -> str:
+        """The addresses a reply line shows: the request's, or a suffix host's own."""
+        v6 = self.suffixed.get(name, self.v6) if name is not None else self.v6
+        return ",".join(str(a) for a in (self.v4, v6) if a is not None)
 
 
 def parse_hostname(text: str) -> dns.name.Name | None:
@@ -81,8 +88,10 @@ def parse_addresses(
     v4: ipaddress.IPv4Address | None = None
     v6: ipaddress.IPv6Address | None = None
     items = []
-    for key in ("myip", "myipv6", "myip6"):
+    for key in ("myip", "myipv6", "myip6", "ipv6"):
         value = params.get(key, "")
+        if key == "ipv6" and "/" in value:
+            continue  # deSEC's ipv6=PREFIX/LEN: a prefix (parse_prefix)
         items += [v.strip() for v in value.split(",") if v.strip()]
     for item in items:
         try:
@@ -103,6 +112,37 @@ def parse_addresses(
     return v4, v6
 
 
+PREFIX_KEYS = ("myipv6prefix", "ip6lanprefix", "ipv6")
+
+
+def parse_prefix(params: Mapping[str, str]) -> ipaddress.IPv6Network | None:
+    """The IPv6 prefix of a prefix update: ``myipv6prefix=2001:db8:1:2::/64``,
+    the FRITZ!Box's ``ip6lanprefix``, or deSEC's ``ipv6=2001:db8:1:2::/64``.
+    Without a length it is a /64; any host bits given are ignored."""
+    for key in PREFIX_KEYS:
+        text = params.get(key, "").strip()
+        if not text or (key == "ipv6" and "/" not in text):
+            continue
+        if "/" not in text:
+            text += "/64"
+        try:
+            prefix = ipaddress.IPv6Network(text, strict=False)
+        except ValueError:
+            raise BadAddress(text) from None
+        if not 1 <= prefix.prefixlen <= 127 or prefix.network_address.ipv4_mapped:
+            raise BadAddress(text)
+        return prefix
+    return None
+
+
+def with_suffix(
+    prefix: ipaddress.IPv6Network, suffix: ipaddress.IPv6Address
+) -> ipaddress.IPv6Address:
+    """The address made of ``prefix``'s bits and the rest of ``suffix``'s."""
+    host_bits = int(suffix) & int(prefix.hostmask)
+    return ipaddress.IPv6Address(int(prefix.network_address) | host_bits)
+
+
 def plan_update(
     params: Mapping[str, str], identity: Identity, catalog: Catalog, client: Address
 ) -> Plan | str:
@@ -114,25 +154,45 @@ def plan_update(
         return "numhost"
     plan = Plan(offline=params.get("offline", "").strip().upper() == "YES")
     if not plan.offline:
+        plan.prefix = parse_prefix(params)
         plan.v4, plan.v6 = parse_addresses(params)
-        if plan.v4 is None and plan.v6 is None:
+        # A request with addresses of neither family means the client's own;
+        # one with only a prefix changes the suffix hosts alone.
+        if plan.v4 is None and plan.v6 is None and plan.prefix is None:
             if isinstance(client, ipaddress.IPv4Address):
                 plan.v4 = client
             else:
                 plan.v6 = client
-    wanted = (
-        ADDRESS_TYPES
-        if plan.offline
-        else {t for t, a in ((_A, plan.v4), (_AAAA, plan.v6)) if a is not None}
-    )
+    if plan.prefix is not None:
+        _plan_suffixes(plan, identity, catalog)
     for text in raw:
         name = parse_hostname(text)
         plan.names.append(name or dns.name.empty)
         if name is None:
             plan.lines.append("notfqdn")
             continue
+        if plan.offline:
+            wanted: set[int] | frozenset[int] = ADDRESS_TYPES
+        else:
+            v6 = plan.suffixed.get(name, plan.v6)
+            wanted = {t for t, a in ((_A, plan.v4), (_AAAA, v6)) if a is not None}
         plan.lines.append(_refusal(name, wanted, identity, catalog))
     return plan
+
+
+def _plan_suffixes(plan: Plan, identity: Identity, catalog: Catalog) -> None:
+    """Every host with an ipv6-suffix in the identity's grants gets prefix + suffix."""
+    assert plan.prefix is not None
+    for grant in identity.grants:
+        if not grant.ipv6_suffix:
+            continue
+        name = dns.name.from_text(grant.pattern)
+        refusal = _refusal(name, {_AAAA}, identity, catalog)
+        if refusal is not None:
+            plan.suffix_refusal = f"{name}: {refusal}"
+            return
+        suffix = ipaddress.IPv6Address(grant.ipv6_suffix)
+        plan.suffixed[name] = with_suffix(plan.prefix, suffix)
 
 
 def _refusal(
@@ -163,19 +223,26 @@ def build_changeset(
     """One ChangeSet for every name in the plan (grouped by zone); ``ttl_of`` gives a
     zone's ``dynamic_ttl``."""
     by_zone: dict[dns.name.Name, list[SetRRset]] = {}
-    for name in plan.names:
+    done: set[tuple[dns.name.Name, int]] = set()
+
+    def put(name: dns.name.Name, rdtype: int, addr: Address | None) -> None:
+        if (name, rdtype) in done or (addr is None and not plan.offline):
+            return
+        done.add((name, rdtype))
         zone = catalog.find_zone(key_of(name))
         assert zone is not None
-        ttl = ttl_of(zone.origin)
         ops = by_zone.setdefault(zone.origin, [])
-        for rdtype, addr in ((_A, plan.v4), (_AAAA, plan.v6)):
-            if plan.offline:
-                ops.append(SetRRset(name, rdtype, ttl, ()))
-            elif addr is not None:
-                rd = dns.rdata.from_text(
-                    dns.rdataclass.IN, dns.rdatatype.RdataType.make(rdtype), str(addr)
-                )
-                ops.append(SetRRset(name, rdtype, ttl, (rd,)))
+        if addr is None:
+            ops.append(SetRRset(name, rdtype, ttl_of(zone.origin), ()))
+            return
+        rd = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.RdataType.make(rdtype), str(addr))
+        ops.append(SetRRset(name, rdtype, ttl_of(zone.origin), (rd,)))
+
+    for name in plan.names:
+        put(name, _A, plan.v4)
+        put(name, _AAAA, plan.suffixed.get(name, plan.v6))
+    for name, addr in plan.suffixed.items():
+        put(name, _AAAA, addr)
     return ChangeSet(
         identity.name, source, tuple(ZoneChange(z, tuple(ops)) for z, ops in by_zone.items())
     )
@@ -183,9 +250,9 @@ def build_changeset(
 
 def reply_lines(plan: Plan, outcomes: list[Outcome]) -> list[str]:
     """``good``/``nochg`` per name after a successful commit."""
-    addrs = plan.addresses()
     lines = []
     for name in plan.names:
+        addrs = plan.addresses(name)
         changed = any(o.touched(name) for o in outcomes)
         word = "good" if changed else "nochg"
         lines.append(f"{word} {addrs}" if addrs else word)

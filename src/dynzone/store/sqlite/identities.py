@@ -20,11 +20,12 @@ def get(conn: sqlite3.Connection, name: str) -> tuple[str, Identity] | None:
 
 def grants(conn: sqlite3.Connection, name: str) -> tuple[Grant, ...]:
     rows = conn.execute(
-        "SELECT pattern, types FROM permission WHERE identity = ? ORDER BY rowid", (name,)
+        "SELECT pattern, types, ipv6_suffix FROM permission WHERE identity = ? ORDER BY rowid",
+        (name,),
     )
     return tuple(
-        Grant(p, frozenset(int(dns.rdatatype.from_text(t)) for t in types.split()))
-        for p, types in rows
+        Grant(p, frozenset(int(dns.rdatatype.from_text(t)) for t in types.split()), suffix)
+        for p, types, suffix in rows
     )
 
 
@@ -44,7 +45,7 @@ def add(
         (name, secret, time.time(), origin, algorithm, allow_from, expires),
     )
     conn.executemany(
-        "INSERT INTO permission (identity, pattern, types) VALUES (?, ?, ?)",
+        "INSERT INTO permission (identity, pattern, types, ipv6_suffix) VALUES (?, ?, ?, ?)",
         (
             (
                 name,
@@ -52,6 +53,7 @@ def add(
                 " ".join(
                     sorted(dns.rdatatype.to_text(dns.rdatatype.RdataType.make(t)) for t in g.types)
                 ),
+                g.ipv6_suffix,
             )
             for g in grant_list
         ),

@@ -149,6 +149,11 @@ _STEPS: list[str | Callable[[sqlite3.Connection], None]] = [
     );
     CREATE INDEX record_expiry_when ON record_expiry (expires)
     """,
+    # 9: a host grant may carry an IPv6 interface identifier (dyndns2 prefix
+    # updates set the host's AAAA to the prefix plus it); '' for none.
+    """
+    ALTER TABLE permission ADD COLUMN ipv6_suffix TEXT NOT NULL DEFAULT ''
+    """,
 ]
 
 LATEST = len(_STEPS)
