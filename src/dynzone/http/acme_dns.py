@@ -101,11 +101,11 @@ def parse_update(body: object) -> tuple[str, str]:
     return subdomain, txt
 
 
-def _json(text: str, empty: object = None) -> object:
-    if not text.strip():
+def _json(body: bytes, empty: object = None) -> object:
+    if not body.strip():
         return empty
     try:
-        return json.loads(text)
+        return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise AcmeError(400, "malformed_json_payload") from None
 
@@ -148,7 +148,7 @@ class AcmeDnsApi:
                 raise AcmeError(401, "forbidden")
             if not self.registrations.spend(str(client)):
                 raise AcmeError(429, "too_many_registrations")
-            texts = parse_allowfrom(_json(await request.text()))
+            texts = parse_allowfrom(_json(await request.read()))
             try:
                 allowfrom = parse_networks(list(texts))
             except TokenError:
@@ -171,7 +171,7 @@ class AcmeDnsApi:
         try:
             acme = self._acme()
             identity, account = await self._account(request)
-            subdomain, txt = parse_update(_json(await request.text(), empty={}))
+            subdomain, txt = parse_update(_json(await request.read(), empty={}))
             if subdomain != account.subdomain:
                 log.warning("acme-dns: %s asked for subdomain %s, not its own",
                             identity.name, subdomain)  # fmt: skip

@@ -24,7 +24,7 @@ from dynzone.dns.listeners import ListenError
 from dynzone.engine.changeset import ChangeRejected
 from dynzone.engine.engine import Engine
 from dynzone.engine.expiry import Sweeper
-from dynzone.http import acme_dns, dyndns2
+from dynzone.http import acme_dns, dyndns2, openapi
 from dynzone.http.auth import Authenticator
 from dynzone.http.clientaddr import Address, client_address
 from dynzone.http.guard import ConnectionGuard, quiet_server_logger
@@ -83,7 +83,13 @@ class Dyndns2Door:
         client = self.client(request)
         params: dict[str, str] = dict(request.query)
         if request.method == "POST":
-            form = await request.post()
+            try:
+                form = await request.post()
+            except UnicodeDecodeError:
+                raise  # the guard's "not UTF-8" reply
+            except ValueError as exc:  # e.g. multipart/form-data without a boundary
+                log.info("http: a form from %s cannot be read: %s", client, exc)
+                return _text("badrequest: the form cannot be read\n", 400)
             params.update({k: v for k, v in form.items() if isinstance(v, str)})
         auth = await self.authenticate(request, client)
         if auth == "badauth":
@@ -158,6 +164,10 @@ class Dyndns2Door:
         return web.Response(text=dyndns2.CHECKIP_PAGE.format(addr=addr), content_type="text/html")
 
 
+async def _openapi(document: dict[str, object], request: web.Request) -> web.Response:
+    return web.json_response(document)
+
+
 @dataclass
 class HttpListener:
     """A running HTTP listener: ``stop`` ends it; ``guard`` holds its connection counts."""
@@ -202,6 +212,9 @@ async def start_http(
         acme_dns.add_routes(app, acme)
     app.router.add_route("GET", "/health", functools.partial(health, engine))
     app.router.add_route("GET", "/metrics", functools.partial(metrics, settings, door.client))
+    document = openapi.description(acme_dns=now.acme_dns is not None)
+    app.router.add_route("GET", openapi.PATH, functools.partial(_openapi, document))
+    openapi.check_routes(app, document)
     runner = web.AppRunner(
         app,
         access_log=None,
