@@ -135,7 +135,7 @@ def _banner(config: Config, server: Server, demo_password: str | None) -> None:
         http = ", ".join(str(a) for a in config.http.listen)
         lines.append(
             f"  HTTP on {http}: dyndns2 (/nic/update, /nic/checkip), the PowerDNS-compatible"
-            " API (/api, with a `dynzone token`), /health, /metrics"
+            " API (/api, with a `dynzone token`), /health, /metrics; described at /api/openapi.json"
         )
         if config.http.acme_dns is not None:
             acme_zone = config.http.acme_dns.zone.to_text(omit_final_dot=True)
