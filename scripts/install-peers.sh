@@ -6,11 +6,13 @@ set -euo pipefail
 # bind9 gives named, the third server the write benchmark compares with;
 # openssl makes the throwaway TLS certificate pebble serves its ACME API with;
 # prometheus scrapes /metrics; systemd gives systemd-analyze, which checks the
-# unit file in contrib/ (no systemd is started). python3-zope.interface and
+# unit file in contrib/ (no systemd is started); unbound and dnsmasq-base are the
+# local resolvers put in front of dynzone (no service is started: the tests run
+# their own on free ports). python3-zope.interface and
 # python3-mock are what the certbot-dns-acmedns plugin (below) declares it needs.
 PEERS=(nsd knot knot-dnsutils bind9 bind9-dnsutils dnsperf ddclient inadyn curl openssl certbot
        python3-certbot-dns-rfc2136 python3-zope.interface python3-mock lego pebble prometheus
-       systemd)
+       systemd unbound dnsmasq-base)
 
 # certbot's acme-dns plugin is only on PyPI. It goes into a directory of its own
 # for Debian's certbot (on the system Python), which the tests hand to certbot
