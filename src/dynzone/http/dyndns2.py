@@ -6,6 +6,11 @@ read them: ``good <addrs>``, ``nochg <addrs>``, ``nohost``, ``notfqdn``,
 inadyn looks for substrings ("good", "nochg", "OK", "true", "updated") in the
 whole body, so failure replies hold nothing but their word.
 
+A request may also carry an IPv6 prefix (``myipv6prefix``, the FRITZ!Box's
+``ip6lanprefix``, deSEC's ``ipv6=PREFIX/LEN``): every host of the user's
+granted with an ``ipv6-suffix`` then gets the prefix plus its suffix as its
+AAAA, in the same change.
+
 A request is atomic: every hostname is updated, or none is. When one name is
 refused, its line says why and every other line says ``dnserr`` (nothing was
 changed; try again once the request is fixed).
