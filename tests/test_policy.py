@@ -7,7 +7,14 @@ import dns.rdatatype
 import pytest
 
 from dynzone.engine.access import reaches
-from dynzone.policy import ADDRESS_TYPES, Grant, Identity, PatternError, normalise_pattern
+from dynzone.policy import (
+    ADDRESS_TYPES,
+    Grant,
+    Identity,
+    PatternError,
+    normalise_pattern,
+    parse_host,
+)
 
 A, AAAA, TXT = dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.TXT
 
@@ -101,3 +108,26 @@ def test_a_grant_covers_exactly_the_names_its_text_says(pattern: str) -> None:
     for text in names:
         name = dns.name.from_text(text)
         assert grant.covers_name(name) is by_text(name), (pattern, text)
+
+
+def test_a_host_may_carry_an_ipv6_suffix() -> None:
+    grant = parse_host("NAS.dyn.example.com ipv6-suffix=0:0:0:0:1:2:3:4")
+    assert grant == Grant("nas.dyn.example.com.", ipv6_suffix="::1:2:3:4")
+    assert grant.describe() == "nas.dyn.example.com. ipv6-suffix=::1:2:3:4"
+    assert parse_host("*.lab.example.com") == Grant("*.lab.example.com.")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "use an exact name"),
+        ("   ", "use an exact name"),
+        ("nas.example.com ipv6=::1", "only ipv6-suffix=SUFFIX may follow"),
+        ("nas.example.com ipv6-suffix=::", "not an IPv6 interface identifier"),
+        ("nas.example.com ipv6-suffix=192.0.2.1", "not an IPv6 interface identifier"),
+        ("*.lab.example.com ipv6-suffix=::1", "belongs to one host"),
+    ],
+)
+def test_a_host_that_cannot_be_used_is_a_pattern_error(text: str, message: str) -> None:
+    with pytest.raises(PatternError, match=message):
+        parse_host(text)

@@ -54,7 +54,7 @@ def normalise_pattern(text: str) -> str:
 def parse_host(text: str) -> Grant:
     """A ``user add --host`` value: a pattern, then for an exact name optionally
     ``ipv6-suffix=::1:2:3:4`` (the host's interface identifier, for prefix updates)."""
-    pattern, *options = text.split()
+    pattern, *options = text.split() or [""]  # "" gets normalise_pattern's message
     suffix = ""
     for option in options:
         key, eq, value = option.partition("=")
