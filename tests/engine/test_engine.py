@@ -219,3 +219,20 @@ def test_what_commits_and_reloads_replace_is_freed_without_the_cyclic_collector(
         gc.garbage.clear()
         gc.set_debug(0)
         gc.enable()
+
+
+def test_dynamic_ttl_is_the_zones_setting_or_the_default(tmp_path: Path) -> None:
+    zones = (
+        ZoneSettings(
+            dns.name.from_text("a.test."),
+            ns=(dns.name.from_text("ns1.a.test."),),
+            email="h@a.test",
+            dynamic_ttl=17,
+        ),
+    )
+    engine = Engine(open_store(tmp_path), zones, lambda: open_store(tmp_path))
+    try:
+        assert engine.dynamic_ttl(dns.name.from_text("a.test.")) == 17
+        assert engine.dynamic_ttl(dns.name.from_text("b.test.")) == ZoneSettings.dynamic_ttl
+    finally:
+        engine.close()

@@ -173,6 +173,11 @@ class Engine:
         """The settings of the zone ``name`` (served or about to be), if configured."""
         return self._settings.get(name)
 
+    def dynamic_ttl(self, zone: dns.name.Name) -> int:
+        """The TTL of records the HTTP doors set in ``zone``: its ``dynamic_ttl``
+        (the default for a zone without settings)."""
+        return (self._settings.get(zone) or ZoneSettings(zone)).dynamic_ttl
+
     @property
     def settings(self) -> tuple[ZoneSettings, ...]:
         return tuple(self._settings.values())

@@ -216,7 +216,7 @@ class AcmeDnsApi:
         add: bool,
         acme: AcmeDnsSettings,
     ) -> None:
-        ttl = self._ttl(zone)
+        ttl = self.engine.dynamic_ttl(zone)
 
         def bounded(work: ZoneEdit) -> None:
             if len(work.rdatas(name, _TXT)) > MAX_VALUES:
@@ -248,10 +248,6 @@ class AcmeDnsApi:
             raise AcmeError(500, "db_error") from None
         log.info("acme-dns: %s from %s %s a TXT value at %s", identity, client,
                  "set" if add else "deleted", name)  # fmt: skip
-
-    def _ttl(self, zone: dns.name.Name) -> int:
-        settings = self.engine.zone_settings(zone)
-        return settings.dynamic_ttl if settings is not None else 60
 
 
 def add_routes(app: web.Application, api: AcmeDnsApi) -> None:

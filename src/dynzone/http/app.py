@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
-import dns.name
 from aiohttp import web
 
 from dynzone.dns.listeners import ListenError
@@ -117,7 +116,9 @@ class Dyndns2Door:
             lines = dyndns2.refusal_lines(plan)
             self._log(identity, client, plan, lines)
             return _text("\n".join(lines) + "\n")
-        changeset = dyndns2.build_changeset(plan, catalog, self._dynamic_ttl, identity, str(client))
+        changeset = dyndns2.build_changeset(
+            plan, catalog, self.engine.dynamic_ttl, identity, str(client)
+        )
         try:
             outcomes = await self.engine.commit(changeset)
         except ChangeRejected as exc:
@@ -141,10 +142,6 @@ class Dyndns2Door:
             lines = dyndns2.reply_lines(plan, outcomes)
         self._log(identity, client, plan, lines)
         return _text("\n".join(lines) + "\n")
-
-    def _dynamic_ttl(self, zone: dns.name.Name) -> int:
-        settings = self.engine.zone_settings(zone)
-        return settings.dynamic_ttl if settings is not None else 60
 
     def _log(
         self, identity: Identity, client: Address, plan: dyndns2.Plan, lines: list[str]
