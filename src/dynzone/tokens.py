@@ -47,15 +47,16 @@ class Token:
         return self.expires is not None and now >= self.expires
 
 
-def parse_networks(texts: list[str]) -> tuple[Network, ...]:
-    """``--from`` values: networks (``192.0.2.0/24``, ``2001:db8::/32``) or addresses."""
+def parse_networks(texts: list[str], option: str = "--from") -> tuple[Network, ...]:
+    """``--from`` values (or ``option``'s): networks (``192.0.2.0/24``,
+    ``2001:db8::/32``) or addresses."""
     out = []
     for text in texts:
         try:
             out.append(ipaddress.ip_network(text.strip(), strict=False))
         except ValueError:
             raise TokenError(
-                f"--from {text!r} is not a network or address (e.g. 192.0.2.0/24, 2001:db8::/48)"
+                f"{option} {text!r} is not a network or address (e.g. 192.0.2.0/24, 2001:db8::/48)"
             ) from None
     return tuple(out)
 

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.acme_command == "register":
             assert acme is not None
-            reg = register(store, acme.zone, parse_networks(args.allowfrom))
+            reg = register(store, acme.zone, parse_networks(args.allowfrom, "--allowfrom"))
             print(json.dumps(reg.as_json(), indent=2))
             print("(the password is shown only now; it is stored as a keyed hash)", file=sys.stderr)
         elif args.acme_command == "list":
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             remove(store, args.username)
             print(f"acme-dns account {args.username} removed")
     except (TokenError, AccountError) as exc:
-        print(f"dynzone: error: {str(exc).replace('--from', '--allowfrom')}", file=sys.stderr)
+        print(f"dynzone: error: {exc}", file=sys.stderr)
         return 1
     finally:
         store.close()
