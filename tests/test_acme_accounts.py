@@ -42,10 +42,10 @@ def test_the_account_may_set_txt_at_its_own_name_only(store: Store) -> None:
     reg = acme_accounts.register(store, ZONE)
     found = acme_accounts.check(store, reg.username, reg.password, OUTSIDE)
     assert not isinstance(found, Refused)
-    identity, account = found
+    identity, own = found
     assert identity.name == f"acme:{reg.username}"
-    assert account.subdomain == reg.subdomain
-    own = dns.name.from_text(reg.fulldomain + ".")
+    assert acme_accounts.subdomain_of(own) == reg.subdomain
+    assert own == dns.name.from_text(reg.fulldomain + ".")
     assert may_change(identity, Door.ACME_DNS, own, TXT)
     assert not may_change(identity, Door.ACME_DNS, own, int(dns.rdatatype.A))
     other = dns.name.from_text("x." + reg.fulldomain + ".")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -61,7 +60,12 @@ class Account:
 
     @property
     def subdomain(self) -> str:
-        return self.fulldomain.labels[0].decode()
+        return subdomain_of(self.fulldomain)
+
+
+def subdomain_of(fulldomain: dns.name.Name) -> str:
+    """The subdomain of an account's TXT name (its first label)."""
+    return fulldomain.labels[0].decode()
 
 
 def valid_subdomain(text: str) -> bool:
@@ -96,37 +100,35 @@ def register(
 
 def check(
     store: Store, username: str, password: str, client: Address, now: float | None = None
-) -> tuple[Identity, Account] | Refused:
-    """The account if the password is right and ``client`` is in its ``allowfrom``."""
+) -> tuple[Identity, dns.name.Name] | Refused:
+    """The account's identity and TXT name, if the password is right and ``client``
+    is in its ``allowfrom``."""
     if not _UUID.match(username):
         return Refused("not an acme-dns username")
     found = check_secret(store, PREFIX, username, password, client, now, "acme-dns account")
     if isinstance(found, Refused):
         return found
-    account = _account(username, found.grants, (), time.time())
-    if account is None:
+    name = _txt_name(found.grants)
+    if name is None:
         return Refused(f"acme-dns account {username} has no TXT name")
-    return found, account
+    return found, name
 
 
-def _account(
-    username: str, grants: tuple[Grant, ...], allowfrom: tuple[Network, ...], created: float
-) -> Account | None:
+def _txt_name(grants: tuple[Grant, ...]) -> dns.name.Name | None:
+    """The one name an account's grants let it set TXT values at."""
     for grant in grants:
         if grant.types == _TXT and not grant.pattern.startswith(("*.", "regex:")):
-            return Account(username, dns.name.from_text(grant.pattern), allowfrom, created)
+            return dns.name.from_text(grant.pattern)
     return None
 
 
 def all_accounts(store: Store) -> list[Account]:
     out = []
     for row in store.identities(PREFIX):
-        username = row.name[len(PREFIX) :]
-        account = _account(
-            username, store.grants(row.name), parse_networks(row.allow_from.split()), row.created
-        )
-        if account is not None:
-            out.append(account)
+        name = _txt_name(store.grants(row.name))
+        if name is not None:
+            networks = parse_networks(row.allow_from.split())
+            out.append(Account(row.name[len(PREFIX) :], name, networks, row.created))
     return out
 
 

@@ -170,13 +170,13 @@ class AcmeDnsApi:
         """``POST /update`` adds the value; ``DELETE /update`` removes it."""
         try:
             acme = self._acme()
-            identity, account = await self._account(request)
+            client = self.client(request)
+            identity, name = await self._account(request, client)
             subdomain, txt = parse_update(_json(await request.read(), empty={}))
-            if subdomain != account.subdomain:
+            if subdomain != acme_accounts.subdomain_of(name):
                 log.warning("acme-dns: %s asked for subdomain %s, not its own",
                             identity.name, subdomain)  # fmt: skip
                 raise AcmeError(401, "forbidden")
-            name = account.fulldomain
             zone = self.engine.catalog.find_zone(key_of(name))
             if zone is None or not may_change(identity, Door.ACME_DNS, name, _TXT):
                 log.warning("acme-dns: %s may not change %s (no served zone holds it)",
@@ -184,15 +184,15 @@ class AcmeDnsApi:
                 raise AcmeError(401, "forbidden")
             rdata = dns.rdata.from_text(dns.rdataclass.IN, _TXT, f'"{txt}"')
             add = request.method == "POST"
-            await self._commit(
-                identity.name, str(self.client(request)), zone.origin, name, rdata, add, acme
-            )
+            await self._commit(identity.name, str(client), zone.origin, name, rdata, add, acme)
             return web.json_response({"txt": txt})
         except AcmeError as exc:
             return _error(exc)
 
-    async def _account(self, request: web.Request) -> tuple[Identity, acme_accounts.Account]:
-        client = self.client(request)
+    async def _account(
+        self, request: web.Request, client: Address
+    ) -> tuple[Identity, dns.name.Name]:
+        """The caller's identity and TXT name, or AcmeError 401."""
         where = str(client)
         user = request.headers.get("X-Api-User", "")
         key = request.headers.get("X-Api-Key", "")
